@@ -1,0 +1,59 @@
+"""The model-under-test interface: batch-first, with identity known before anything is loaded.
+
+An adapter class says who it is (`identity`), what decides an item's output (`payload`, hashed into
+the content key) and its generation params, all as classmethods that touch no weights. Only when the
+plan has misses does the scheduler construct it (`__init__` loads the model) and call `generate`
+with micro-batches in a worker thread. `generate` returns one output per request, in order: the
+text, or an exception value for that item alone.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from almeval.values import Request, Sample
+
+Output = str | BaseException
+
+
+class Adapter(ABC):
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    uses_prompt: ClassVar[bool] = True  # False: the rendered prompt does not reach the model (pure ASR)
+    max_batch_size: ClassVar[int] = 16
+
+    def __init__(self, options: Mapping[str, str]):
+        self.options = options
+
+    @classmethod
+    def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
+        """Name, adapter version and weights revision: everything about the model that decides outputs."""
+        return {"name": cls.name, "version": cls.version}
+
+    @classmethod
+    def label(cls, options: Mapping[str, str]) -> str:
+        """The model's name in the store and reports."""
+        return options.get("label") or cls.name
+
+    @classmethod
+    def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:
+        """Effective generation params (seed included) for this item; they enter the key."""
+        return {}
+
+    @classmethod
+    def payload(cls, options: Mapping[str, str], sample: Sample, prompt: str) -> dict[str, Any]:
+        """What, besides identity and params, decides this item's output. Audio by digest, never by path."""
+        return {"prompt": prompt if cls.uses_prompt else None, "audio": [a.sha256 for a in sample.audio]}
+
+    @classmethod
+    def batch_size(cls, options: Mapping[str, str]) -> int:
+        return int(options.get("batch_size", cls.max_batch_size))
+
+    @abstractmethod
+    def generate(self, requests: list[Request]) -> list[Output]:
+        """Run one micro-batch (called in a worker thread)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the model (GPU memory, processes)."""

@@ -1,0 +1,3 @@
+from almeval.cli import main
+
+main()

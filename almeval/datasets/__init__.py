@@ -1,0 +1,107 @@
+"""The dataset registry and `--data` selectors.
+
+Selectors: `all`; a task (`asr`, `mqa`, `refqa`, `openqa`, `close-qa` = mqa+refqa); `audio-qa`
+(spoken questions); `audio-event`; a series (`voicebench`, `demo`, …); a dataset name
+(case-insensitive, with "did you mean"); or a path to a JSONL manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from almeval.config import Config
+from almeval.errors import ConfigError, UnknownNameError
+from almeval.registry import Registry
+from almeval.values import DatasetInfo
+
+from .catalog import BENCHMARKS, DEMOS, TASKS
+from .manifest import check, load_samples
+
+__all__ = ["TASKS", "Catalog", "Selection", "check", "load_samples"]
+
+GROUPS = {
+    "asr": lambda d: d.task == "ASR",
+    "mqa": lambda d: d.task == "MQA",
+    "refqa": lambda d: d.task == "RefQA",
+    "openqa": lambda d: d.task == "OpenQA",
+    "open-qa": lambda d: d.task == "OpenQA",
+    "close-qa": lambda d: d.task in ("MQA", "RefQA"),
+    "audio-qa": lambda d: d.interactive == "Audio-QA",
+    "audio-event": lambda d: d.audio_type == "AudioEvent",
+    "all": lambda d: True,
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    datasets: tuple[DatasetInfo, ...]
+    skipped: tuple[str, ...]  # named by a group selector but not prepared (no manifest yet)
+
+
+class Catalog:
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config()
+        self.registry: Registry[DatasetInfo] = Registry("dataset")
+        for info in (*BENCHMARKS, *DEMOS):
+            self._add(self._locate(info))
+        for name, entry in self.config.datasets.items():
+            base = self.registry.get(name) if name in self.registry else DatasetInfo(name=name, task=entry.task)
+            self._add(replace(base, manifest=str(entry.path), task=entry.task or base.task,
+                              lang=entry.lang or base.lang))
+
+    def _add(self, info: DatasetInfo) -> None:
+        self.registry.register(info.name, info)
+
+    def _locate(self, info: DatasetInfo) -> DatasetInfo:
+        """Kimi-Audio-Evalkit's lookup under the dataset root: NAME/NAME.jsonl, SERIES/NAME.jsonl, SERIES/NAME/NAME.jsonl."""
+        root = self.config.dataset_root
+        if info.manifest or root is None:
+            return info
+        n, s = info.name, info.series or info.name
+        for candidate in (root / n / f"{n}.jsonl", root / s / f"{n}.jsonl", root / s / n / f"{n}.jsonl"):
+            if candidate.is_file():
+                return replace(info, manifest=str(candidate))
+        return info
+
+    def all(self) -> list[DatasetInfo]:
+        return [self.registry.get(n) for n in self.registry]
+
+    def get(self, name: str) -> DatasetInfo:
+        return self.registry.get(name)
+
+    def select(self, selectors: list[str]) -> Selection:
+        chosen: dict[str, DatasetInfo] = {}
+        skipped: list[str] = []
+        for sel in selectors:
+            for info, explicit in self._resolve(sel.strip()):
+                if not info.manifest:
+                    if explicit:
+                        raise ConfigError(f"dataset {info.name!r} is not prepared: set DATASETS.datasets."
+                                          f"{info.name} in config.yaml or DATASETS.dataset_root")
+                    skipped.append(info.name)
+                    continue
+                chosen.setdefault(info.name, info)
+        if not chosen:
+            raise ConfigError(f"--data {' '.join(selectors)} selects no prepared dataset"
+                              + (f" (not prepared: {', '.join(skipped)})" if skipped else ""))
+        return Selection(tuple(chosen.values()), tuple(dict.fromkeys(skipped)))
+
+    def _resolve(self, sel: str) -> list[tuple[DatasetInfo, bool]]:
+        if sel in self.registry:
+            return [(self.registry.get(sel), True)]
+        if sel.lower() in GROUPS:
+            return [(d, False) for d in self.all() if GROUPS[sel.lower()](d)]
+        series = [d for d in self.all() if d.series.lower() == sel.lower()]
+        if series:
+            return [(d, False) for d in series]
+        if sel.endswith(".jsonl") or Path(sel).is_file():
+            return [(self._from_path(Path(sel)), True)]
+        raise UnknownNameError("dataset or selector", sel, [*self.registry, *GROUPS])
+
+    def _from_path(self, path: Path) -> DatasetInfo:
+        if not path.is_file():
+            raise ConfigError(f"manifest not found: {path}")
+        name = path.stem
+        known = self.registry.get(name) if name in self.registry else DatasetInfo(name=name, task="")
+        return replace(known, manifest=str(path.resolve()))

@@ -1,0 +1,142 @@
+"""Kimi-Audio-Evalkit-style JSONL manifests: read, validate, and turn into Samples.
+
+Each line: {"index", "audio_path" (str | list, relative to the manifest), "question", "answer",
+"subset", "audio_content" (Audio-QA datasets), "meta" (optional dict)}. A manifest named by path
+takes task/lang from its config entry or from each line's meta ({"task": "ASR", "lang": "en"}).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from almeval.cache import AudioProbe, AudioProblem
+from almeval.errors import DataError, DataErrors
+from almeval.values import DatasetInfo, Sample
+
+from .catalog import TASKS
+
+REQUIRED = ("index", "audio_path", "question", "answer", "subset")
+FIX_LINE = "fix or remove that line, then run again"
+
+
+def load_samples(info: DatasetInfo, probe: AudioProbe, limit: int | None = None) -> tuple[list[Sample], int]:
+    """The samples of a dataset (the first `limit` if given) and the manifest's item count.
+
+    Raises the first DataError found; every line is parsed even under a limit, so a limited run
+    knows it covers only part of the dataset."""
+    out: list[Sample] = []
+    total = 0
+    for item in scan(info, probe, limit):
+        if isinstance(item, DataError):
+            raise item
+        if item is not None:
+            out.append(item)
+        total += 1
+    return out, total
+
+
+def check(info: DatasetInfo, probe: AudioProbe) -> tuple[int, list[DataError]]:
+    """Every problem in a manifest at once: (number of good samples, errors)."""
+    good, errors = 0, []
+    for item in scan(info, probe, None):
+        if item is None:
+            continue
+        if isinstance(item, DataError):
+            errors.append(item)
+        else:
+            good += 1
+    return good, errors
+
+
+def scan(info: DatasetInfo, probe: AudioProbe, limit: int | None) -> Iterator[Sample | DataError | None]:
+    """Samples and problems, line by line; None stands for a valid line beyond `limit` (not probed)."""
+    path = Path(info.manifest)
+    if not info.manifest or not path.is_file():
+        yield DataError(info.manifest or info.name, f"manifest of dataset {info.name!r} not found",
+                        "set DATASETS.datasets in config.yaml (see `almeval data list`)")
+        return
+    seen: dict[str, int] = {}
+    taken = 0
+    for lineno, raw in _lines(path):
+        where = f"{path}:{lineno}"
+        row = _parse(raw, where)
+        if isinstance(row, DataError):
+            yield row
+            continue
+        index = str(row["index"])
+        if index in seen:
+            yield DataError(where, f"duplicate index {index!r} (first on line {seen[index]})",
+                            "give every line a unique index")
+            continue
+        seen[index] = lineno
+        if limit is not None and taken >= limit:
+            yield None  # still parsed and checked for duplicates, not probed
+            continue
+        taken += 1
+        yield _sample(info, row, path.parent, where, lineno, probe)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if raw.strip():
+                    yield lineno, raw
+    except UnicodeDecodeError as exc:
+        raise DataErrors([DataError(str(path), f"not UTF-8 text ({exc})", "save the manifest as UTF-8")]) from None
+
+
+def _parse(raw: str, where: str) -> dict[str, Any] | DataError:
+    try:
+        row = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return DataError(where, f"not valid JSON ({exc.msg} at column {exc.colno})", FIX_LINE)
+    if not isinstance(row, dict):
+        return DataError(where, "a line must be a JSON object", FIX_LINE)
+    missing = [f for f in REQUIRED if f not in row or row[f] is None]
+    if missing:
+        return DataError(where, f"missing field(s): {', '.join(missing)}", f"every line needs {', '.join(REQUIRED)}")
+    if not isinstance(row["index"], (int, str)) or str(row["index"]) == "":
+        return DataError(where, f"index must be a non-empty int or string, got {row['index']!r}", FIX_LINE)
+    paths = row["audio_path"]
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths or not all(isinstance(p, str) and p for p in paths):
+        return DataError(where, "audio_path must be a non-empty path or list of paths", FIX_LINE)
+    if "meta" in row and not isinstance(row["meta"], dict):
+        return DataError(where, "meta must be a JSON object", FIX_LINE)
+    return {**row, "audio_path": paths}
+
+
+def _sample(info: DatasetInfo, row: dict[str, Any], base: Path, where: str, lineno: int,
+            probe: AudioProbe) -> Sample | DataError:
+    meta = dict(row.get("meta") or {})
+    task = str(meta.get("task") or info.task)
+    if task not in TASKS:
+        return DataError(where, f"unknown task {task!r} for this item",
+                         f"set meta.task to one of {', '.join(TASKS)} or declare the dataset's task in config.yaml")
+    if info.interactive == "Audio-QA" and not row.get("audio_content"):
+        return DataError(where, "missing field: audio_content (the spoken question's transcript)", FIX_LINE)
+    try:
+        audio = tuple(probe.probe(_resolve(base, p)) for p in row["audio_path"])
+    except AudioProblem as exc:
+        return DataError(where, str(exc), "fix the path (relative paths resolve against the manifest's folder)")
+    return Sample(
+        dataset=info.name, subset=str(row["subset"]), index=str(row["index"]), audio=audio,
+        question=_text(row["question"]), answer=_text(row["answer"]),
+        audio_content=_text(row.get("audio_content", "")), lang=str(meta.get("lang") or info.lang),
+        task=task, meta=MappingProxyType(meta), line=lineno,
+    )
+
+
+def _resolve(base: Path, p: str) -> str:
+    path = Path(p)
+    return str(path if path.is_absolute() else base / path)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,112 @@
+"""Rule metrics and the recipes that declare them (C9).
+
+A recipe turns (sample, prediction) into per-item values and aggregates them corpus-level. Each
+stored number names the recipe id that made it. ASR recipes:
+  default  English: Whisper English normaliser then Whisper basic normaliser, words as tokens (WER);
+           Chinese (zh/yue): basic normaliser, punctuation and spaces removed, characters as tokens (CER);
+           other languages: basic normaliser, words. A failed or empty prediction counts as all deletions.
+  kimi     Kimi-Audio-Evalkit's pipeline: its special-token/punctuation-spacing pre-clean, the same
+           normalisers, and failed predictions DROPPED from the denominator (as it does).
+Rates are corpus-level (Σ edits / Σ reference tokens), in percent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from almeval.cache.keys import content_key
+
+from .values import Prediction, Sample
+
+CJK_LANGS = ("zh", "yue", "ja")
+_SPECIAL = re.compile(r"<\|.*?\|>")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([!,.?;:])")
+
+
+@cache
+def _normalizers() -> tuple[Callable[[str], str], Callable[[str], str]]:
+    from whisper_normalizer.basic import BasicTextNormalizer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    return EnglishTextNormalizer(), BasicTextNormalizer()
+
+
+def kimi_pre_clean(text: str, lang: str) -> str:
+    text = _SPECIAL.sub(" ", text)
+    text = re.sub(r"\s+", " ", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text).lstrip()
+    return re.sub(r"\s", "", text) if lang in CJK_LANGS else text
+
+
+def asr_tokens(text: str, lang: str) -> list[str]:
+    english, basic = _normalizers()
+    if lang == "en":
+        return basic(english(text)).split()
+    if lang in CJK_LANGS:
+        return [c for c in basic(text) if not c.isspace()]
+    return basic(text).split()
+
+
+@dataclass(frozen=True)
+class AsrRecipe:
+    name: str
+    version: str
+    drop_failed: bool
+    pre_clean: bool
+
+    @property
+    def id(self) -> str:
+        return f"asr-{self.name}@{self.version}"
+
+    def metric(self, lang: str) -> str:
+        return "cer" if lang in CJK_LANGS else "wer"
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        return content_key("metric", {"recipe": self.id, "lang": sample.lang, "ref": sample.answer,
+                                      "hyp": pred.text, "status": pred.status})
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+        import jiwer
+
+        failed = pred.status != "ok"
+        if failed and self.drop_failed:
+            return {"failed": 1, "dropped": 1, "edits": 0, "ref_len": 0}
+        ref, hyp = sample.answer, "" if failed else pred.text
+        if self.pre_clean:
+            ref, hyp = kimi_pre_clean(ref, sample.lang), kimi_pre_clean(hyp, sample.lang)
+        ref_t, hyp_t = asr_tokens(ref, sample.lang), asr_tokens(hyp, sample.lang)
+        if not ref_t:  # jiwer's rate is undefined here; every hypothesis token is an insertion
+            return {"failed": int(failed), "dropped": 0, "edits": len(hyp_t), "ref_len": 0}
+        out = jiwer.process_words(" ".join(ref_t), " ".join(hyp_t))
+        return {"failed": int(failed), "dropped": 0, "ref_len": len(ref_t),
+                "edits": out.substitutions + out.deletions + out.insertions,
+                "sub": out.substitutions, "del": out.deletions, "ins": out.insertions}
+
+    def aggregate(self, lang: str, values: Iterable[Mapping[str, float]]) -> dict[str, Any]:
+        edits = ref_len = n = failed = dropped = 0
+        for v in values:
+            n += 1
+            failed += int(v["failed"])
+            dropped += int(v["dropped"])
+            edits += int(v["edits"])
+            ref_len += int(v["ref_len"])
+        metric = self.metric(lang)
+        rate = round(100.0 * edits / ref_len, 2) if ref_len else None
+        return {metric: rate, "metric": metric, "n": n - dropped, "items": n, "failed": failed, "invalid": 0,
+                "dropped": dropped, "edits": edits, "ref_len": ref_len}
+
+
+ASR_DEFAULT = AsrRecipe("default", "1", drop_failed=False, pre_clean=True)
+ASR_KIMI = AsrRecipe("kimi", "1", drop_failed=True, pre_clean=True)
+
+Recipe = AsrRecipe
+RECIPES: dict[str, tuple[Recipe, ...]] = {"ASR": (ASR_DEFAULT, ASR_KIMI)}
+
+
+def recipes_for(task: str) -> tuple[Recipe, ...]:
+    """Rule recipes of a task; empty when the task is scored by a judge."""
+    return RECIPES.get(task, ())

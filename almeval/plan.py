@@ -1,0 +1,83 @@
+"""Plan before load (C2): load samples, compute every content key, look each up in the store and
+then the disk cache. Only misses go on to inference; nothing here builds a model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from almeval.adapters import Adapter
+from almeval.cache import AudioProbe, Memo, content_key
+from almeval.cache.keys import text_digest
+
+from .datasets import load_samples
+from .prompts import PromptBook
+from .store import Store
+from .values import DatasetInfo, Prediction, Request, Sample
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The model under test as known before loading: class, options and identity."""
+
+    cls: type[Adapter]
+    options: Mapping[str, str]
+    label: str
+    identity: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, adapter: type[Adapter], options: Mapping[str, str]) -> ModelSpec:
+        return cls(adapter, options, adapter.label(options), adapter.identity(options))
+
+    def request(self, sample: Sample, prompt: str) -> Request:
+        params = self.cls.params(self.options, sample)
+        payload = self.cls.payload(self.options, sample, prompt)
+        key = content_key("inference", {"model": self.identity, "params": params, "input": payload})
+        return Request(key=key, sample=sample, prompt=prompt, params=params)
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    info: DatasetInfo
+    size: int  # items in the manifest (a limited run covers fewer)
+    requests: tuple[Request, ...]
+    known: Mapping[str, Prediction]  # key → prediction already in the store or the disk cache
+    stored_items: Mapping[str, str]  # idx → pred_key recorded before this run
+    prompt_digests: tuple[str, ...] = field(default=())
+
+    @property
+    def misses(self) -> list[Request]:
+        return [r for r in self.requests if r.key not in self.known]
+
+    def counts(self) -> dict[str, int]:
+        misses = self.misses
+        changed = sum(1 for r in misses if r.sample.index in self.stored_items)
+        from_store = sum(1 for p in self.known.values() if p.source == "store")
+        return {"items": len(self.requests), "size": self.size, "cached": len(self.requests) - len(misses),
+                "from_store": from_store, "to_infer": len(misses), "changed": changed,
+                "new": len(misses) - changed}
+
+
+def plan_dataset(info: DatasetInfo, spec: ModelSpec, prompts: PromptBook, probe: AudioProbe,
+                 store: Store, memo: Memo, limit: int | None) -> DatasetPlan:
+    samples, size = load_samples(info, probe, limit)
+    requests = tuple(spec.request(s, prompts.render(s)) for s in samples)
+    digests = sorted({text_digest(prompts.template(s)) for s in samples}) if spec.cls.uses_prompt else []
+    return DatasetPlan(info, size, requests, lookup(requests, store, memo),
+                       store.items(spec.label, info.name), tuple(digests))
+
+
+def lookup(requests: tuple[Request, ...], store: Store, memo: Memo) -> dict[str, Prediction]:
+    """Store first (one query per 900 keys), then the disk cache. Failed predictions are misses (retried)."""
+    keys = list(dict.fromkeys(r.key for r in requests))
+    known: dict[str, Prediction] = {}
+    for key, row in store.predictions(keys).items():
+        if row["status"] == "ok":
+            known[key] = Prediction(key, row["text"], source="store")
+    for key in keys:
+        if key not in known:
+            hit = memo.get("pred", key)
+            if hit is not None:
+                known[key] = Prediction(key, hit["text"], source="cache")
+    return known

@@ -1,0 +1,142 @@
+"""`almeval eval` as a Python API: evaluate(options) → run summary (also written to runs/<id>.json)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from almeval.adapters import parse_model
+from almeval.cache import AudioProbe, Memo
+
+from .config import load_config
+from .datasets import Catalog
+from .errors import AlmevalError
+from .metrics import recipes_for
+from .plan import DatasetPlan, ModelSpec, plan_dataset
+from .progress import Ui
+from .prompts import PromptBook
+from .scheduler import RunContext, final_predictions, infer, record_known
+from .store import Store
+
+LIBS = ("almeval", "jiwer", "whisper-normalizer", "diskcache", "sqlite-utils", "numpy", "soundfile")
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    model: str
+    data: tuple[str, ...] = ("all",)
+    model_args: Mapping[str, str] = field(default_factory=dict)
+    work_dir: Path = Path("almeval-results")
+    cache_dir: Path | None = None
+    config: Path | None = None
+    limit: int | None = None
+    skip_judge: bool = False
+
+
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for lib in (*LIBS, *extra):
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = "not installed"
+    return out
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
+    ui = ui or Ui(quiet=True)
+    started = time.perf_counter()
+    config = load_config(opts.config)
+    catalog = Catalog(config)
+    selection = catalog.select(list(opts.data))
+    adapter, options = parse_model(opts.model, dict(opts.model_args))
+    spec = ModelSpec.of(adapter, options)
+    prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()])
+    store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
+    ctx = RunContext(new_run_id(), spec, store, memo, ui)
+    store.start_run(ctx.run_id, spec.label, [d.name for d in selection.datasets], _public(opts))
+    status = "failed"
+    try:
+        summary = _run(ctx, opts, selection, prompts, started)
+        status = "done"
+        return summary
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except AlmevalError:
+        raise
+    finally:
+        if status != "done":
+            store.finish_run(ctx.run_id, status, {"error": status})
+        store.close()
+        memo.close()
+
+
+def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook, started: float) -> dict[str, Any]:
+    probe = AudioProbe(ctx.memo)
+    plans = [plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit)
+             for info in selection.datasets]
+    ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
+    for p in plans:
+        record_known(ctx, p)
+    with ctx.ui.stages():
+        asyncio.run(infer(ctx, plans))
+    per_dataset = {p.info.name: _finish_dataset(ctx, p) for p in plans}
+    summary = _summary(ctx, opts, plans, per_dataset, selection.skipped, probe, started)
+    ctx.store.finish_run(ctx.run_id, "done", summary)
+    runs = opts.work_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    (runs / f"{ctx.run_id}.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
+    preds = final_predictions(ctx, plan)
+    rows = ctx.scorer.fill(plan, preds, ctx.store)
+    provenance = {"model": ctx.spec.label, "adapter": dict(ctx.spec.identity),
+                  "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
+                  "versions": versions(), "run_id": ctx.run_id}
+    scores = ctx.scorer.aggregate(plan, ctx.spec, ctx.run_id, provenance)
+    ctx.store.write({"item_scores": rows, "scores": scores})
+    failed = sum(1 for r in plan.requests if preds[r.key].status != "ok")
+    overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}
+    return {**plan.counts(), "failed": failed, "scores": overall,
+            "scored_by": "rules" if recipes_for(plan.info.task) else "needs a judge (not run)"}
+
+
+def _summary(ctx: RunContext, opts: EvalOptions, plans: list[DatasetPlan], per_dataset: dict[str, Any],
+             skipped: tuple[str, ...], probe: AudioProbe, started: float) -> dict[str, Any]:
+    c = ctx.counters
+    items = sum(len(p.requests) for p in plans)
+    invalid = sum(v.get("invalid", 0) for d in per_dataset.values() for v in d["scores"].values())
+    return {
+        "run_id": ctx.run_id, "model": ctx.spec.label, "adapter": dict(ctx.spec.identity),
+        "datasets": per_dataset, "skipped_unprepared": list(skipped),
+        "items": items, "inferred": c.inferred, "inference_cache_hits": items - sum(len(p.misses) for p in plans),
+        "judged": 0, "judge_cache_hits": 0,
+        "failed": sum(d["failed"] for d in per_dataset.values()), "invalid": invalid,
+        "model_loaded": c.model_loaded, "batches": c.batches, "adapter_s": round(c.adapter_s, 4),
+        "audio_files_hashed": probe.hashed, "limit": opts.limit,
+        "recipes": sorted({r.id for p in plans for r in recipes_for(p.info.task)}),
+        "wall_s": round(time.perf_counter() - started, 4), "versions": versions(),
+    }
+
+
+def _public(opts: EvalOptions) -> dict[str, Any]:
+    """Options as recorded in the store: no secrets (model args whose name suggests one are masked)."""
+    args = {k: ("***" if any(s in k.lower() for s in ("key", "token", "secret")) else v)
+            for k, v in opts.model_args.items()}
+    return {"model": opts.model, "data": list(opts.data), "model_args": args, "limit": opts.limit,
+            "skip_judge": opts.skip_judge}

@@ -1,0 +1,248 @@
+"""The run: one asyncio loop overlapping batched inference (worker thread) with recording and scoring.
+
+    plan (keys, store/cache lookups) ─► feed misses (grouped by params, longest audio first)
+      ─► MicroBatcher (flush on size or deadline, no polling) ─► generate in a worker thread
+      ─► recorder: store + disk cache + per-item metrics + judge hook, one transaction per batch
+      ─► aggregates per subset and recipe ─► scores table, runs/<run-id>.json
+
+While the worker thread runs batch k, the loop records batch k-1 (C4). Queues are bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from almeval.adapters import Adapter
+from almeval.cache import Memo, canonical_json
+
+from .errors import ConfigError, ItemError, UserError
+from .plan import DatasetPlan, ModelSpec
+from .progress import Ui
+from .scoring import ItemScorer
+from .store import Store
+from .values import Prediction, Request, Sample
+
+
+class JudgeHook(Protocol):
+    """Where the judge stage plugs in: fed each prediction as it lands, drained at the end."""
+
+    async def submit(self, sample: Sample, prediction: Prediction) -> None: ...
+
+    async def drain(self) -> dict[str, int]: ...
+
+
+@dataclass
+class Counters:
+    inferred: int = 0
+    failed_new: int = 0
+    model_loaded: bool = False
+    adapter_s: float = 0.0
+    batches: int = 0
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    spec: ModelSpec
+    store: Store
+    memo: Memo
+    ui: Ui
+    judge: JudgeHook | None = None
+    flush_s: float = 0.02
+    counters: Counters = field(default_factory=Counters)
+    new: dict[str, Prediction] = field(default_factory=dict)
+    sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
+
+    def __post_init__(self) -> None:
+        self.scorer = ItemScorer(self.spec.label)
+
+
+class MicroBatcher:
+    """Collects requests into batches of up to `size` with the same params; flushes on size, on a
+    deadline after the first request, on a params change, or at the end of input (None)."""
+
+    def __init__(self, queue: asyncio.Queue[Request | None], size: int, deadline_s: float):
+        self.queue, self.size, self.deadline_s = queue, size, deadline_s
+        self._held: Request | None = None
+        self._done = False
+
+    async def next(self) -> list[Request] | None:
+        first = self._held if self._held is not None else (None if self._done else await self.queue.get())
+        self._held = None
+        if first is None:
+            self._done = True
+            return None
+        batch = [first]
+        end = time.monotonic() + self.deadline_s
+        while len(batch) < self.size and not self._done:
+            item = await self._get(end)
+            if item is _TIMEOUT:
+                break
+            if item is None:
+                self._done = True
+            elif item.params != first.params:
+                self._held = item
+                break
+            else:
+                batch.append(item)
+        return batch
+
+    async def _get(self, end: float) -> Any:
+        try:
+            return self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return _TIMEOUT
+            try:
+                return await asyncio.wait_for(self.queue.get(), remaining)
+            except TimeoutError:
+                return _TIMEOUT
+
+
+_TIMEOUT = object()
+
+
+async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
+    """Run every miss through the model; the model is built only if there is at least one."""
+    for p in plans:
+        for r in p.misses:
+            ctx.sharing.setdefault(r.key, []).append(r)
+    misses = _ordered(reqs[0] for reqs in ctx.sharing.values())  # one inference per distinct key
+    if not misses:
+        return
+    queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=1024)
+    landed: asyncio.Queue[list[tuple[Request, Prediction]] | None] = asyncio.Queue(maxsize=4)
+    ctx.ui.stage("infer", len(misses))
+    feeder = asyncio.create_task(_feed(queue, misses))
+    recorder = asyncio.create_task(_record_loop(ctx, landed))
+    try:
+        await _batch_loop(ctx, MicroBatcher(queue, ctx.spec.cls.batch_size(ctx.spec.options), ctx.flush_s), landed)
+        await landed.put(None)
+        await recorder
+    finally:
+        for task in (feeder, recorder):
+            task.cancel()
+        await asyncio.gather(feeder, recorder, return_exceptions=True)
+
+
+def _ordered(requests: Any) -> list[Request]:
+    """Grouped by generation params, longest audio first (an out-of-memory error shows on batch one)."""
+    return sorted(requests, key=lambda r: (canonical_json(dict(r.params)), -r.sample.duration_s))
+
+
+async def _feed(queue: asyncio.Queue[Request | None], misses: list[Request]) -> None:
+    for r in misses:
+        await queue.put(r)
+    await queue.put(None)
+
+
+async def _batch_loop(ctx: RunContext, batcher: MicroBatcher,
+                      landed: asyncio.Queue[list[tuple[Request, Prediction]] | None]) -> None:
+    model: Adapter | None = None
+    try:
+        while (batch := await batcher.next()) is not None:
+            if model is None:
+                model = await _load(ctx)
+            await landed.put(await _generate(ctx, model, batch))
+    finally:
+        if model is not None:
+            model.close()
+
+
+async def _load(ctx: RunContext) -> Adapter:
+    spec = ctx.spec
+    try:
+        model = await asyncio.to_thread(spec.cls, spec.options)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"model {spec.label!r} failed to load: {type(exc).__name__}: {exc}") from exc
+    ctx.counters.model_loaded = True
+    return model
+
+
+async def _generate(ctx: RunContext, model: Adapter, batch: list[Request]) -> list[tuple[Request, Prediction]]:
+    t0 = time.perf_counter()
+    try:
+        outs: list[Any] = await asyncio.to_thread(model.generate, batch)
+    except UserError:
+        raise
+    except Exception as exc:  # the whole batch failed: each item records why; a rerun retries them
+        outs = [exc] * len(batch)
+    elapsed = time.perf_counter() - t0
+    ctx.counters.adapter_s += elapsed
+    ctx.counters.batches += 1
+    if len(outs) != len(batch):
+        outs = [ItemError(f"adapter returned {len(outs)} outputs for {len(batch)} requests")] * len(batch)
+    per_item = elapsed / len(batch)
+    return [(r, _prediction(r.key, out, per_item)) for r, out in zip(batch, outs, strict=True)]
+
+
+def _prediction(key: str, out: Any, latency: float) -> Prediction:
+    if isinstance(out, BaseException):
+        return Prediction(key, "", status="error", error=f"{type(out).__name__}: {out}", latency_s=latency)
+    return Prediction(key, str(out), latency_s=latency)
+
+
+async def _record_loop(ctx: RunContext, landed: asyncio.Queue[list[tuple[Request, Prediction]] | None]) -> None:
+    while (batch := await landed.get()) is not None:
+        await record(ctx, batch)
+
+
+async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> None:
+    """Persist one landed batch in one transaction, memoise the good ones, score, hand to the judge."""
+    now = time.time()
+    preds = [{"key": p.key, "text": p.text, "status": p.status, "error": p.error, "latency_s": p.latency_s,
+              "adapter": canonical_json(dict(ctx.spec.identity)), "run_id": ctx.run_id, "created": now}
+             for _, p in batch]
+    pairs = [(r.sample, p) for _, p in batch for r in ctx.sharing[p.key]]
+    ctx.store.write({"predictions": preds, "samples": [sample_row(s) for s, _ in pairs],
+                     "items": [item_row(ctx, s, p, now) for s, p in pairs],
+                     "item_scores": ctx.scorer.score(pairs)})
+    ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
+    for _, p in batch:
+        ctx.new[p.key] = p
+    failed = sum(p.status != "ok" for _, p in batch)
+    ctx.counters.inferred += len(batch)
+    ctx.counters.failed_new += failed
+    ctx.ui.advance("infer", len(batch), failed=ctx.counters.failed_new)
+    if ctx.judge is not None:
+        for s, p in pairs:
+            await ctx.judge.submit(s, p)
+
+
+def sample_row(s: Sample) -> dict[str, Any]:
+    return {"dataset": s.dataset, "idx": s.index, "subset": s.subset, "question": s.question,
+            "answer": s.answer, "audio": canonical_json([a.sha256 for a in s.audio])}
+
+
+def item_row(ctx: RunContext, s: Sample, p: Prediction, now: float) -> dict[str, Any]:
+    return {"model": ctx.spec.label, "dataset": s.dataset, "idx": s.index, "subset": s.subset,
+            "pred_key": p.key, "status": p.status, "run_id": ctx.run_id, "updated": now}
+
+
+def record_known(ctx: RunContext, plan: DatasetPlan) -> int:
+    """Bring the store up to date for cache hits: copy predictions found only in the disk cache and
+    repoint items whose current key differs from the recorded one. Returns rows written."""
+    now = time.time()
+    preds, items, samples = [], [], []
+    for req in plan.requests:
+        pred = plan.known.get(req.key)
+        if pred is None or plan.stored_items.get(req.sample.index) == req.key:
+            continue
+        if pred.source == "cache":
+            preds.append({"key": pred.key, "text": pred.text, "status": "ok", "error": "", "latency_s": 0.0,
+                          "adapter": canonical_json(dict(ctx.spec.identity)), "run_id": ctx.run_id,
+                          "created": now})
+        items.append(item_row(ctx, req.sample, pred, now))
+        samples.append(sample_row(req.sample))
+    ctx.store.write({"predictions": preds, "samples": samples, "items": items})
+    return len(items)
+
+
+def final_predictions(ctx: RunContext, plan: DatasetPlan) -> dict[str, Prediction]:
+    return {r.key: ctx.new.get(r.key) or plan.known[r.key] for r in plan.requests}

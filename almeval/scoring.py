@@ -1,0 +1,77 @@
+"""Per-item metrics (memoised in the store by metric key) and per-subset aggregates (C9, C10)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .metrics import Recipe, recipes_for
+from .plan import DatasetPlan, ModelSpec
+from .store import Store
+from .values import Prediction, Sample
+
+OVERALL = ""  # the subset name of a whole-dataset row
+
+
+class ItemScorer:
+    """Collects per-item values per (dataset, recipe) as predictions land; rows go to the store."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.values: dict[tuple[str, str], dict[str, Mapping[str, float]]] = defaultdict(dict)
+
+    def score(self, pairs: Iterable[tuple[Sample, Prediction]]) -> list[dict[str, Any]]:
+        rows = []
+        for sample, pred in pairs:
+            for recipe in recipes_for(sample.task):
+                values = recipe.item(sample, pred)
+                self.values[(sample.dataset, recipe.id)][sample.index] = values
+                rows.append(self._row(sample, recipe, recipe.item_key(sample, pred), values))
+        return rows
+
+    def _row(self, sample: Sample, recipe: Recipe, key: str, values: Mapping[str, float]) -> dict[str, Any]:
+        return {"model": self.model, "dataset": sample.dataset, "idx": sample.index, "recipe": recipe.id,
+                "subset": sample.subset, "metric_key": key, "values_json": json.dumps(values, sort_keys=True)}
+
+    def fill(self, plan: DatasetPlan, preds: Mapping[str, Prediction], store: Store) -> list[dict[str, Any]]:
+        """Values for items not scored while landing: reuse stored ones whose metric key still matches."""
+        rows: list[dict[str, Any]] = []
+        for recipe in recipes_for(plan.info.task):
+            have = self.values[(plan.info.name, recipe.id)]
+            stored = store.item_scores(self.model, plan.info.name, recipe.id)
+            for req in plan.requests:
+                s = req.sample
+                if s.index in have:
+                    continue
+                pred = preds[req.key]
+                key = recipe.item_key(s, pred)
+                old = stored.get(s.index)
+                if old and old[0] == key:
+                    have[s.index] = json.loads(old[1])
+                else:
+                    have[s.index] = recipe.item(s, pred)
+                    rows.append(self._row(s, recipe, key, have[s.index]))
+        return rows
+
+    def aggregate(self, plan: DatasetPlan, spec: ModelSpec, run_id: str,
+                  provenance: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        lang = plan.requests[0].sample.lang if plan.requests else ""
+        for recipe in recipes_for(plan.info.task):
+            have = self.values[(plan.info.name, recipe.id)]
+            groups: dict[str, list[Mapping[str, float]]] = defaultdict(list)
+            for req in plan.requests:
+                groups[req.sample.subset].append(have[req.sample.index])
+                groups[OVERALL].append(have[req.sample.index])
+            for subset, values in groups.items():
+                agg = recipe.aggregate(lang, values)
+                rows.append({"model": spec.label, "dataset": plan.info.name, "subset": subset,
+                             "recipe": recipe.id, "values_json": json.dumps(agg, sort_keys=True),
+                             "n": len(values), "dataset_size": plan.size,
+                             "complete": int(len(plan.requests) == plan.size), "run_id": run_id,
+                             "provenance": json.dumps({**provenance, "recipe": recipe.id}, sort_keys=True),
+                             "updated": time.time()})
+        return rows

@@ -1,0 +1,143 @@
+"""The SQLite result store (C7): the record that reports read.
+
+Tables (all upserted by key, written in small transactions as items land, WAL mode):
+  runs         run_id → model, datasets, status, options and summary (JSON)
+  samples      (dataset, idx) → subset, question, answer, audio digests
+  predictions  key (content key, C1) → text, status, error, latency, adapter identity
+  items        (model, dataset, idx) → pred_key: which prediction answers this item now
+  item_scores  (model, dataset, idx, recipe) → metric_key, per-item values (e.g. edit counts)
+  scores       (model, dataset, subset, recipe) → aggregate values, coverage, provenance
+
+kill -9 at any moment loses at most the batch in flight; a rerun upserts, so no row is duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StoreError
+
+SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
+    "runs": ({"run_id": str, "model": str, "datasets": str, "status": str, "started": float, "finished": float,
+              "options": str, "summary": str}, "run_id"),
+    "samples": ({"dataset": str, "idx": str, "subset": str, "question": str, "answer": str, "audio": str},
+                ("dataset", "idx")),
+    "predictions": ({"key": str, "text": str, "status": str, "error": str, "latency_s": float,
+                     "adapter": str, "run_id": str, "created": float}, "key"),
+    "items": ({"model": str, "dataset": str, "idx": str, "subset": str, "pred_key": str, "status": str,
+               "run_id": str, "updated": float}, ("model", "dataset", "idx")),
+    "item_scores": ({"model": str, "dataset": str, "idx": str, "recipe": str, "subset": str, "metric_key": str,
+                     "values_json": str}, ("model", "dataset", "idx", "recipe")),
+    "scores": ({"model": str, "dataset": str, "subset": str, "recipe": str, "values_json": str, "n": int,
+                "dataset_size": int, "complete": int, "run_id": str, "provenance": str, "updated": float},
+               ("model", "dataset", "subset", "recipe")),
+}
+CHUNK = 900  # below SQLite's bound-parameter limit
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(str(self.path))
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._create()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable almeval store ({exc}); move it away to start afresh") from exc
+
+    def _create(self) -> None:
+        for name, (columns, pk) in SCHEMA.items():
+            if not self.db[name].exists():
+                self.db.table(name).create(columns, pk=pk)  # type: ignore[union-attr]
+        if "items_by_pred" not in {i.name for i in self.db.table("items").indexes}:
+            self.db.table("items").create_index(["pred_key"], index_name="items_by_pred")
+
+    # writes -----------------------------------------------------------------------------------
+    def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        pk = SCHEMA[table][1]
+        try:
+            with self.db.atomic():
+                self.db.table(table).upsert_all(rows, pk=pk)  # type: ignore[arg-type]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: write to {table} failed ({exc})") from exc
+
+    def write(self, batches: dict[str, Sequence[dict[str, Any]]]) -> None:
+        """Several tables in one transaction: an item and its prediction land together or not at all."""
+        try:
+            with self.db.atomic():
+                for table, rows in batches.items():
+                    if rows:
+                        self.db.table(table).upsert_all(rows, pk=SCHEMA[table][1])  # type: ignore[arg-type]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: write failed ({exc})") from exc
+
+    def start_run(self, run_id: str, model: str, datasets: list[str], options: dict[str, Any]) -> None:
+        self.upsert("runs", [{"run_id": run_id, "model": model, "datasets": json.dumps(datasets),
+                              "status": "running", "started": time.time(), "finished": 0.0,
+                              "options": json.dumps(options, sort_keys=True), "summary": "{}"}])
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE run_id=?",
+                        [status, time.time(), json.dumps(summary, sort_keys=True), run_id])
+        self.db.conn.commit()
+
+    # reads ------------------------------------------------------------------------------------
+    def predictions(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for chunk in _chunks(list(keys)):
+            q = f"SELECT key, text, status, error FROM predictions WHERE key IN ({','.join('?' * len(chunk))})"
+            for key, text, status, error in self.db.execute(q, chunk).fetchall():
+                out[key] = {"text": text, "status": status, "error": error}
+        return out
+
+    def items(self, model: str, dataset: str) -> dict[str, str]:
+        rows = self.db.execute("SELECT idx, pred_key FROM items WHERE model=? AND dataset=?", [model, dataset])
+        return dict(rows.fetchall())
+
+    def item_scores(self, model: str, dataset: str, recipe: str) -> dict[str, tuple[str, str]]:
+        q = "SELECT idx, metric_key, values_json FROM item_scores WHERE model=? AND dataset=? AND recipe=?"
+        return {i: (k, v) for i, k, v in self.db.execute(q, [model, dataset, recipe]).fetchall()}
+
+    def scores(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))
+
+    def runs(self) -> list[dict[str, Any]]:
+        return list(self.db.query("SELECT * FROM runs ORDER BY started"))
+
+    def counts(self) -> dict[str, int]:
+        return {name: self.db.table(name).count for name in SCHEMA}
+
+    def check(self) -> list[str]:
+        """Integrity problems (empty list = healthy): SQLite's own check plus almeval's invariants."""
+        problems = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+        dangling = self.db.execute(
+            "SELECT count(*) FROM items i LEFT JOIN predictions p ON p.key = i.pred_key WHERE p.key IS NULL"
+        ).fetchone()[0]
+        if dangling:
+            problems.append(f"{dangling} item(s) point to a missing prediction")
+        for table, (_, pk) in SCHEMA.items():
+            cols = ", ".join([pk] if isinstance(pk, str) else pk)
+            dup = self.db.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY {cols} "
+                                  "HAVING count(*) > 1)").fetchone()[0]
+            if dup:
+                problems.append(f"{table}: {dup} duplicated key(s)")
+        return problems
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _chunks(seq: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(seq), CHUNK):
+        yield seq[i : i + CHUNK]

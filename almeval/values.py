@@ -1,0 +1,88 @@
+"""Frozen values that flow through the stages: Sample → Request → Prediction → ItemScore.
+
+Stages return new values (dataclasses.replace); nothing is mutated in place. `meta` mappings are
+read-only views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+Status = Literal["ok", "error"]
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """An audio file and what its bytes are (the digest, never the path, enters content keys)."""
+
+    path: str
+    sha256: str
+    duration_s: float
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInfo:
+    name: str
+    task: str  # ASR | MQA | RefQA | OpenQA
+    interactive: str = "Audio-analysis"  # Audio-analysis (text instruction) | Audio-QA (spoken question)
+    audio_type: str = "Speech"  # Speech | Music | AudioEvent | Any
+    series: str = ""
+    lang: str = ""
+    manifest: str = ""  # resolved path of the JSONL manifest ("" = not prepared)
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    dataset: str
+    subset: str
+    index: str
+    audio: tuple[Audio, ...]
+    question: str
+    answer: str
+    audio_content: str = ""
+    lang: str = ""
+    task: str = ""
+    meta: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    line: int = 0  # line in the manifest, for error messages
+
+    @property
+    def duration_s(self) -> float:
+        return sum(a.duration_s for a in self.audio)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a model under test is asked. `key` is its content key (C1)."""
+
+    key: str
+    sample: Sample
+    prompt: str
+    params: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    key: str
+    text: str
+    status: Status = "ok"
+    error: str = ""
+    latency_s: float = 0.0
+    source: Literal["new", "cache", "store"] = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemScore:
+    """Per-item metric outcome; aggregated into corpus-level numbers."""
+
+    dataset: str
+    subset: str
+    index: str
+    values: Mapping[str, float]
+    failed: bool = False
+    invalid: bool = False

@@ -1,0 +1,66 @@
+"""Audio digests, memoised so each file's bytes are hashed once.
+
+The memo key is (real path, size, mtime_ns, inode): a file rewritten in place gets a new key and is
+hashed again; the same bytes under two paths hash to the same digest, so they share inference keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from almeval.values import Audio
+
+from .memo import Memo
+
+
+class AudioProblem(Exception):
+    """The file is missing, empty or not readable audio (the caller adds the manifest line)."""
+
+
+class AudioProbe:
+    def __init__(self, memo: Memo | None):
+        self.memo = memo
+        self._seen: dict[tuple[str, int, int, int], Audio] = {}
+        self.hashed = 0  # files whose bytes were read in this process
+
+    def probe(self, path: str) -> Audio:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise AudioProblem(f"audio file not found: {path}") from None
+        except OSError as exc:
+            raise AudioProblem(f"audio file not readable: {path} ({exc.strerror})") from None
+        if st.st_size == 0:
+            raise AudioProblem(f"audio file is empty: {path}")
+        sig = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+        found = self._seen.get(sig)
+        if found is None:
+            found = self._from_memo(sig) or self._read(path, sig)
+            self._seen[sig] = found
+        return found
+
+    def _memo_key(self, sig: tuple[str, int, int, int]) -> str:
+        return "|".join(map(str, sig))
+
+    def _from_memo(self, sig: tuple[str, int, int, int]) -> Audio | None:
+        hit = self.memo.get("audio", self._memo_key(sig)) if self.memo else None
+        return Audio(sig[0], hit["sha256"], hit["duration_s"], hit["sample_rate"]) if hit else None
+
+    def _read(self, path: str, sig: tuple[str, int, int, int]) -> Audio:
+        import soundfile
+
+        try:
+            with open(path, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            info = soundfile.info(path)
+        except (OSError, RuntimeError) as exc:  # soundfile raises LibsndfileError (a RuntimeError)
+            raise AudioProblem(f"not readable as audio: {path} ({exc})") from None
+        if info.frames == 0:
+            raise AudioProblem(f"audio file has no samples: {path}")
+        self.hashed += 1
+        audio = Audio(path, digest, info.frames / info.samplerate, info.samplerate)
+        if self.memo:
+            value = {"sha256": digest, "duration_s": audio.duration_s, "sample_rate": audio.sample_rate}
+            self.memo.set("audio", self._memo_key(sig), value)
+        return audio

@@ -1,0 +1,232 @@
+"""The `almeval` command (typer): a thin layer over the Python API (installed as almeval.cli).
+
+Exit codes: 0 ok · 1 run finished but some items failed (recorded; a rerun retries them) ·
+2 bad input or configuration · 3 interrupted · 4 store or cache damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from almeval.errors import AlmevalError, ConfigError, ExitCode
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Evaluate audio LLMs fast, exactly, and cheaply again.")
+data_app = typer.Typer(no_args_is_help=True, help="Datasets: list, check.")
+models_app = typer.Typer(no_args_is_help=True, help="Models under test.")
+cache_app = typer.Typer(no_args_is_help=True, help="The disk cache and the result store.")
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+app.add_typer(cache_app, name="cache")
+
+WorkDir = Annotated[Path, typer.Option("--work-dir", "-w", help="Where the SQLite store, runs/ and reports live.")]
+CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Disk cache (default $ALMEVAL_CACHE_DIR or the user cache dir).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="config.yaml (default $ALMEVAL_CONFIG or ./config.yaml).")]
+DEFAULT_WORK_DIR = Path("almeval-results")
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    from rich.console import Console
+
+    try:
+        yield
+    except AlmevalError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]interrupted[/]: everything recorded so far is kept; rerun to resume")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _split(values: list[str]) -> tuple[str, ...]:
+    return tuple(v for raw in values for v in re.split(r"[,\s]+", raw) if v)
+
+
+def _model_args(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--model-arg expects key=value, got {pair!r}")
+        out[key.strip()] = value
+    return out
+
+
+@app.command("eval")
+def eval_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `almeval models list`), or replay:PATH.")],
+    data: Annotated[list[str], typer.Option("--data", "-d", help="all | asr | mqa | refqa | openqa | series | name | path.jsonl (repeatable)")] = ["all"],  # noqa: B006
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    model_arg: Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Adapter option key=value (repeatable).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N items of each dataset (recorded as partial).", min=1)] = None,
+    skip_judge: Annotated[bool, typer.Option("--skip-judge", help="Infer and score rule metrics only.")] = False,
+    config: ConfigOpt = None,
+    cache_dir: CacheDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No plan table or progress bars.")] = False,
+) -> None:
+    """Run a model on datasets: plan, infer only what is missing, score, record."""
+    from almeval.progress import Ui
+    from almeval.runner import EvalOptions, evaluate
+
+    with _errors():
+        opts = EvalOptions(model=model, data=_split(data), model_args=_model_args(model_arg or []), work_dir=work_dir,
+                           cache_dir=cache_dir, config=config, limit=limit, skip_judge=skip_judge)
+        ui = Ui(quiet=quiet)
+        summary = evaluate(opts, ui)
+    if as_json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    typer.echo(_one_line(summary), err=True)
+    raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["failed"] else ExitCode.OK))
+
+
+def _one_line(s: dict) -> str:
+    scores = "; ".join(f"{name} {v['metric'].upper()} {v[v['metric']]}%" for name, d in s["datasets"].items()
+                       for rid, v in d["scores"].items() if rid.startswith("asr-default"))
+    return (f"run {s['run_id']}: {s['items']} items, {s['inferred']} inferred, {s['inference_cache_hits']} cached, "
+            f"{s['failed']} failed, model loaded: {'yes' if s['model_loaded'] else 'no'}, {s['wall_s']:.2f}s"
+            + (f" — {scores}" if scores else ""))
+
+
+@app.command("report")
+def report_cmd(
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the markdown here (default: stdout).")] = None,
+    recipe: Annotated[str, typer.Option(help="Which recipe's numbers: default | kimi.")] = "default",
+) -> None:
+    """Markdown report of every stored score, with provenance."""
+    from almeval.report import render
+    from almeval.store import Store
+
+    with _errors():
+        store = _existing_store(work_dir)
+        text = render(store, recipe)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text)
+
+
+def _existing_store(work_dir: Path):  # noqa: ANN202
+    from almeval.store import Store
+
+    path = work_dir / "almeval.sqlite"
+    if not path.is_file():
+        raise ConfigError(f"no results in {work_dir} (expected {path}); run `almeval eval` first or pass --work-dir")
+    return Store(path)
+
+
+@data_app.command("list")
+def data_list(config: ConfigOpt = None) -> None:
+    """Every known dataset with its task, language and whether its manifest is present."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from almeval.config import load_config
+    from almeval.datasets import Catalog
+
+    with _errors():
+        catalog = Catalog(load_config(config))
+    table = Table()
+    for col in ("dataset", "task", "interactive", "audio", "series", "lang", "prepared"):
+        table.add_column(col)
+    for d in catalog.all():
+        table.add_row(d.name, d.task, d.interactive, d.audio_type, d.series, d.lang, "yes" if d.manifest else "no")
+    Console().print(table)
+
+
+@data_app.command("check")
+def data_check(name: Annotated[str, typer.Argument(help="Dataset name or manifest path.")], config: ConfigOpt = None,
+               cache_dir: CacheDir = None) -> None:
+    """List every problem in a dataset's manifest and audio at once."""
+    from almeval.cache import AudioProbe, Memo
+    from almeval.config import load_config
+    from almeval.datasets import Catalog, check
+
+    with _errors():
+        info = Catalog(load_config(config)).select([name]).datasets[0]
+        good, problems = check(info, AudioProbe(Memo(cache_dir)))
+    for p in problems:
+        typer.echo(str(p))
+    typer.echo(f"{info.name}: {good} good item(s), {len(problems)} problem(s) in {info.manifest}", err=True)
+    raise typer.Exit(int(ExitCode.USER_ERROR if problems else ExitCode.OK))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered models and whether their optional dependencies are installed."""
+    from importlib.util import find_spec
+
+    from almeval.adapters import MODELS
+
+    for name in MODELS:
+        meta = MODELS.meta(name)
+        req = meta.get("requires")
+        ok = not req or find_spec(req) is not None
+        hint = "" if ok else f"  (unavailable: pip install 'almeval[{meta['extra']}]')"
+        typer.echo(f"{name:<10} {meta.get('summary', '')}{hint}")
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR) -> None:
+    """Entries and size of the disk cache; row counts of the store."""
+    from almeval.cache import Memo
+
+    with _errors():
+        out = {"cache": Memo(cache_dir).stats()}
+        if (work_dir / "almeval.sqlite").is_file():
+            out["store"] = {"path": str(work_dir / "almeval.sqlite"), **_existing_store(work_dir).counts()}
+    typer.echo(json.dumps(out, indent=2))
+
+
+@cache_app.command("check")
+def cache_check(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR,
+                fix: Annotated[bool, typer.Option(help="Let diskcache repair what it can.")] = False) -> None:
+    """Integrity of the disk cache and (if present) the store."""
+    from almeval.cache import Memo
+
+    with _errors():
+        problems = [f"cache: {w}" for w in Memo(cache_dir).check(fix=fix)]
+        if (work_dir / "almeval.sqlite").is_file():
+            problems += [f"store: {p}" for p in _existing_store(work_dir).check()]
+    for p in problems:
+        typer.echo(p)
+    typer.echo("ok" if not problems else f"{len(problems)} problem(s)", err=True)
+    raise typer.Exit(int(ExitCode.STORE_ERROR if problems else ExitCode.OK))
+
+
+@cache_app.command("prune")
+def cache_prune(older_than: Annotated[str, typer.Option(help="Age like 30d, 12h, 90m.")] = "30d",
+                kind: Annotated[str | None, typer.Option(help="Only this kind: pred, audio, judge.")] = None,
+                cache_dir: CacheDir = None) -> None:
+    """Delete disk-cache entries older than the given age (the store, and so every score, is untouched)."""
+    from almeval.cache import Memo
+
+    with _errors():
+        seconds = _age(older_than)
+        n = Memo(cache_dir).prune(seconds, kind)
+    typer.echo(f"pruned {n} entr{'y' if n == 1 else 'ies'}")
+
+
+def _age(text: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([dhms])", text.strip())
+    if not m:
+        raise ConfigError(f"--older-than expects a number and d/h/m/s, like 30d; got {text!r}")
+    return float(m.group(1)) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[m.group(2)]
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
