@@ -4,7 +4,7 @@ then the disk cache. Only misses go on to inference; nothing here builds a model
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from almeval.adapters import Adapter
@@ -12,6 +12,7 @@ from almeval.cache import AudioProbe, Memo, content_key
 from almeval.cache.keys import text_digest
 
 from .datasets import load_samples
+from .errors import DataError
 from .prompts import PromptBook
 from .store import Store
 from .values import DatasetInfo, Prediction, Request, Sample
@@ -62,10 +63,20 @@ class DatasetPlan:
 def plan_dataset(info: DatasetInfo, spec: ModelSpec, prompts: PromptBook, probe: AudioProbe,
                  store: Store, memo: Memo, limit: int | None) -> DatasetPlan:
     samples, size = load_samples(info, probe, limit)
+    info = _with_task(info, samples)
     requests = tuple(spec.request(s, prompts.render(s)) for s in samples)
     digests = sorted({text_digest(prompts.template(s)) for s in samples}) if spec.cls.uses_prompt else []
     return DatasetPlan(info, size, requests, lookup(requests, store, memo),
                        store.items(spec.label, info.name), tuple(digests))
+
+
+def _with_task(info: DatasetInfo, samples: list[Sample]) -> DatasetInfo:
+    """A manifest given by path takes its task from its items' meta; one dataset has one task."""
+    tasks = {s.task for s in samples}
+    if len(tasks) > 1:
+        raise DataError(info.manifest, f"items of one dataset have different tasks: {', '.join(sorted(tasks))}",
+                        "split the manifest by task")
+    return replace(info, task=tasks.pop()) if tasks and not info.task else info
 
 
 def lookup(requests: tuple[Request, ...], store: Store, memo: Memo) -> dict[str, Prediction]:

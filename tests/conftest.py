@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from almeval.runner import EvalOptions, evaluate
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Every test gets its own disk cache and no stray config or API key from the environment."""
+    monkeypatch.setenv("ALMEVAL_CACHE_DIR", str(tmp_path / "cache"))
+    for var in ("ALMEVAL_CONFIG", "ALMEVAL_DATASET_ROOT", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def write_wav(path: Path, seconds: float = 0.5, freq: float = 440.0, sr: int = 16000) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, (0.2 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr, subtype="PCM_16")
+    return path
+
+
+def write_manifest(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def asr_rows(n: int, audio: str = "a.wav", subset: str = "s1", lang: str = "en", prefix: str = "") -> list[dict]:
+    return [{"index": f"{prefix}{i}", "audio_path": audio, "question": "q", "answer": f"sentence number {i} {prefix}",
+             "subset": subset, "meta": {"task": "ASR", "lang": lang}} for i in range(n)]
+
+
+@pytest.fixture
+def asr_set(tmp_path) -> Path:
+    """A 12-item English ASR manifest over one real WAV file."""
+    write_wav(tmp_path / "data" / "a.wav")
+    return write_manifest(tmp_path / "data" / "set.jsonl", asr_rows(12))
+
+
+def run(tmp_path: Path, data: list[str], model: str = "fake", **kw) -> dict:
+    args = kw.pop("model_args", {})
+    return evaluate(EvalOptions(model=model, data=tuple(data), model_args=args, work_dir=tmp_path / "work", **kw))
+
+
+def calls(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def cli(*args: str, env: dict | None = None, cwd: Path | None = None, **kw) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "almeval", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, **kw)

@@ -1,0 +1,118 @@
+"""Every bad-input case gives one clear error naming file and line, and earlier records stay intact."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import asr_rows, cli, run, write_manifest, write_wav
+
+from almeval.errors import DataError, UnknownNameError
+from almeval.store import Store
+
+
+def _good_then(tmp_path, break_line):
+    """A good run is recorded first; then line 3 of the manifest is broken by `break_line`."""
+    write_wav(tmp_path / "data" / "a.wav")
+    rows = asr_rows(5)
+    manifest = write_manifest(tmp_path / "data" / "set.jsonl", rows)
+    run(tmp_path, [str(manifest)])
+    store = Store(tmp_path / "work" / "almeval.sqlite")
+    before = store.db.execute("SELECT * FROM items ORDER BY idx").fetchall()
+    lines = manifest.read_text().splitlines()
+    lines[2] = break_line(rows[2], tmp_path)
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest, store, before
+
+
+def _drop(field):
+    return lambda row, _: json.dumps({k: v for k, v in row.items() if k != field})
+
+
+def _audio(name, content):
+    def make(row, tmp_path):
+        if content is not None:
+            (tmp_path / "data" / name).write_bytes(content)
+        return json.dumps({**row, "audio_path": name})
+    return make
+
+
+CASES = {
+    "broken json": (lambda row, _: json.dumps(row)[:-5], "not valid JSON"),
+    "missing field": (_drop("answer"), "missing field(s): answer"),
+    "missing audio": (_audio("gone.wav", None), "audio file not found"),
+    "empty audio": (_audio("empty.wav", b""), "audio file is empty"),
+    "unreadable audio": (_audio("junk.wav", b"definitely not a wav file" * 10), "not readable as audio"),
+    "duplicate index": (lambda row, _: json.dumps({**row, "index": "1"}), "duplicate index '1' (first on line 2)"),
+    "not an object": (lambda row, _: "[1, 2, 3]", "must be a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_names_file_and_line_and_keeps_records(tmp_path, case):
+    breaker, message = CASES[case]
+    manifest, store, before = _good_then(tmp_path, breaker)
+    with pytest.raises(DataError) as info:
+        run(tmp_path, [str(manifest)])
+    assert info.value.where == f"{manifest}:3"
+    assert message in str(info.value)
+    assert store.db.execute("SELECT * FROM items ORDER BY idx").fetchall() == before
+    assert store.check() == []
+
+
+def test_cli_bad_input_exit_code_and_message(tmp_path):
+    manifest, _, _ = _good_then(tmp_path, CASES["missing audio"][0])
+    out = cli("eval", "--model", "fake", "--data", str(manifest), "--work-dir", str(tmp_path / "work"), "-q")
+    assert out.returncode == 2
+    assert f"{manifest}:3" in out.stderr and "audio file not found" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_data_check_lists_every_problem_at_once(tmp_path):
+    write_wav(tmp_path / "data" / "a.wav")
+    (tmp_path / "data" / "empty.wav").write_bytes(b"")
+    rows = asr_rows(6)
+    lines = [json.dumps(r) for r in rows]
+    lines[1] = "{not json"
+    lines[2] = json.dumps({**rows[2], "audio_path": "missing.wav"})
+    lines[3] = json.dumps({**rows[3], "index": "0"})
+    lines[4] = json.dumps({**rows[4], "audio_path": "empty.wav"})
+    manifest = tmp_path / "data" / "set.jsonl"
+    manifest.write_text("\n".join(lines) + "\n")
+    out = cli("data", "check", str(manifest))
+    assert out.returncode == 2
+    problems = out.stdout.strip().splitlines()
+    assert [p.split(": ")[0] for p in problems] == [f"{manifest}:{n}" for n in (2, 3, 4, 5)]
+    assert "2 good item(s), 4 problem(s)" in out.stderr
+
+
+def test_unknown_dataset_says_did_you_mean(tmp_path):
+    with pytest.raises(UnknownNameError, match="Did you mean 'demo'"):
+        run(tmp_path, ["dmeo"])
+    out = cli("eval", "--model", "fake", "--data", "librispeeh", "-q")
+    assert out.returncode == 2 and "LibriSpeech" in out.stderr
+
+
+def test_unknown_model_says_did_you_mean(tmp_path):
+    with pytest.raises(UnknownNameError, match="Did you mean 'sphinx'"):
+        run(tmp_path, ["demo"], model="sphnix")
+
+
+def test_unprepared_benchmark_named_explicitly_is_an_error(tmp_path):
+    with pytest.raises(Exception, match="LibriSpeech.*not prepared"):
+        run(tmp_path, ["LibriSpeech"])
+
+
+def test_manifest_without_task_asks_for_meta_task(tmp_path):
+    write_wav(tmp_path / "a.wav")
+    manifest = write_manifest(tmp_path / "x.jsonl", [{"index": 1, "audio_path": "a.wav", "question": "",
+                                                      "answer": "hi", "subset": "s"}])
+    with pytest.raises(DataError, match=r"x.jsonl:1.*unknown task ''.*meta.task"):
+        run(tmp_path, [str(manifest)])
+
+
+def test_config_yaml_errors_name_the_file(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("DATASETS: [oops\n")
+    out = cli("eval", "--model", "fake", "--data", "demo", "-q", cwd=tmp_path)
+    assert out.returncode == 2 and "config.yaml" in out.stderr and "not valid YAML" in out.stderr
