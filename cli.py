@@ -141,7 +141,8 @@ def data_list(config: ConfigOpt = None) -> None:
         table.add_column(col)
     for d in catalog.all():
         table.add_row(d.name, d.task, d.interactive, d.audio_type, d.series, d.lang, "yes" if d.manifest else "no")
-    Console().print(table)
+    console = Console()
+    Console(width=max(console.width, 120)).print(table)
 
 
 @data_app.command("check")

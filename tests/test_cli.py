@@ -1,0 +1,75 @@
+"""The command line as a user meets it: demo, report, listings, cache commands, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import asr_rows, cli, write_manifest, write_wav
+
+
+def test_import_almeval_does_not_import_torch():
+    code = ("import sys, almeval, almeval.runner, almeval.adapters, almeval.cli; "
+            "print(any(m in sys.modules for m in ('torch', 'transformers')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_sphinx_on_the_demo_gives_a_real_wer_and_report(tmp_path):
+    """Real speech (flite + CMU ARCTIC), real offline ASR, real normalisers: a plausible, non-zero WER."""
+    work = tmp_path / "work"
+    out = cli("eval", "--model", "sphinx", "--data", "demo", "--limit", "6", "-w", str(work), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    wer = summary["datasets"]["demo"]["scores"]["asr-default@1"]["wer"]
+    assert 0 < wer < 40, f"pocketsphinx on flite speech should be imperfect but close, got {wer}"
+    assert "6 items, 6 inferred" in out.stderr
+
+    report = tmp_path / "report.md"
+    assert cli("report", "-w", str(work), "--out", str(report)).returncode == 0
+    text = report.read_text()
+    assert f"| sphinx | {wer:.2f} (partial 6/24) |" in text
+    assert "pocketsphinx-" in text and "asr-default@1" in text
+
+
+def test_eval_exit_code_1_when_items_fail(tmp_path):
+    write_wav(tmp_path / "a.wav")
+    manifest = write_manifest(tmp_path / "set.jsonl", asr_rows(3))
+    out = cli("eval", "-m", "fake", "-d", str(manifest), "-a", "fail=1", "-q", cwd=tmp_path)
+    assert out.returncode == 1 and "1 failed" in out.stderr
+
+
+def test_listings(tmp_path):
+    models = cli("models", "list")
+    assert models.returncode == 0 and "sphinx" in models.stdout and "replay" in models.stdout
+    data = cli("data", "list")
+    assert data.returncode == 0 and "LibriSpeech" in data.stdout and "demo-mqa" in data.stdout
+    assert cli("eval", "--help").returncode == 0
+
+
+def test_cache_stats_check_prune(tmp_path):
+    write_wav(tmp_path / "a.wav")
+    manifest = write_manifest(tmp_path / "set.jsonl", asr_rows(4))
+    assert cli("eval", "-m", "fake", "-d", str(manifest), "-q", cwd=tmp_path).returncode == 0
+    stats = json.loads(cli("cache", "stats", cwd=tmp_path).stdout)
+    assert stats["cache"]["by_kind"] == {"audio": 1, "pred": 4}
+    assert stats["store"]["items"] == 4
+    check = cli("cache", "check", cwd=tmp_path)
+    assert check.returncode == 0 and "ok" in check.stderr
+    assert "pruned 0 entries" in cli("cache", "prune", "--older-than", "1d", cwd=tmp_path).stdout
+    assert "pruned 4 entries" in cli("cache", "prune", "--older-than", "0s", "--kind", "pred", cwd=tmp_path).stdout
+    # the store still holds every prediction: a rerun needs no model and gives the same numbers
+    rerun = cli("eval", "-m", "fake", "-d", str(manifest), "--json", "-q", cwd=tmp_path)
+    assert json.loads(rerun.stdout)["model_loaded"] is False
+
+
+def test_dataset_root_and_env_override(tmp_path):
+    root = tmp_path / "bench"
+    write_wav(root / "LibriSpeech" / "a.wav")
+    rows = [{**r, "meta": {}} for r in asr_rows(3)]
+    write_manifest(root / "LibriSpeech" / "LibriSpeech.jsonl", rows)
+    out = cli("eval", "-m", "fake", "-d", "asr", "--json", "-q", env={"ALMEVAL_DATASET_ROOT": str(root)}, cwd=tmp_path)
+    summary = json.loads(out.stdout)
+    assert list(summary["datasets"]) == ["LibriSpeech", "demo"]
+    assert "Fleurs-zh" in summary["skipped_unprepared"]
