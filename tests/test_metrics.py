@@ -1,0 +1,74 @@
+"""ASR recipes on golden pairs; expected numbers worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from almeval.metrics import ASR_DEFAULT, ASR_KIMI, asr_tokens, kimi_pre_clean
+from almeval.values import Prediction, Sample
+
+
+def _s(answer: str, lang: str = "en", index: str = "0") -> Sample:
+    return Sample(dataset="d", subset="s", index=index, audio=(), question="", answer=answer, lang=lang, task="ASR")
+
+
+def _ok(text: str) -> Prediction:
+    return Prediction("k", text)
+
+
+def _agg(recipe, pairs, lang="en"):
+    return recipe.aggregate(lang, [recipe.item(_s(ref, lang), pred) for ref, pred in pairs])
+
+
+def test_english_normaliser_then_basic():
+    # Whisper English normaliser: British → American spelling, numbers to digits, "mr" → "mister"
+    assert asr_tokens("The colour is grey, Mr. Smith!", "en") == ["the", "color", "is", "gray", "mister", "smith"]
+    assert asr_tokens("twenty five", "en") == ["25"]
+
+
+def test_wer_counts_substitutions_deletions_insertions():
+    # ref: hello world there (3 words); hyp: hello word → world→word (S) + there deleted (D) = 2/3 = 66.67 %
+    out = _agg(ASR_DEFAULT, [("hello world there", _ok("hello word"))])
+    assert out["wer"] == 66.67 and out["edits"] == 2 and out["ref_len"] == 3
+
+
+def test_wer_is_corpus_level_not_a_mean_of_utterances():
+    # item 1: 1 word, 1 error (100 %); item 2: 9 words, 0 errors. Corpus: 1/10 = 10 %, the mean would be 50 %.
+    nine = "the sun rose over the quiet green hills today"  # (number words would merge into digits)
+    out = _agg(ASR_DEFAULT, [("cat", _ok("dog")), (nine, _ok(nine))])
+    assert out["wer"] == 10.0
+
+
+def test_chinese_is_cer_without_punctuation():
+    # 今天天气很好 (6 characters, "。" removed) vs 今天天汽很好: 气→汽 = 1/6 = 16.67 %
+    out = _agg(ASR_DEFAULT, [("今天天气很好。", _ok("今天天汽很好"))], lang="zh")
+    assert out["metric"] == "cer" and out["cer"] == 16.67
+
+
+def test_default_counts_failures_kimi_drops_them():
+    failed = Prediction("k", "", status="error", error="boom")
+    pairs = [("a b c d", _ok("a b c d")), ("e f g h", failed)]
+    # default: the failed item is 4 deletions over 8 reference words = 50 %; kimi: 0/4 = 0 % over 1 item
+    d, k = _agg(ASR_DEFAULT, pairs), _agg(ASR_KIMI, pairs)
+    assert (d["wer"], d["n"], d["failed"]) == (50.0, 2, 1)
+    assert (k["wer"], k["n"], k["failed"], k["dropped"]) == (0.0, 1, 1, 1)
+
+
+def test_empty_prediction_is_all_deletions_in_both_recipes():
+    # an empty string is an answer (not a failure): 3 deletions / 3 words = 100 %
+    for recipe in (ASR_DEFAULT, ASR_KIMI):
+        assert _agg(recipe, [("one two three", _ok(""))])["wer"] == 100.0
+
+
+def test_kimi_pre_clean_removes_special_tokens_and_zh_spaces():
+    assert kimi_pre_clean("<|en|>hello , world <|endoftext|>", "en") == "hello, world "
+    assert kimi_pre_clean("今天 天气 很好", "zh") == "今天天气很好"
+
+
+def test_item_key_changes_with_recipe_and_text():
+    s = _s("a b")
+    keys = {ASR_DEFAULT.item_key(s, _ok("a b")), ASR_KIMI.item_key(s, _ok("a b")), ASR_DEFAULT.item_key(s, _ok("a"))}
+    assert len(keys) == 3
+
+
+def test_empty_reference_does_not_divide_by_zero():
+    out = _agg(ASR_DEFAULT, [("", _ok("extra words"))])
+    assert out["wer"] is None and out["edits"] == 2
