@@ -86,14 +86,19 @@ class AsrRecipe:
                 "edits": out.substitutions + out.deletions + out.insertions,
                 "sub": out.substitutions, "del": out.deletions, "ins": out.insertions}
 
-    def aggregate(self, lang: str, values: Iterable[Mapping[str, float]]) -> dict[str, Any]:
+    fields = ("failed", "dropped", "edits", "ref_len")  # what aggregation needs, kept per item in memory
+
+    def compact(self, values: Mapping[str, float]) -> tuple[int, ...]:
+        return tuple(int(values[f]) for f in self.fields)
+
+    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
         edits = ref_len = n = failed = dropped = 0
-        for v in values:
+        for f, d, e, r in values:
             n += 1
-            failed += int(v["failed"])
-            dropped += int(v["dropped"])
-            edits += int(v["edits"])
-            ref_len += int(v["ref_len"])
+            failed += f
+            dropped += d
+            edits += e
+            ref_len += r
         metric = self.metric(lang)
         rate = round(100.0 * edits / ref_len, 2) if ref_len else None
         return {metric: rate, "metric": metric, "n": n - dropped, "items": n, "failed": failed, "invalid": 0,

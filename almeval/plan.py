@@ -15,7 +15,7 @@ from .datasets import load_samples
 from .errors import DataError
 from .prompts import PromptBook
 from .store import Store
-from .values import DatasetInfo, Prediction, Request, Sample
+from .values import EMPTY, DatasetInfo, Prediction, Request, Sample
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ModelSpec:
         params = self.cls.params(self.options, sample)
         payload = self.cls.payload(self.options, sample, prompt)
         key = content_key("inference", {"model": self.identity, "params": params, "input": payload})
-        return Request(key=key, sample=sample, prompt=prompt, params=params)
+        return Request(key=key, sample=sample, prompt=prompt, params=params or EMPTY)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .metrics import recipes_for
 from .plan import DatasetPlan, ModelSpec, plan_dataset
 from .progress import Ui
 from .prompts import PromptBook
-from .scheduler import RunContext, final_predictions, infer, record_known
+from .scheduler import RunContext, failed_items, infer, record_known
 from .store import Store
 
 LIBS = ("almeval", "jiwer", "whisper-normalizer", "diskcache", "sqlite-utils", "numpy", "soundfile")
@@ -103,14 +103,13 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
 
 
 def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
-    preds = final_predictions(ctx, plan)
-    rows = ctx.scorer.fill(plan, preds, ctx.store)
+    rows = ctx.scorer.fill(plan, ctx.store)
     provenance = {"model": ctx.spec.label, "adapter": dict(ctx.spec.identity),
                   "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
                   "versions": versions(), "run_id": ctx.run_id}
     scores = ctx.scorer.aggregate(plan, ctx.spec, ctx.run_id, provenance)
     ctx.store.write({"item_scores": rows, "scores": scores})
-    failed = sum(1 for r in plan.requests if preds[r.key].status != "ok")
+    failed = failed_items(ctx, plan)
     overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}
     return {**plan.counts(), "failed": failed, "scores": overall,
             "scored_by": "rules" if recipes_for(plan.info.task) else "needs a judge (not run)"}

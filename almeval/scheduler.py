@@ -53,7 +53,7 @@ class RunContext:
     judge: JudgeHook | None = None
     flush_s: float = 0.02
     counters: Counters = field(default_factory=Counters)
-    new: dict[str, Prediction] = field(default_factory=dict)
+    new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run
     sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
 
     def __post_init__(self) -> None:
@@ -205,7 +205,7 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
                      "item_scores": ctx.scorer.score(pairs)})
     ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
     for _, p in batch:
-        ctx.new[p.key] = p
+        ctx.new_status[p.key] = p.status
     failed = sum(p.status != "ok" for _, p in batch)
     ctx.counters.inferred += len(batch)
     ctx.counters.failed_new += failed
@@ -244,5 +244,6 @@ def record_known(ctx: RunContext, plan: DatasetPlan) -> int:
     return len(items)
 
 
-def final_predictions(ctx: RunContext, plan: DatasetPlan) -> dict[str, Prediction]:
-    return {r.key: ctx.new.get(r.key) or plan.known[r.key] for r in plan.requests}
+def failed_items(ctx: RunContext, plan: DatasetPlan) -> int:
+    """Items whose prediction failed (only new ones can: failed ones are never reused)."""
+    return sum(1 for r in plan.requests if ctx.new_status.get(r.key, "ok") != "ok")

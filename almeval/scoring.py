@@ -21,14 +21,14 @@ class ItemScorer:
 
     def __init__(self, model: str):
         self.model = model
-        self.values: dict[tuple[str, str], dict[str, Mapping[str, float]]] = defaultdict(dict)
+        self.values: dict[tuple[str, str], dict[str, tuple[int, ...]]] = defaultdict(dict)
 
     def score(self, pairs: Iterable[tuple[Sample, Prediction]]) -> list[dict[str, Any]]:
         rows = []
         for sample, pred in pairs:
             for recipe in recipes_for(sample.task):
                 values = recipe.item(sample, pred)
-                self.values[(sample.dataset, recipe.id)][sample.index] = values
+                self.values[(sample.dataset, recipe.id)][sample.index] = recipe.compact(values)
                 rows.append(self._row(sample, recipe, recipe.item_key(sample, pred), values))
         return rows
 
@@ -36,24 +36,23 @@ class ItemScorer:
         return {"model": self.model, "dataset": sample.dataset, "idx": sample.index, "recipe": recipe.id,
                 "subset": sample.subset, "metric_key": key, "values_json": json.dumps(values, sort_keys=True)}
 
-    def fill(self, plan: DatasetPlan, preds: Mapping[str, Prediction], store: Store) -> list[dict[str, Any]]:
-        """Values for items not scored while landing: reuse stored ones whose metric key still matches."""
+    def fill(self, plan: DatasetPlan, store: Store) -> list[dict[str, Any]]:
+        """Values for items not scored as they landed (cache hits): reuse stored ones whose metric key
+        still matches, compute the rest."""
         rows: list[dict[str, Any]] = []
         for recipe in recipes_for(plan.info.task):
             have = self.values[(plan.info.name, recipe.id)]
-            stored = store.item_scores(self.model, plan.info.name, recipe.id)
-            for req in plan.requests:
+            todo = [req for req in plan.requests if req.sample.index not in have]
+            stored = store.item_scores(self.model, plan.info.name, recipe.id) if todo else {}
+            for req in todo:
                 s = req.sample
-                if s.index in have:
-                    continue
-                pred = preds[req.key]
+                pred = plan.known[req.key]
                 key = recipe.item_key(s, pred)
                 old = stored.get(s.index)
-                if old and old[0] == key:
-                    have[s.index] = json.loads(old[1])
-                else:
-                    have[s.index] = recipe.item(s, pred)
-                    rows.append(self._row(s, recipe, key, have[s.index]))
+                values = json.loads(old[1]) if old and old[0] == key else recipe.item(s, pred)
+                if not (old and old[0] == key):
+                    rows.append(self._row(s, recipe, key, values))
+                have[s.index] = recipe.compact(values)
         return rows
 
     def aggregate(self, plan: DatasetPlan, spec: ModelSpec, run_id: str,
@@ -62,7 +61,7 @@ class ItemScorer:
         lang = plan.requests[0].sample.lang if plan.requests else ""
         for recipe in recipes_for(plan.info.task):
             have = self.values[(plan.info.name, recipe.id)]
-            groups: dict[str, list[Mapping[str, float]]] = defaultdict(list)
+            groups: dict[str, list[tuple[int, ...]]] = defaultdict(list)
             for req in plan.requests:
                 groups[req.sample.subset].append(have[req.sample.index])
                 groups[OVERALL].append(have[req.sample.index])

@@ -22,9 +22,16 @@ class AudioProbe:
     def __init__(self, memo: Memo | None):
         self.memo = memo
         self._seen: dict[tuple[str, int, int, int], Audio] = {}
+        self._by_path: dict[str, Audio] = {}  # one stat per path per process (a plan reads each file once)
         self.hashed = 0  # files whose bytes were read in this process
 
     def probe(self, path: str) -> Audio:
+        found = self._by_path.get(path)
+        if found is None:
+            found = self._by_path[path] = self._probe(path)
+        return found
+
+    def _probe(self, path: str) -> Audio:
         try:
             st = os.stat(path)
         except FileNotFoundError:

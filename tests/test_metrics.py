@@ -15,7 +15,7 @@ def _ok(text: str) -> Prediction:
 
 
 def _agg(recipe, pairs, lang="en"):
-    return recipe.aggregate(lang, [recipe.item(_s(ref, lang), pred) for ref, pred in pairs])
+    return recipe.aggregate(lang, [recipe.compact(recipe.item(_s(ref, lang), pred)) for ref, pred in pairs])
 
 
 def test_english_normaliser_then_basic():

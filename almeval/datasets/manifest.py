@@ -8,6 +8,7 @@ takes task/lang from its config entry or from each line's meta ({"task": "ASR", 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
@@ -15,7 +16,7 @@ from typing import Any
 
 from almeval.cache import AudioProbe, AudioProblem
 from almeval.errors import DataError, DataErrors
-from almeval.values import DatasetInfo, Sample
+from almeval.values import EMPTY, DatasetInfo, Sample
 
 from .catalog import TASKS
 
@@ -115,7 +116,8 @@ def _parse(raw: str, where: str) -> dict[str, Any] | DataError:
 def _sample(info: DatasetInfo, row: dict[str, Any], base: Path, where: str, lineno: int,
             probe: AudioProbe) -> Sample | DataError:
     meta = dict(row.get("meta") or {})
-    task = str(meta.get("task") or info.task)
+    task = sys.intern(str(meta.pop("task", "") or info.task))
+    lang = sys.intern(str(meta.pop("lang", "") or info.lang))
     if task not in TASKS:
         return DataError(where, f"unknown task {task!r} for this item",
                          f"set meta.task to one of {', '.join(TASKS)} or declare the dataset's task in config.yaml")
@@ -126,10 +128,10 @@ def _sample(info: DatasetInfo, row: dict[str, Any], base: Path, where: str, line
     except AudioProblem as exc:
         return DataError(where, str(exc), "fix the path (relative paths resolve against the manifest's folder)")
     return Sample(
-        dataset=info.name, subset=str(row["subset"]), index=str(row["index"]), audio=audio,
+        dataset=info.name, subset=sys.intern(str(row["subset"])), index=str(row["index"]), audio=audio,
         question=_text(row["question"]), answer=_text(row["answer"]),
-        audio_content=_text(row.get("audio_content", "")), lang=str(meta.get("lang") or info.lang),
-        task=task, meta=MappingProxyType(meta), line=lineno,
+        audio_content=_text(row.get("audio_content", "")), lang=lang,
+        task=task, meta=MappingProxyType(meta) if meta else EMPTY, line=lineno,
     )
 
 
