@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,9 @@ import typer
 
 from almeval.errors import AlmevalError, ConfigError, ExitCode
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Evaluate audio LLMs fast, exactly, and cheaply again.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Evaluate audio LLMs fast, exactly, and cheaply again."
+)
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: list, check.")
 models_app = typer.Typer(no_args_is_help=True, help="Models under test.")
 cache_app = typer.Typer(no_args_is_help=True, help="The disk cache and the result store.")
@@ -27,8 +28,12 @@ app.add_typer(models_app, name="models")
 app.add_typer(cache_app, name="cache")
 
 WorkDir = Annotated[Path, typer.Option("--work-dir", "-w", help="Where the SQLite store, runs/ and reports live.")]
-CacheDir = Annotated[Path | None, typer.Option("--cache-dir", help="Disk cache (default $ALMEVAL_CACHE_DIR or the user cache dir).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="config.yaml (default $ALMEVAL_CONFIG or ./config.yaml).")]
+CacheDir = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Disk cache (default $ALMEVAL_CACHE_DIR or the user cache dir).")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="config.yaml (default $ALMEVAL_CONFIG or ./config.yaml).")
+]
 DEFAULT_WORK_DIR = Path("almeval-results")
 
 
@@ -62,11 +67,20 @@ def _model_args(pairs: list[str]) -> dict[str, str]:
 
 @app.command("eval")
 def eval_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `almeval models list`), or replay:PATH.")],
-    data: Annotated[list[str], typer.Option("--data", "-d", help="all | asr | mqa | refqa | openqa | series | name | path.jsonl (repeatable)")] = ["all"],  # noqa: B006
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name (see `almeval models list`), or replay:PATH.")
+    ],
+    data: Annotated[
+        list[str],
+        typer.Option("--data", "-d", help="all | asr | mqa | refqa | openqa | series | name | path.jsonl (repeatable)"),
+    ] = ["all"],  # noqa: B006
     work_dir: WorkDir = DEFAULT_WORK_DIR,
-    model_arg: Annotated[list[str] | None, typer.Option("--model-arg", "-a", help="Adapter option key=value (repeatable).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Only the first N items of each dataset (recorded as partial).", min=1)] = None,
+    model_arg: Annotated[
+        list[str] | None, typer.Option("--model-arg", "-a", help="Adapter option key=value (repeatable).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N items of each dataset (recorded as partial).", min=1)
+    ] = None,
     skip_judge: Annotated[bool, typer.Option("--skip-judge", help="Infer and score rule metrics only.")] = False,
     config: ConfigOpt = None,
     cache_dir: CacheDir = None,
@@ -78,8 +92,16 @@ def eval_cmd(
     from almeval.runner import EvalOptions, evaluate
 
     with _errors():
-        opts = EvalOptions(model=model, data=_split(data), model_args=_model_args(model_arg or []), work_dir=work_dir,
-                           cache_dir=cache_dir, config=config, limit=limit, skip_judge=skip_judge)
+        opts = EvalOptions(
+            model=model,
+            data=_split(data),
+            model_args=_model_args(model_arg or []),
+            work_dir=work_dir,
+            cache_dir=cache_dir,
+            config=config,
+            limit=limit,
+            skip_judge=skip_judge,
+        )
         ui = Ui(quiet=quiet)
         summary = evaluate(opts, ui)
     if as_json:
@@ -89,11 +111,17 @@ def eval_cmd(
 
 
 def _one_line(s: dict) -> str:
-    scores = "; ".join(f"{name} {v['metric'].upper()} {v[v['metric']]}%" for name, d in s["datasets"].items()
-                       for rid, v in d["scores"].items() if rid.startswith("asr-default"))
-    return (f"run {s['run_id']}: {s['items']} items, {s['inferred']} inferred, {s['inference_cache_hits']} cached, "
-            f"{s['failed']} failed, model loaded: {'yes' if s['model_loaded'] else 'no'}, {s['wall_s']:.2f}s"
-            + (f" — {scores}" if scores else ""))
+    scores = "; ".join(
+        f"{name} {v['metric'].upper()} {v[v['metric']]}%"
+        for name, d in s["datasets"].items()
+        for rid, v in d["scores"].items()
+        if rid.startswith("asr-default")
+    )
+    return (
+        f"run {s['run_id']}: {s['items']} items, {s['inferred']} inferred, {s['inference_cache_hits']} cached, "
+        f"{s['failed']} failed, model loaded: {'yes' if s['model_loaded'] else 'no'}, {s['wall_s']:.2f}s"
+        + (f" — {scores}" if scores else "")
+    )
 
 
 @app.command("report")
@@ -104,7 +132,6 @@ def report_cmd(
 ) -> None:
     """Markdown report of every stored score, with provenance."""
     from almeval.report import render
-    from almeval.store import Store
 
     with _errors():
         store = _existing_store(work_dir)
@@ -116,7 +143,7 @@ def report_cmd(
         typer.echo(text)
 
 
-def _existing_store(work_dir: Path):  # noqa: ANN202
+def _existing_store(work_dir: Path):
     from almeval.store import Store
 
     path = work_dir / "almeval.sqlite"
@@ -146,8 +173,11 @@ def data_list(config: ConfigOpt = None) -> None:
 
 
 @data_app.command("check")
-def data_check(name: Annotated[str, typer.Argument(help="Dataset name or manifest path.")], config: ConfigOpt = None,
-               cache_dir: CacheDir = None) -> None:
+def data_check(
+    name: Annotated[str, typer.Argument(help="Dataset name or manifest path.")],
+    config: ConfigOpt = None,
+    cache_dir: CacheDir = None,
+) -> None:
     """List every problem in a dataset's manifest and audio at once."""
     from almeval.cache import AudioProbe, Memo
     from almeval.config import load_config
@@ -190,8 +220,11 @@ def cache_stats(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR
 
 
 @cache_app.command("check")
-def cache_check(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR,
-                fix: Annotated[bool, typer.Option(help="Let diskcache repair what it can.")] = False) -> None:
+def cache_check(
+    cache_dir: CacheDir = None,
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    fix: Annotated[bool, typer.Option(help="Let diskcache repair what it can.")] = False,
+) -> None:
     """Integrity of the disk cache and (if present) the store."""
     from almeval.cache import Memo
 
@@ -206,9 +239,11 @@ def cache_check(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR
 
 
 @cache_app.command("prune")
-def cache_prune(older_than: Annotated[str, typer.Option(help="Age like 30d, 12h, 90m.")] = "30d",
-                kind: Annotated[str | None, typer.Option(help="Only this kind: pred, audio, judge.")] = None,
-                cache_dir: CacheDir = None) -> None:
+def cache_prune(
+    older_than: Annotated[str, typer.Option(help="Age like 30d, 12h, 90m.")] = "30d",
+    kind: Annotated[str | None, typer.Option(help="Only this kind: pred, audio, judge.")] = None,
+    cache_dir: CacheDir = None,
+) -> None:
     """Delete disk-cache entries older than the given age (the store, and so every score, is untouched)."""
     from almeval.cache import Memo
 
@@ -230,4 +265,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

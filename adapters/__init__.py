@@ -8,10 +8,19 @@ from .base import Adapter, Output
 
 MODELS: Registry[type[Adapter]] = Registry("model")
 MODELS.register("fake", "almeval.adapters.fake:FakeAdapter", extra="", summary="scripted outputs for tests/benchmarks")
-MODELS.register("sphinx", "almeval.adapters.sphinx:SphinxAdapter", extra="sphinx",
-                summary="pocketsphinx offline English ASR", requires="pocketsphinx")
-MODELS.register("replay", "almeval.adapters.replay:ReplayAdapter", extra="",
-                summary="replay:PATH — score predictions made elsewhere")
+MODELS.register(
+    "sphinx",
+    "almeval.adapters.sphinx:SphinxAdapter",
+    extra="sphinx",
+    summary="pocketsphinx offline English ASR",
+    requires="pocketsphinx",
+)
+MODELS.register(
+    "replay",
+    "almeval.adapters.replay:ReplayAdapter",
+    extra="",
+    summary="replay:PATH — score predictions made elsewhere",
+)
 
 
 def parse_model(spec: str, args: dict[str, str]) -> tuple[type[Adapter], dict[str, str]]:

@@ -73,8 +73,10 @@ class ReplayAdapter(Adapter):
             return self.root
         found = sorted(self.root.rglob(f"*_{dataset}.jsonl")) or sorted(self.root.rglob(f"{dataset}.jsonl"))
         if not found:
-            raise ConfigError(f"no predictions for dataset {dataset!r} under {self.root} "
-                              f"(expected *_{dataset}.jsonl or {dataset}.jsonl)")
+            raise ConfigError(
+                f"no predictions for dataset {dataset!r} under {self.root} "
+                f"(expected *_{dataset}.jsonl or {dataset}.jsonl)"
+            )
         return found[0]
 
 

@@ -66,5 +66,3 @@ def _load_16k(path: str) -> np.ndarray:
             raise MissingExtraError("resampling audio", "pip install 'almeval[sphinx]'") from None
         mono = soxr.resample(mono, sr, RATE)
     return (np.clip(mono, -1.0, 1.0) * 32767).astype(np.int16)
-
-

@@ -93,6 +93,7 @@ def _entry(value: Any, base: Path, path: Path | None, name: str) -> DatasetEntry
     if isinstance(value, str):
         return DatasetEntry(path=(base / value).resolve())
     if isinstance(value, dict) and "path" in value:
-        return DatasetEntry(path=(base / str(value["path"])).resolve(),
-                            task=str(value.get("task", "")), lang=str(value.get("lang", "")))
+        return DatasetEntry(
+            path=(base / str(value["path"])).resolve(), task=str(value.get("task", "")), lang=str(value.get("lang", ""))
+        )
     raise ConfigError(f"{path or 'config'}: DATASETS.datasets.{name} must be a path or {{path: …, task: …, lang: …}}")

@@ -66,8 +66,10 @@ class AsrRecipe:
         return "cer" if lang in CJK_LANGS else "wer"
 
     def item_key(self, sample: Sample, pred: Prediction) -> str:
-        return content_key("metric", {"recipe": self.id, "lang": sample.lang, "ref": sample.answer,
-                                      "hyp": pred.text, "status": pred.status})
+        return content_key(
+            "metric",
+            {"recipe": self.id, "lang": sample.lang, "ref": sample.answer, "hyp": pred.text, "status": pred.status},
+        )
 
     def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
         import jiwer
@@ -82,9 +84,15 @@ class AsrRecipe:
         if not ref_t:  # jiwer's rate is undefined here; every hypothesis token is an insertion
             return {"failed": int(failed), "dropped": 0, "edits": len(hyp_t), "ref_len": 0}
         out = jiwer.process_words(" ".join(ref_t), " ".join(hyp_t))
-        return {"failed": int(failed), "dropped": 0, "ref_len": len(ref_t),
-                "edits": out.substitutions + out.deletions + out.insertions,
-                "sub": out.substitutions, "del": out.deletions, "ins": out.insertions}
+        return {
+            "failed": int(failed),
+            "dropped": 0,
+            "ref_len": len(ref_t),
+            "edits": out.substitutions + out.deletions + out.insertions,
+            "sub": out.substitutions,
+            "del": out.deletions,
+            "ins": out.insertions,
+        }
 
     fields = ("failed", "dropped", "edits", "ref_len")  # what aggregation needs, kept per item in memory
 
@@ -101,8 +109,17 @@ class AsrRecipe:
             ref_len += r
         metric = self.metric(lang)
         rate = round(100.0 * edits / ref_len, 2) if ref_len else None
-        return {metric: rate, "metric": metric, "n": n - dropped, "items": n, "failed": failed, "invalid": 0,
-                "dropped": dropped, "edits": edits, "ref_len": ref_len}
+        return {
+            metric: rate,
+            "metric": metric,
+            "n": n - dropped,
+            "items": n,
+            "failed": failed,
+            "invalid": 0,
+            "dropped": dropped,
+            "edits": edits,
+            "ref_len": ref_len,
+        }
 
 
 ASR_DEFAULT = AsrRecipe("default", "1", drop_failed=False, pre_clean=True)

@@ -55,27 +55,44 @@ class DatasetPlan:
         misses = self.misses
         changed = sum(1 for r in misses if r.sample.index in self.stored_items)
         from_store = sum(1 for p in self.known.values() if p.source == "store")
-        return {"items": len(self.requests), "size": self.size, "cached": len(self.requests) - len(misses),
-                "from_store": from_store, "to_infer": len(misses), "changed": changed,
-                "new": len(misses) - changed}
+        return {
+            "items": len(self.requests),
+            "size": self.size,
+            "cached": len(self.requests) - len(misses),
+            "from_store": from_store,
+            "to_infer": len(misses),
+            "changed": changed,
+            "new": len(misses) - changed,
+        }
 
 
-def plan_dataset(info: DatasetInfo, spec: ModelSpec, prompts: PromptBook, probe: AudioProbe,
-                 store: Store, memo: Memo, limit: int | None) -> DatasetPlan:
+def plan_dataset(
+    info: DatasetInfo,
+    spec: ModelSpec,
+    prompts: PromptBook,
+    probe: AudioProbe,
+    store: Store,
+    memo: Memo,
+    limit: int | None,
+) -> DatasetPlan:
     samples, size = load_samples(info, probe, limit)
     info = _with_task(info, samples)
     requests = tuple(spec.request(s, prompts.render(s)) for s in samples)
     digests = sorted({text_digest(prompts.template(s)) for s in samples}) if spec.cls.uses_prompt else []
-    return DatasetPlan(info, size, requests, lookup(requests, store, memo),
-                       store.items(spec.label, info.name), tuple(digests))
+    return DatasetPlan(
+        info, size, requests, lookup(requests, store, memo), store.items(spec.label, info.name), tuple(digests)
+    )
 
 
 def _with_task(info: DatasetInfo, samples: list[Sample]) -> DatasetInfo:
     """A manifest given by path takes its task from its items' meta; one dataset has one task."""
     tasks = {s.task for s in samples}
     if len(tasks) > 1:
-        raise DataError(info.manifest, f"items of one dataset have different tasks: {', '.join(sorted(tasks))}",
-                        "split the manifest by task")
+        raise DataError(
+            info.manifest,
+            f"items of one dataset have different tasks: {', '.join(sorted(tasks))}",
+            "split the manifest by task",
+        )
     return replace(info, task=tasks.pop()) if tasks and not info.task else info
 
 

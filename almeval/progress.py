@@ -28,8 +28,9 @@ class Ui:
         for col in ("dataset", "items", "of", "cached", "to infer", "(changed)"):
             table.add_column(col, justify="left" if col == "dataset" else "right")
         for name, c in rows:
-            table.add_row(name, str(c["items"]), str(c["size"]), str(c["cached"]), str(c["to_infer"]),
-                          str(c["changed"]))
+            table.add_row(
+                name, str(c["items"]), str(c["size"]), str(c["cached"]), str(c["to_infer"]), str(c["changed"])
+            )
         self.console.print(table)
         if skipped:
             self.console.print(f"[yellow]not prepared, skipped:[/] {', '.join(skipped)}")
@@ -39,8 +40,13 @@ class Ui:
         if not self.live:
             yield
             return
-        columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=self.console, transient=False) as progress:
             self._progress = progress
             try:

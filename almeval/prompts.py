@@ -43,6 +43,8 @@ class PromptBook:
         try:
             return template.format(question=sample.question, audio_content=sample.audio_content, lang=sample.lang)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"prompt for dataset {sample.dataset!r} is not a valid template ({exc!r}): "
-                              f"{template!r}; use {{question}}, {{audio_content}}, {{lang}}, and {{{{ }}}} "
-                              "for literal braces") from None
+            raise ConfigError(
+                f"prompt for dataset {sample.dataset!r} is not a valid template ({exc!r}): "
+                f"{template!r}; use {{question}}, {{audio_content}}, {{lang}}, and {{{{ }}}} "
+                "for literal braces"
+            ) from None

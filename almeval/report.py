@@ -38,8 +38,10 @@ def overview(rows: list[dict[str, Any]]) -> list[str]:
     overall = [r for r in rows if r["subset"] == ""]
     datasets = sorted({r["dataset"] for r in overall})
     metric = {r["dataset"]: r["values"]["metric"].upper() for r in overall}
-    lines = ["| model | " + " | ".join(f"{d} ({metric[d]} %)" for d in datasets) + " |",
-             "|---|" + "---|" * len(datasets)]
+    lines = [
+        "| model | " + " | ".join(f"{d} ({metric[d]} %)" for d in datasets) + " |",
+        "|---|" + "---|" * len(datasets),
+    ]
     by_model: dict[str, dict[str, str]] = defaultdict(dict)
     for r in overall:
         by_model[r["model"]][r["dataset"]] = _cell(r)
@@ -56,46 +58,74 @@ def subsets(rows: list[dict[str, Any]]) -> list[str]:
     for dataset in sorted(by_dataset):
         group = by_dataset[dataset]
         metric = group[0]["values"]["metric"]
-        lines += ["", f"### {dataset}", "",
-                  f"| model | subset | n | failed | invalid | {metric.upper()} % | recipe |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"### {dataset}",
+            "",
+            f"| model | subset | n | failed | invalid | {metric.upper()} % | recipe |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in sorted(group, key=lambda r: (r["model"], r["subset"] != "", r["subset"])):
             v = r["values"]
-            lines.append(f"| {r['model']} | {r['subset'] or '**all**'} | {v['n']} | {v['failed']} | {v['invalid']} "
-                         f"| {_fmt(v.get(metric))} | {r['recipe']} |")
+            lines.append(
+                f"| {r['model']} | {r['subset'] or '**all**'} | {v['n']} | {v['failed']} | {v['invalid']} "
+                f"| {_fmt(v.get(metric))} | {r['recipe']} |"
+            )
     return lines
 
 
 def provenance(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| model | dataset | recipe | adapter | prompt digests | run | versions |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | dataset | recipe | adapter | prompt digests | run | versions |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r["subset"] != "":
             continue
         p = r["prov"]
         adapter = ", ".join(f"{k}={v}" for k, v in p["adapter"].items() if v != "")
-        prompts = p["prompt_digests"] if isinstance(p["prompt_digests"], str) else \
-            ", ".join(d[:12] for d in p["prompt_digests"])
+        prompts = (
+            p["prompt_digests"]
+            if isinstance(p["prompt_digests"], str)
+            else ", ".join(d[:12] for d in p["prompt_digests"])
+        )
         vers = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
-        lines.append(f"| {r['model']} | {r['dataset']} | {r['recipe']} | {adapter} | {prompts} | {p['run_id']} "
-                     f"| {vers} |")
+        lines.append(
+            f"| {r['model']} | {r['dataset']} | {r['recipe']} | {adapter} | {prompts} | {p['run_id']} | {vers} |"
+        )
     return lines
 
 
 def unscored(store: Store) -> list[str]:
-    q = ("SELECT i.model, i.dataset, count(*) FROM items i LEFT JOIN scores s ON s.model = i.model "
-         "AND s.dataset = i.dataset WHERE s.model IS NULL GROUP BY i.model, i.dataset")
-    return [f"- {m} / {d}: {n} predictions stored; this dataset is scored by a judge (`almeval judge`)"
-            for m, d, n in store.db.execute(q).fetchall()]
+    q = (
+        "SELECT i.model, i.dataset, count(*) FROM items i LEFT JOIN scores s ON s.model = i.model "
+        "AND s.dataset = i.dataset WHERE s.model IS NULL GROUP BY i.model, i.dataset"
+    )
+    return [
+        f"- {m} / {d}: {n} predictions stored; this dataset is scored by a judge (`almeval judge`)"
+        for m, d, n in store.db.execute(q).fetchall()
+    ]
 
 
 def render(store: Store, recipe: str = "default") -> str:
     rows = _rows(store, recipe)
-    lines = ["# almeval report", "", f"Store: `{store.path}` · generated {time.strftime('%Y-%m-%d %H:%M:%S')} · "
-             f"recipe: `{recipe}`", ""]
+    lines = [
+        "# almeval report",
+        "",
+        f"Store: `{store.path}` · generated {time.strftime('%Y-%m-%d %H:%M:%S')} · recipe: `{recipe}`",
+        "",
+    ]
     if not rows:
         lines.append("No scores yet: run `almeval eval --model … --data …` first.")
     else:
-        lines += ["## Models × datasets", "", "Error rates in percent, corpus-level; lower is better. "
-                  "\"partial\" marks a run limited to fewer items than the dataset has.", "", *overview(rows)]
+        lines += [
+            "## Models × datasets",
+            "",
+            "Error rates in percent, corpus-level; lower is better. "
+            '"partial" marks a run limited to fewer items than the dataset has.',
+            "",
+            *overview(rows),
+        ]
         lines += ["", "## Per subset", *subsets(rows)]
         lines += ["", "## Provenance", "", *provenance(rows)]
     pending = unscored(store)

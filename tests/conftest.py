@@ -39,8 +39,17 @@ def write_manifest(path: Path, rows: list[dict]) -> Path:
 
 
 def asr_rows(n: int, audio: str = "a.wav", subset: str = "s1", lang: str = "en", prefix: str = "") -> list[dict]:
-    return [{"index": f"{prefix}{i}", "audio_path": audio, "question": "q", "answer": f"sentence number {i} {prefix}",
-             "subset": subset, "meta": {"task": "ASR", "lang": lang}} for i in range(n)]
+    return [
+        {
+            "index": f"{prefix}{i}",
+            "audio_path": audio,
+            "question": "q",
+            "answer": f"sentence number {i} {prefix}",
+            "subset": subset,
+            "meta": {"task": "ASR", "lang": lang},
+        }
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -61,5 +70,6 @@ def calls(log: Path) -> list[dict]:
 
 def cli(*args: str, env: dict | None = None, cwd: Path | None = None, **kw) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "almeval", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "almeval", *args], capture_output=True, text=True, env=full_env, cwd=cwd, **kw
+    )

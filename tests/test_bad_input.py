@@ -34,6 +34,7 @@ def _audio(name, content):
         if content is not None:
             (tmp_path / "data" / name).write_bytes(content)
         return json.dumps({**row, "audio_path": name})
+
     return make
 
 
@@ -99,14 +100,15 @@ def test_unknown_model_says_did_you_mean(tmp_path):
 
 
 def test_unprepared_benchmark_named_explicitly_is_an_error(tmp_path):
-    with pytest.raises(Exception, match="LibriSpeech.*not prepared"):
+    with pytest.raises(Exception, match=r"LibriSpeech.*not prepared"):
         run(tmp_path, ["LibriSpeech"])
 
 
 def test_manifest_without_task_asks_for_meta_task(tmp_path):
     write_wav(tmp_path / "a.wav")
-    manifest = write_manifest(tmp_path / "x.jsonl", [{"index": 1, "audio_path": "a.wav", "question": "",
-                                                      "answer": "hi", "subset": "s"}])
+    manifest = write_manifest(
+        tmp_path / "x.jsonl", [{"index": 1, "audio_path": "a.wav", "question": "", "answer": "hi", "subset": "s"}]
+    )
     with pytest.raises(DataError, match=r"x.jsonl:1.*unknown task ''.*meta.task"):
         run(tmp_path, [str(manifest)])
 

@@ -10,8 +10,10 @@ from conftest import asr_rows, cli, write_manifest, write_wav
 
 
 def test_import_almeval_does_not_import_torch():
-    code = ("import sys, almeval, almeval.runner, almeval.adapters, almeval.cli; "
-            "print(any(m in sys.modules for m in ('torch', 'transformers')))")
+    code = (
+        "import sys, almeval, almeval.runner, almeval.adapters, almeval.cli; "
+        "print(any(m in sys.modules for m in ('torch', 'transformers')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -66,8 +66,17 @@ def test_prompt_override_for_unknown_dataset_is_an_error(tmp_path, asr_set):
 def test_same_bytes_two_paths_share_one_entry_changed_bytes_do_not(tmp_path):
     a = write_wav(tmp_path / "data" / "a.wav")
     (tmp_path / "data" / "copy.wav").write_bytes(a.read_bytes())
-    rows = [{"index": i, "audio_path": p, "question": "q", "answer": "same words", "subset": "s",
-             "meta": {"task": "ASR", "lang": "en"}} for i, p in enumerate(["a.wav", "copy.wav"])]
+    rows = [
+        {
+            "index": i,
+            "audio_path": p,
+            "question": "q",
+            "answer": "same words",
+            "subset": "s",
+            "meta": {"task": "ASR", "lang": "en"},
+        }
+        for i, p in enumerate(["a.wav", "copy.wav"])
+    ]
     manifest = write_manifest(tmp_path / "data" / "pair.jsonl", rows)
     first = run(tmp_path, [str(manifest)])
     assert (first["items"], first["inferred"]) == (2, 1)  # one inference serves both paths
@@ -148,7 +157,7 @@ def test_store_that_is_not_sqlite_gives_a_store_error(tmp_path, asr_set):
 
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "almeval.sqlite").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="almeval.sqlite"):
+    with pytest.raises(StoreError, match=r"almeval\.sqlite"):
         run(tmp_path, [str(asr_set)])
 
 

@@ -14,8 +14,25 @@ from almeval.store import Store
 
 
 def _eval(manifest, work, log, latency):
-    cmd = [sys.executable, "-m", "almeval", "eval", "--model", "fake", "--data", str(manifest), "--work-dir",
-           str(work), "-q", "-a", f"log={log}", "-a", f"batch_latency={latency}", "-a", "batch_size=4"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "almeval",
+        "eval",
+        "--model",
+        "fake",
+        "--data",
+        str(manifest),
+        "--work-dir",
+        str(work),
+        "-q",
+        "-a",
+        f"log={log}",
+        "-a",
+        f"batch_latency={latency}",
+        "-a",
+        "batch_size=4",
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
 
 

@@ -47,14 +47,16 @@ class Catalog:
             self._add(self._locate(info))
         for name, entry in self.config.datasets.items():
             base = self.registry.get(name) if name in self.registry else DatasetInfo(name=name, task=entry.task)
-            self._add(replace(base, manifest=str(entry.path), task=entry.task or base.task,
-                              lang=entry.lang or base.lang))
+            self._add(
+                replace(base, manifest=str(entry.path), task=entry.task or base.task, lang=entry.lang or base.lang)
+            )
 
     def _add(self, info: DatasetInfo) -> None:
         self.registry.register(info.name, info)
 
     def _locate(self, info: DatasetInfo) -> DatasetInfo:
-        """Kimi-Audio-Evalkit's lookup under the dataset root: NAME/NAME.jsonl, SERIES/NAME.jsonl, SERIES/NAME/NAME.jsonl."""
+        """Kimi-Audio-Evalkit's lookup under the dataset root:
+        NAME/NAME.jsonl, SERIES/NAME.jsonl, SERIES/NAME/NAME.jsonl."""
         root = self.config.dataset_root
         if info.manifest or root is None:
             return info
@@ -77,14 +79,18 @@ class Catalog:
             for info, explicit in self._resolve(sel.strip()):
                 if not info.manifest:
                     if explicit:
-                        raise ConfigError(f"dataset {info.name!r} is not prepared: set DATASETS.datasets."
-                                          f"{info.name} in config.yaml or DATASETS.dataset_root")
+                        raise ConfigError(
+                            f"dataset {info.name!r} is not prepared: set DATASETS.datasets."
+                            f"{info.name} in config.yaml or DATASETS.dataset_root"
+                        )
                     skipped.append(info.name)
                     continue
                 chosen.setdefault(info.name, info)
         if not chosen:
-            raise ConfigError(f"--data {' '.join(selectors)} selects no prepared dataset"
-                              + (f" (not prepared: {', '.join(skipped)})" if skipped else ""))
+            raise ConfigError(
+                f"--data {' '.join(selectors)} selects no prepared dataset"
+                + (f" (not prepared: {', '.join(skipped)})" if skipped else "")
+            )
         return Selection(tuple(chosen.values()), tuple(dict.fromkeys(skipped)))
 
     def _resolve(self, sel: str) -> list[tuple[DatasetInfo, bool]]:

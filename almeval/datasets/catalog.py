@@ -16,8 +16,14 @@ TASKS = ("ASR", "MQA", "RefQA", "OpenQA")
 
 
 def _d(name: str, task: str, series: str, *, qa: bool = False, audio: str = "Speech", lang: str = "") -> DatasetInfo:
-    return DatasetInfo(name=name, task=task, interactive="Audio-QA" if qa else "Audio-analysis",
-                       audio_type=audio, series=series, lang=lang)
+    return DatasetInfo(
+        name=name,
+        task=task,
+        interactive="Audio-QA" if qa else "Audio-analysis",
+        audio_type=audio,
+        series=series,
+        lang=lang,
+    )
 
 
 BENCHMARKS: tuple[DatasetInfo, ...] = (
@@ -45,9 +51,20 @@ BENCHMARKS: tuple[DatasetInfo, ...] = (
 )
 
 DEMOS: tuple[DatasetInfo, ...] = (
-    DatasetInfo(name="demo", task="ASR", series="demo", lang="en", manifest=str(DEMO_DIR / "demo.jsonl"),
-                description="flite-rendered English sentences + 2 CMU ARCTIC recordings"),
-    DatasetInfo(name="demo-mqa", task="MQA", interactive="Audio-QA", series="demo",
-                manifest=str(DEMO_DIR / "demo-mqa.jsonl"),
-                description="spoken multiple-choice questions (flite), for judge recipes"),
+    DatasetInfo(
+        name="demo",
+        task="ASR",
+        series="demo",
+        lang="en",
+        manifest=str(DEMO_DIR / "demo.jsonl"),
+        description="flite-rendered English sentences + 2 CMU ARCTIC recordings",
+    ),
+    DatasetInfo(
+        name="demo-mqa",
+        task="MQA",
+        interactive="Audio-QA",
+        series="demo",
+        manifest=str(DEMO_DIR / "demo-mqa.jsonl"),
+        description="spoken multiple-choice questions (flite), for judge recipes",
+    ),
 )

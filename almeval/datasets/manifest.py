@@ -57,8 +57,11 @@ def scan(info: DatasetInfo, probe: AudioProbe, limit: int | None) -> Iterator[Sa
     """Samples and problems, line by line; None stands for a valid line beyond `limit` (not probed)."""
     path = Path(info.manifest)
     if not info.manifest or not path.is_file():
-        yield DataError(info.manifest or info.name, f"manifest of dataset {info.name!r} not found",
-                        "set DATASETS.datasets in config.yaml (see `almeval data list`)")
+        yield DataError(
+            info.manifest or info.name,
+            f"manifest of dataset {info.name!r} not found",
+            "set DATASETS.datasets in config.yaml (see `almeval data list`)",
+        )
         return
     seen: dict[str, int] = {}
     taken = 0
@@ -70,8 +73,9 @@ def scan(info: DatasetInfo, probe: AudioProbe, limit: int | None) -> Iterator[Sa
             continue
         index = str(row["index"])
         if index in seen:
-            yield DataError(where, f"duplicate index {index!r} (first on line {seen[index]})",
-                            "give every line a unique index")
+            yield DataError(
+                where, f"duplicate index {index!r} (first on line {seen[index]})", "give every line a unique index"
+            )
             continue
         seen[index] = lineno
         if limit is not None and taken >= limit:
@@ -113,14 +117,18 @@ def _parse(raw: str, where: str) -> dict[str, Any] | DataError:
     return {**row, "audio_path": paths}
 
 
-def _sample(info: DatasetInfo, row: dict[str, Any], base: Path, where: str, lineno: int,
-            probe: AudioProbe) -> Sample | DataError:
+def _sample(
+    info: DatasetInfo, row: dict[str, Any], base: Path, where: str, lineno: int, probe: AudioProbe
+) -> Sample | DataError:
     meta = dict(row.get("meta") or {})
     task = sys.intern(str(meta.pop("task", "") or info.task))
     lang = sys.intern(str(meta.pop("lang", "") or info.lang))
     if task not in TASKS:
-        return DataError(where, f"unknown task {task!r} for this item",
-                         f"set meta.task to one of {', '.join(TASKS)} or declare the dataset's task in config.yaml")
+        return DataError(
+            where,
+            f"unknown task {task!r} for this item",
+            f"set meta.task to one of {', '.join(TASKS)} or declare the dataset's task in config.yaml",
+        )
     if info.interactive == "Audio-QA" and not row.get("audio_content"):
         return DataError(where, "missing field: audio_content (the spoken question's transcript)", FIX_LINE)
     try:
@@ -128,10 +136,17 @@ def _sample(info: DatasetInfo, row: dict[str, Any], base: Path, where: str, line
     except AudioProblem as exc:
         return DataError(where, str(exc), "fix the path (relative paths resolve against the manifest's folder)")
     return Sample(
-        dataset=info.name, subset=sys.intern(str(row["subset"])), index=str(row["index"]), audio=audio,
-        question=_text(row["question"]), answer=_text(row["answer"]),
-        audio_content=_text(row.get("audio_content", "")), lang=lang,
-        task=task, meta=MappingProxyType(meta) if meta else EMPTY, line=lineno,
+        dataset=info.name,
+        subset=sys.intern(str(row["subset"])),
+        index=str(row["index"]),
+        audio=audio,
+        question=_text(row["question"]),
+        answer=_text(row["answer"]),
+        audio_content=_text(row.get("audio_content", "")),
+        lang=lang,
+        task=task,
+        meta=MappingProxyType(meta) if meta else EMPTY,
+        line=lineno,
     )
 
 
