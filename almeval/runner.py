@@ -15,16 +15,19 @@ from typing import Any
 
 from almeval.adapters import parse_model
 from almeval.cache import AudioProbe, Memo
+from almeval.judges import JudgeOptions, make_stage
 
 from .config import load_config
 from .datasets import Catalog
 from .errors import AlmevalError
+from .judging import check_budget, run_judged, score_dataset
 from .metrics import recipes_for
 from .plan import DatasetPlan, ModelSpec, plan_dataset
 from .progress import Ui
 from .prompts import PromptBook
 from .scheduler import RunContext, failed_items, infer, record_known
 from .store import Store
+from .values import Prediction
 
 LIBS = ("almeval", "jiwer", "whisper-normalizer", "diskcache", "sqlite-utils", "numpy", "soundfile")
 
@@ -39,6 +42,7 @@ class EvalOptions:
     config: Path | None = None
     limit: int | None = None
     skip_judge: bool = False
+    judge: JudgeOptions = field(default_factory=JudgeOptions)
 
 
 def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -66,6 +70,9 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()])
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
     ctx = RunContext(new_run_id(), spec, store, memo, ui)
+    if not opts.skip_judge:
+        names = [*(d.name for d in catalog.all()), *(d.name for d in selection.datasets)]
+        ctx.judge = make_stage(opts.judge, config.raw, names, store, memo, spec.label, ctx.run_id)
     store.start_run(ctx.run_id, spec.label, [d.name for d in selection.datasets], _public(opts))
     status = "failed"
     try:
@@ -90,10 +97,14 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
         plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit) for info in selection.datasets
     ]
     ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
+    if ctx.judge is not None:  # known predictions as they are, misses with the reference as a length proxy
+        check_budget(ctx.judge, [(r.sample, p.known.get(r.key) or Prediction(r.key, r.sample.answer))
+                                 for p in plans for r in p.requests], ctx.ui)
     for p in plans:
         record_known(ctx, p)
+    ctx.store.write({"coverage": [_coverage(ctx, p) for p in plans]})
     with ctx.ui.stages():
-        asyncio.run(infer(ctx, plans))
+        asyncio.run(_pipeline(ctx, plans))
     per_dataset = {p.info.name: _finish_dataset(ctx, p) for p in plans}
     summary = _summary(ctx, opts, plans, per_dataset, selection.skipped, probe, started)
     ctx.store.finish_run(ctx.run_id, "done", summary)
@@ -101,6 +112,20 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     runs.mkdir(parents=True, exist_ok=True)
     (runs / f"{ctx.run_id}.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
+
+
+async def _pipeline(ctx: RunContext, plans: list[DatasetPlan]) -> None:
+    """Inference and judging in one loop: cached predictions go to the judge at once, new ones as they land."""
+    if ctx.judge is None:
+        await infer(ctx, plans)
+        return
+    known = [(r.sample, p.known[r.key]) for p in plans for r in p.requests if r.key in p.known]
+    await run_judged(ctx.judge, known, alongside=lambda: infer(ctx, plans))
+
+
+def _coverage(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
+    return {"model": ctx.spec.label, "dataset": plan.info.name, "task": plan.info.task, "size": plan.size,
+            "items": len(plan.requests), "run_id": ctx.run_id, "updated": time.time()}
 
 
 def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
@@ -116,12 +141,18 @@ def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     ctx.store.write({"item_scores": rows, "scores": scores})
     failed = failed_items(ctx, plan)
     overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}
-    return {
-        **plan.counts(),
-        "failed": failed,
-        "scores": overall,
-        "scored_by": "rules" if recipes_for(plan.info.task) else "needs a judge (not run)",
-    }
+    out = {**plan.counts(), "failed": failed, "scores": overall, "scored_by": "rules"}
+    if not recipes_for(plan.info.task):
+        out.update(_judged(ctx, plan, provenance))
+    return out
+
+
+def _judged(ctx: RunContext, plan: DatasetPlan, provenance: dict[str, Any]) -> dict[str, Any]:
+    if ctx.judge is None:
+        return {"scored_by": "needs a judge (pass --judge)"}
+    items = [(r.sample, ctx.new_status.get(r.key, "ok")) for r in plan.requests]
+    result = score_dataset(ctx.judge, plan.info.name, items, plan.size, ctx.run_id, provenance)
+    return {"scored_by": "judge", **result}
 
 
 def _summary(
@@ -134,8 +165,10 @@ def _summary(
     started: float,
 ) -> dict[str, Any]:
     c = ctx.counters
+    jc = ctx.judge.counters if ctx.judge else None
     items = sum(len(p.requests) for p in plans)
-    invalid = sum(v.get("invalid", 0) for d in per_dataset.values() for v in d["scores"].values())
+    invalid = sum(v.get("invalid", 0) for d in per_dataset.values() for r, v in d["scores"].items()
+                  if r.startswith(("asr-default", "judge-default")))
     return {
         "run_id": ctx.run_id,
         "model": ctx.spec.label,
@@ -145,8 +178,11 @@ def _summary(
         "items": items,
         "inferred": c.inferred,
         "inference_cache_hits": items - sum(len(p.misses) for p in plans),
-        "judged": 0,
-        "judge_cache_hits": 0,
+        "judged": jc.judged if jc else 0,
+        "judge_cache_hits": jc.judge_cache_hits if jc else 0,
+        "judge_errors": jc.errors if jc else 0,
+        "judge_invalid": jc.invalid if jc else 0,
+        "judge_cost_usd": round(jc.cost_usd, 6) if jc else 0.0,
         "failed": sum(d["failed"] for d in per_dataset.values()),
         "invalid": invalid,
         "model_loaded": c.model_loaded,
@@ -171,4 +207,5 @@ def _public(opts: EvalOptions) -> dict[str, Any]:
         "model_args": args,
         "limit": opts.limit,
         "skip_judge": opts.skip_judge,
+        "judges": list(opts.judge.judges),
     }

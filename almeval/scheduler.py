@@ -232,6 +232,7 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
 
 
 def sample_row(s: Sample) -> dict[str, Any]:
+    """Everything a judge needs later, so `almeval judge` works from the store alone."""
     return {
         "dataset": s.dataset,
         "idx": s.index,
@@ -239,6 +240,10 @@ def sample_row(s: Sample) -> dict[str, Any]:
         "question": s.question,
         "answer": s.answer,
         "audio": canonical_json([a.sha256 for a in s.audio]),
+        "audio_content": s.audio_content,
+        "task": s.task,
+        "lang": s.lang,
+        "meta": canonical_json(dict(s.meta)),
     }
 
 

@@ -6,6 +6,8 @@ Tables (all upserted by key, written in small transactions as items land, WAL mo
   predictions  key (content key, C1) → text, status, error, latency, adapter identity
   items        (model, dataset, idx) → pred_key: which prediction answers this item now
   item_scores  (model, dataset, idx, recipe) → metric_key, per-item values (e.g. edit counts)
+  judgments    key (judge content key) → raw reply, status, model as the API returned it, token usage
+  item_judgments (model, dataset, idx, judge, sample_no) → judgment_key (+ repair_key): the item's verdict now
   scores       (model, dataset, subset, recipe) → aggregate values, coverage, provenance
 
 kill -9 at any moment loses at most the batch in flight; a rerun upserts, so no row is duplicated.
@@ -39,7 +41,18 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
         "run_id",
     ),
     "samples": (
-        {"dataset": str, "idx": str, "subset": str, "question": str, "answer": str, "audio": str},
+        {
+            "dataset": str,
+            "idx": str,
+            "subset": str,
+            "question": str,
+            "answer": str,
+            "audio": str,
+            "audio_content": str,
+            "task": str,
+            "lang": str,
+            "meta": str,
+        },
         ("dataset", "idx"),
     ),
     "predictions": (
@@ -72,6 +85,21 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
         {"model": str, "dataset": str, "idx": str, "recipe": str, "subset": str, "metric_key": str, "values_json": str},
         ("model", "dataset", "idx", "recipe"),
     ),
+    "judgments": ({"key": str, "judge": str, "model_returned": str, "template": str, "template_digest": str,
+                   "reply": str, "status": str, "error": str, "prompt_tokens": int, "completion_tokens": int,
+                   "attempts": int, "run_id": str, "created": float}, "key"),
+    "item_judgments": ({"model": str, "dataset": str, "idx": str, "judge": str, "sample_no": int, "subset": str,
+                        "template": str, "judgment_key": str, "repair_key": str, "pred_key": str, "status": str,
+                        "run_id": str, "updated": float}, ("model", "dataset", "idx", "judge", "sample_no")),
+    "coverage": (
+        {"model": str, "dataset": str, "task": str, "size": int, "items": int, "run_id": str, "updated": float},
+        ("model", "dataset"),
+    ),
+    "agreements": (
+        {"model": str, "dataset": str, "judges": str, "items": int, "agreement": float, "kappa": float,
+         "updated": float},
+        ("model", "dataset", "judges"),
+    ),
     "scores": (
         {
             "model": str,
@@ -90,6 +118,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
     ),
 }
 CHUNK = 900  # below SQLite's bound-parameter limit
+STORE_VERSION = 1  # PRAGMA user_version; bump when SCHEMA changes
 
 
 class Store:
@@ -105,6 +134,11 @@ class Store:
             raise StoreError(f"{self.path}: not a usable almeval store ({exc}); move it away to start afresh") from exc
 
     def _create(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, STORE_VERSION):
+            raise StoreError(f"{self.path} has store format {version}, this almeval writes {STORE_VERSION}; "
+                             "use a new --work-dir (the disk cache still makes the rerun cheap)")
+        self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
         for name, (columns, pk) in SCHEMA.items():
             if not self.db[name].exists():
                 self.db.table(name).create(columns, pk=pk)
@@ -172,6 +206,13 @@ class Store:
     def item_scores(self, model: str, dataset: str, recipe: str) -> dict[str, tuple[str, str]]:
         q = "SELECT idx, metric_key, values_json FROM item_scores WHERE model=? AND dataset=? AND recipe=?"
         return {i: (k, v) for i, k, v in self.db.execute(q, [model, dataset, recipe]).fetchall()}
+
+    def judgments(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for chunk in _chunks(list(keys)):
+            q = f"SELECT * FROM judgments WHERE key IN ({','.join('?' * len(chunk))})"
+            out.update({row["key"]: row for row in self.db.query(q, chunk)})
+        return out
 
     def scores(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))

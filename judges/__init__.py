@@ -1,5 +1,87 @@
-"""The judge role (installed as almeval.judges): templates, strict reply parsers, the endpoint limiter.
+"""The judge role (installed as almeval.judges): a model used as a judge + a versioned template + a
+strict reply parser. `--judge gpt-4o-mini` resolves to the OpenAI-compatible endpoint (any base_url);
+the limiter, retry policy, cache and store path are shared by every endpoint."""
 
-Not built yet: the scheduler exposes the hook (`almeval.scheduler.JudgeHook`) that judges plug into;
-datasets whose recipe needs a judge are reported as "needs a judge" until then.
-"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .endpoint import Endpoint, estimate_tokens
+from .limiter import Limits
+from .pool import JudgeCounters, JudgeSpec, JudgeStage, build_requests, cost
+from .templates import Template, Wiring, load_templates
+
+PRICES = Path(__file__).resolve().parent / "prices.yaml"
+
+__all__ = ["JudgeCounters", "JudgeOptions", "JudgeSpec", "JudgeStage", "Template", "Wiring", "judge_plan",
+           "make_stage", "resolve_judges"]
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    judges: tuple[str, ...] = ()
+    base_url: str = ""
+    concurrency: int = 32
+    rpm: float = 500.0
+    tpm: float = 200_000.0
+    timeout_s: float = 60.0
+    max_attempts: int = 8
+    max_cost: float | None = None
+    repair: bool = False
+    templates: Mapping[str, str] = field(default_factory=dict)  # dataset → template id overrides
+
+
+def _prices(config: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    import yaml
+
+    table = {k: (float(v[0]), float(v[1])) for k, v in yaml.safe_load(PRICES.read_text()).items()}
+    for k, v in ((config.get("JUDGE") or {}).get("prices") or {}).items():
+        table[str(k)] = (float(v[0]), float(v[1]))
+    return table
+
+
+def resolve_judges(opts: JudgeOptions, config: Mapping[str, Any]) -> list[JudgeSpec]:
+    section = config.get("JUDGE") or {}
+    base_url = opts.base_url or section.get("base_url") or os.environ.get("OPENAI_BASE_URL", "")
+    limits = Limits(concurrency=opts.concurrency, rpm=opts.rpm, tpm=opts.tpm)
+    prices = _prices(config)
+    return [JudgeSpec(label=name, endpoint=Endpoint(model=name, base_url=base_url, timeout_s=opts.timeout_s,
+                                                    max_attempts=opts.max_attempts, limits=limits),
+                      price=prices.get(name)) for name in opts.judges]
+
+
+def make_stage(opts: JudgeOptions, config: Mapping[str, Any], known_datasets: Iterable[str], store: Any,
+               memo: Any, model: str, run_id: str) -> JudgeStage | None:
+    section = config.get("JUDGE") or {}
+    names = opts.judges or tuple(filter(None, [section.get("model")]))
+    if not names:
+        return None
+    opts = replace(opts, judges=tuple(names))
+    overrides = {**(section.get("templates") or {}), **opts.templates}
+    wiring = Wiring.load(load_templates(), overrides, known_datasets)
+    return JudgeStage(resolve_judges(opts, config), wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
+
+
+def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
+    """Calls needed after cache hits, estimated tokens and cost, before anything is sent."""
+    calls = hits = tokens = 0
+    usd = 0.0
+    unknown_price = set()
+    for sample, pred in pairs:
+        for req in build_requests(stage.judges, stage.wiring, sample, pred):
+            if stage.store.judgments([req.key]).get(req.key, {}).get("status") == "ok" or \
+                    stage.memo.get("judge", req.key) is not None:
+                hits += 1
+                continue
+            calls += 1
+            est = estimate_tokens(req.messages, req.params)
+            tokens += est
+            usd += cost(req.judge, est, 0)
+            if req.judge.price is None:
+                unknown_price.add(req.judge.label)
+    return {"calls": calls, "cache_hits": hits, "est_tokens": tokens, "est_cost_usd": round(usd, 4),
+            "unknown_price": sorted(unknown_price)}

@@ -1,0 +1,150 @@
+"""OpenAI-compatible chat endpoint: the judge role's default backend (any base_url: OpenAI, vLLM,
+SGLang, llama.cpp). Retries with tenacity — exponential backoff with jitter, Retry-After honoured;
+429, 5xx, timeouts, connection resets, malformed bodies and empty replies are retried, other 4xx are
+not. The API key is read from the environment at call time and never stored anywhere."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from almeval.errors import ConfigError, ItemError, RetryableError
+
+from .limiter import EndpointLimiter, Limits
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    model: str
+    base_url: str = ""  # "" = OpenAI itself
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout_s: float = 60.0
+    max_attempts: int = 8
+    limits: Limits = Limits()
+
+    @property
+    def url(self) -> str:
+        return (self.base_url or OPENAI_URL).rstrip("/")
+
+    def identity(self) -> dict[str, Any]:
+        """What decides a reply: the model and where it is served (not timeouts or limits)."""
+        return {"backend": "openai-compatible", "model": self.model, "url": self.url}
+
+    def api_key(self) -> str:
+        key = os.environ.get(self.api_key_env, "")
+        if key:
+            return key
+        if self.base_url:
+            return "EMPTY"  # local servers (vLLM, llama.cpp) accept any key
+        raise ConfigError(f"judge {self.model!r} needs ${self.api_key_env} (or --judge-base-url for a local server)")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    model: str  # the model name as the API returned it
+    prompt_tokens: int
+    completion_tokens: int
+    attempts: int
+
+
+class RetryAfter(RetryableError):
+    def __init__(self, message: str, seconds: float | None):
+        super().__init__(message)
+        self.seconds = seconds
+
+
+def estimate_tokens(messages: list[dict[str, str]], params: Mapping[str, Any]) -> int:
+    """Before the call: ~4 characters a token for the prompt, plus the expected reply (capped)."""
+    chars = sum(len(m["content"]) for m in messages)
+    return chars // 4 + 8 * len(messages) + min(int(params.get("max_tokens", 256)), 256)
+
+
+class ChatClient:
+    """Created inside the running loop; one per endpoint, sharing that endpoint's limiter."""
+
+    def __init__(self, endpoint: Endpoint, limiter: EndpointLimiter):
+        import openai
+
+        self.endpoint, self.limiter = endpoint, limiter
+        self.sent = 0  # HTTP requests actually made (attempts)
+        self._client = openai.AsyncOpenAI(
+            base_url=endpoint.url, api_key=endpoint.api_key(), max_retries=0, timeout=endpoint.timeout_s,
+            http_client=openai.DefaultAioHttpClient(),
+        )
+
+    async def complete(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Reply:
+        attempts = 0
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.endpoint.max_attempts), wait=self._wait,
+                                 retry=retry_if_exception_type(RetryableError), reraise=True)
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                reply = await self._once(messages, params)
+        return Reply(reply.text, reply.model, reply.prompt_tokens, reply.completion_tokens, attempts)
+
+    async def _once(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Reply:
+        est = estimate_tokens(messages, params)
+        async with self.limiter.slot(est):
+            self.sent += 1
+            response = await self._call(messages, params)
+        usage = getattr(response, "usage", None)
+        prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        self.limiter.correct(est, prompt + completion)
+        try:
+            text = response.choices[0].message.content
+        except (AttributeError, IndexError, TypeError):
+            raise RetryableError("malformed response: no choices[0].message.content") from None
+        if not text or not text.strip():
+            raise RetryableError("empty reply")
+        return Reply(text, str(getattr(response, "model", "") or ""), prompt, completion, 1)
+
+    async def _call(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Any:
+        import openai
+
+        try:
+            return await self._client.chat.completions.create(model=self.endpoint.model, messages=messages,
+                                                               **params)  # type: ignore[call-overload]
+        except openai.RateLimitError as exc:
+            seconds = _retry_after(exc)
+            self.limiter.pause(seconds if seconds is not None else 1.0)
+            raise RetryAfter(f"429 rate limited: {exc.message}", seconds) from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in (408, 409) or exc.status_code >= 500:
+                raise RetryAfter(f"{exc.status_code}: {exc.message}", _retry_after(exc)) from None
+            if exc.status_code in (401, 403, 404):
+                raise ConfigError(f"judge endpoint {self.endpoint.url} refused ({exc.status_code}): {exc.message}; "
+                                  f"check ${self.endpoint.api_key_env} and the model name") from None
+            raise ItemError(f"{exc.status_code}: {exc.message}") from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise RetryableError(f"{type(exc).__name__}: {exc}") from None
+        except (openai.APIResponseValidationError, ValueError) as exc:  # malformed JSON body
+            raise RetryableError(f"malformed response: {exc}") from None
+
+    @staticmethod
+    def _wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryAfter) and exc.seconds is not None:
+            return exc.seconds
+        return float(wait_exponential_jitter(initial=0.25, max=30.0, jitter=0.5)(state))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _retry_after(exc: Any) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                return None
+    return None

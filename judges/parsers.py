@@ -1,0 +1,138 @@
+"""Strict judge-reply parsers: each returns ok with a value, or invalid with the reason. Never a
+random fallback, never eval(). Only the judge's own final line / structure is read, so a model answer
+quoted in the reasoning ("Result: yes" inside it) cannot flip the verdict."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Parsed:
+    ok: bool
+    value: float | None = None  # 1/0 for verdicts, the score on its reported scale otherwise
+    label: str = ""
+    reason: str = ""
+
+
+def _invalid(reason: str) -> Parsed:
+    return Parsed(False, reason=reason)
+
+
+def _last_line(reply: str) -> str:
+    lines = [ln.strip() for ln in reply.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+_RESULT = re.compile(r"^(?:\**\s*)?(?:final\s+)?(?:result|verdict|answer)?\s*[:：]?\s*\**\s*(yes|no)\b[\s.!*]*$", re.I)
+
+
+def yes_no(reply: str, **_: Any) -> Parsed:
+    """The last non-empty line must be a verdict: "Result: yes", "yes", "**No**"…"""
+    line = _last_line(reply)
+    m = _RESULT.match(line)
+    if not m:
+        return _invalid(f"last line is not a yes/no verdict: {line[:80]!r}")
+    verdict = m.group(1).lower()
+    return Parsed(True, 1.0 if verdict == "yes" else 0.0, verdict)
+
+
+def _in_range(value: float, lo: float, hi: float, what: str) -> Parsed:
+    if not lo <= value <= hi:
+        return _invalid(f"{what} {value:g} outside {lo:g}-{hi:g}")
+    return Parsed(True, value, f"{value:g}")
+
+
+def score_1_5(reply: str, **_: Any) -> Parsed:
+    """The whole reply is a number, or the last [[n]] in it."""
+    text = reply.strip()
+    try:
+        return _in_range(float(text), 1, 5, "score")
+    except ValueError:
+        pass
+    found = re.findall(r"\[\[(\d+(?:\.\d+)?)\]\]", text)
+    if not found:
+        return _invalid(f"no score in reply: {text[:80]!r}")
+    return _in_range(float(found[-1]), 1, 5, "score")
+
+
+def rating_1_10(reply: str, **_: Any) -> Parsed:
+    found = re.findall(r"\[\[(\d+(?:\.\d+)?)\]\]", reply)
+    if not found:
+        return _invalid("no [[rating]] in reply")
+    return _in_range(float(found[-1]), 1, 10, "rating")
+
+
+def correct_incorrect(reply: str, **_: Any) -> Parsed:
+    found = re.findall(r"the score is \[(correct|incorrect)\]", reply, re.I)
+    if not found:
+        return _invalid('no "the score is [Correct|Incorrect]" in reply')
+    verdict = found[-1].lower()
+    return Parsed(True, 1.0 if verdict == "correct" else 0.0, verdict)
+
+
+def bracket_0_5(reply: str, **_: Any) -> Parsed:
+    """The last [n] with n in 0-5 (OpenAudioBench reasoning_qa's "得分是[n]")."""
+    found = re.findall(r"\[([0-5])\]", reply)
+    if not found:
+        return _invalid("no [n] grade in reply")
+    return Parsed(True, float(found[-1]), found[-1])
+
+
+def json_judgment(reply: str, **_: Any) -> Parsed:
+    """The last JSON object in the reply with "judgment": correct | incorrect (parsed as JSON only)."""
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] | None = None
+    for start in [m.start() for m in re.finditer(r"\{", reply)]:
+        try:
+            obj, _ = decoder.raw_decode(reply[start:])
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and "judgment" in obj:
+            found = obj
+    if found is None:
+        return _invalid("no JSON object with a judgment in reply")
+    verdict = str(found["judgment"]).strip().lower()
+    if verdict not in ("correct", "incorrect"):
+        return _invalid(f"judgment is {verdict!r}, not correct/incorrect")
+    return Parsed(True, 1.0 if verdict == "correct" else 0.0, verdict)
+
+
+def choice(reply: str, *, choice_strings: Sequence[str] = (), choice_scores: Mapping[str, float] | None = None,
+           cot: bool = True, **_: Any) -> Parsed:
+    """openai/evals classification: the choice alone on the last line (cot) or the first line."""
+    lines = [ln.strip() for ln in reply.strip().splitlines() if ln.strip()]
+    if not lines:
+        return _invalid("empty reply")
+    line = (lines[-1] if cot else lines[0]).strip(" .*()'\"")
+    if line not in choice_strings:
+        return _invalid(f"{'last' if cot else 'first'} line {line[:40]!r} is not one of {', '.join(choice_strings)}")
+    score = (choice_scores or {}).get(line)
+    return Parsed(True, None if score is None else float(score), line)
+
+
+PARSERS: dict[str, Callable[..., Parsed]] = {
+    "yes_no": yes_no,
+    "score_1_5": score_1_5,
+    "rating_1_10": rating_1_10,
+    "correct_incorrect": correct_incorrect,
+    "bracket_0_5": bracket_0_5,
+    "json_judgment": json_judgment,
+    "choice": choice,
+}
+
+# How a parsed value maps to the reported scale, and what an invalid reply counts as when the
+# recipe does not drop it (the lowest mark).
+SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multiplier, floor)
+    "yes_no": ("acc", 100.0, 0.0),
+    "correct_incorrect": ("acc", 100.0, 0.0),
+    "json_judgment": ("acc", 100.0, 0.0),
+    "choice": ("acc", 100.0, 0.0),
+    "score_1_5": ("score", 1.0, 1.0),
+    "rating_1_10": ("score", 10.0, 1.0),
+    "bracket_0_5": ("score", 20.0, 0.0),
+}

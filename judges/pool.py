@@ -1,0 +1,257 @@
+"""The judge stage: content-keyed, cached, rate-limited, fault-tolerant judging that streams from inference.
+
+For each landed prediction that its dataset's wiring sends to a judge, one JudgeRequest per judge
+(panel) and per sample number is keyed (C1) and looked up in the store, then the disk cache, before
+any slot or token is taken (C2). Misses go to a bounded queue drained by `concurrency` workers per
+endpoint through that endpoint's limiter (C6). Each reply is memoised at once (a crash never loses a
+paid-for reply) and recorded in the store in small batches (C7). A call that still fails after its
+retries becomes status=error for that item alone; `almeval judge --retry-errors` redoes just those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from almeval.cache import Memo, content_key
+from almeval.errors import ItemError, UserError
+from almeval.store import Store
+from almeval.values import Prediction, Sample
+
+from .endpoint import ChatClient, Endpoint, Reply, estimate_tokens
+from .limiter import EndpointLimiter
+from .templates import Template, Wiring
+
+FLUSH_ROWS = 32
+FLUSH_S = 0.5
+REPAIR_NOTE = ("Your previous reply could not be read ({reason}). Reply again with only your final verdict, "
+               "in exactly the format the instructions ask for.")
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    label: str
+    endpoint: Endpoint
+    price: tuple[float, float] | None = None  # USD per million tokens (input, output); None = unknown
+
+    def identity(self) -> dict[str, Any]:
+        return self.endpoint.identity()
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    key: str
+    judge: JudgeSpec
+    template: Template
+    messages: list[dict[str, str]]
+    sample: Sample
+    pred_key: str
+    sample_no: int
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.template.params)
+
+
+@dataclass
+class JudgeCounters:
+    judged: int = 0  # replies obtained from the endpoint in this run
+    judge_cache_hits: int = 0
+    errors: int = 0
+    invalid: int = 0
+    repaired: int = 0
+    skipped_budget: int = 0
+    cost_usd: float = 0.0
+    est_cost_usd: float = 0.0
+
+
+def judge_key(judge: JudgeSpec, template: Template, messages: list[dict[str, str]], sample_no: int,
+              repair_of: str = "") -> str:
+    return content_key("judge", {"judge": judge.identity(), "params": dict(template.params),
+                                 "template": {"id": template.id, "digest": template.digest},
+                                 "messages": messages, "sample_no": sample_no, "repair_of": repair_of})
+
+
+def build_requests(judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, pred: Prediction) -> list[JudgeRequest]:
+    template = wiring.template_for(sample)
+    if template is None or pred.status != "ok":
+        return []
+    messages = template.messages(sample, pred.text)
+    return [JudgeRequest(judge_key(j, template, messages, n), j, template, messages, sample, pred.key, n)
+            for j in judges for n in range(template.n)]
+
+
+def cost(judge: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> float:
+    if judge.price is None:
+        return 0.0
+    return (prompt_tokens * judge.price[0] + completion_tokens * judge.price[1]) / 1e6
+
+
+@dataclass
+class JudgeStage:
+    judges: Sequence[JudgeSpec]
+    wiring: Wiring
+    store: Store
+    memo: Memo
+    model: str  # the model under test's label
+    run_id: str
+    max_cost: float | None = None
+    repair: bool = False
+    counters: JudgeCounters = field(default_factory=JudgeCounters)
+
+    def __post_init__(self) -> None:
+        self._queues: dict[str, asyncio.Queue[JudgeRequest | None]] = {}
+        self._clients: dict[str, ChatClient] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._nworkers: dict[str, int] = {}
+        self._rows: dict[str, list[dict[str, Any]]] = {"judgments": [], "item_judgments": []}
+        self._last_flush = time.monotonic()
+        self._fatal: BaseException | None = None
+
+    async def start(self) -> None:
+        """Inside the running loop: one limiter, client and worker pool per endpoint."""
+        limiters: dict[str, EndpointLimiter] = {}
+        for j in self.judges:
+            limiter = limiters.setdefault(j.endpoint.url, EndpointLimiter(j.endpoint.limits))
+            self._clients[j.label] = ChatClient(j.endpoint, limiter)
+            self._queues[j.label] = asyncio.Queue(maxsize=4096)
+            self._nworkers[j.label] = j.endpoint.limits.concurrency
+            for _ in range(j.endpoint.limits.concurrency):
+                self._workers.append(asyncio.create_task(self._worker(j.label)))
+
+    async def submit(self, sample: Sample, pred: Prediction) -> None:
+        self._raise_fatal()
+        for req in build_requests(self.judges, self.wiring, sample, pred):
+            hit = self._lookup(req)
+            if hit is not None:
+                self.counters.judge_cache_hits += 1
+                self._record(req, hit, judgment_row=None)
+            else:
+                await self._queues[req.judge.label].put(req)
+
+    def _lookup(self, req: JudgeRequest) -> dict[str, Any] | None:
+        row = self.store.judgments([req.key]).get(req.key)
+        if row is not None and row["status"] == "ok":
+            return row
+        cached = self.memo.get("judge", req.key)
+        if cached is not None:
+            self._rows["judgments"].append({**cached, "run_id": self.run_id})
+            return cached
+        return None
+
+    async def drain(self) -> JudgeCounters:
+        for label, q in self._queues.items():
+            for _ in range(self._nworkers[label]):
+                await q.put(None)
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        await asyncio.gather(*(c.aclose() for c in self._clients.values()), return_exceptions=True)
+        self._flush()
+        self._raise_fatal()
+        return self.counters
+
+    async def _worker(self, label: str) -> None:
+        queue = self._queues[label]
+        while (req := await queue.get()) is not None:
+            if self._fatal is not None:
+                continue  # drain without sending: the endpoint refused us for good
+            try:
+                await self._judge(req)
+            except UserError as exc:  # bad key, unknown model: stop judging, keep what is recorded
+                self._fatal = self._fatal or exc
+            except Exception as exc:  # a bug must not lose other items' work
+                self._record_error(req, f"{type(exc).__name__}: {exc}")
+
+    async def _judge(self, req: JudgeRequest) -> None:
+        if self._over_budget(req):
+            self.counters.skipped_budget += 1
+            self._record_error(req, "not sent: --max-cost reached")
+            return
+        try:
+            reply = await self._clients[req.judge.label].complete(req.messages, req.params)
+        except ItemError as exc:  # retries exhausted, or a non-retryable 4xx for this item
+            self._record_error(req, str(exc))
+            return
+        row = self._judgment_row(req.key, req, reply)
+        self.memo.set("judge", req.key, {k: v for k, v in row.items() if k != "run_id"})
+        self.counters.judged += 1
+        repair_key = await self._maybe_repair(req, reply) if self.repair else ""
+        self._record(req, row, judgment_row=row, repair_key=repair_key)
+
+    async def _maybe_repair(self, req: JudgeRequest, reply: Reply) -> str:
+        parsed = req.template.parse_reply(reply.text)
+        if parsed.ok:
+            return ""
+        messages = [*req.messages, {"role": "assistant", "content": reply.text},
+                    {"role": "user", "content": REPAIR_NOTE.format(reason=parsed.reason)}]
+        key = judge_key(req.judge, req.template, messages, req.sample_no, repair_of=req.key)
+        hit = self._lookup(JudgeRequest(key, req.judge, req.template, messages, req.sample, req.pred_key,
+                                        req.sample_no))
+        if hit is None:
+            try:
+                again = await self._clients[req.judge.label].complete(messages, req.params)
+            except ItemError:
+                return ""
+            row = self._judgment_row(key, req, again)
+            self.memo.set("judge", key, {k: v for k, v in row.items() if k != "run_id"})
+            self._rows["judgments"].append(row)
+        self.counters.repaired += 1
+        return key
+
+    def _over_budget(self, req: JudgeRequest) -> bool:
+        if self.max_cost is None:
+            return False
+        est = estimate_tokens(req.messages, req.params)
+        return self.counters.cost_usd + cost(req.judge, est, 0) > self.max_cost
+
+    def _judgment_row(self, key: str, req: JudgeRequest, reply: Reply) -> dict[str, Any]:
+        self.counters.cost_usd += cost(req.judge, reply.prompt_tokens, reply.completion_tokens)
+        return {"key": key, "judge": req.judge.label, "model_returned": reply.model, "template": req.template.id,
+                "template_digest": req.template.digest, "reply": reply.text, "status": "ok", "error": "",
+                "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                "attempts": reply.attempts, "run_id": self.run_id, "created": time.time()}
+
+    def _record(self, req: JudgeRequest, row: Mapping[str, Any], judgment_row: dict[str, Any] | None,
+                repair_key: str = "") -> None:
+        if judgment_row is not None:
+            self._rows["judgments"].append(judgment_row)
+        if not req.template.parse_reply(str(row["reply"])).ok and not repair_key:
+            self.counters.invalid += 1
+        self._rows["item_judgments"].append(self._item_row(req, "ok", repair_key))
+        self._maybe_flush()
+
+    def _record_error(self, req: JudgeRequest, error: str) -> None:
+        self.counters.errors += 1
+        self._rows["judgments"].append({"key": req.key, "judge": req.judge.label, "model_returned": "",
+                                        "template": req.template.id, "template_digest": req.template.digest,
+                                        "reply": "", "status": "error", "error": error, "prompt_tokens": 0,
+                                        "completion_tokens": 0, "attempts": 0, "run_id": self.run_id,
+                                        "created": time.time()})
+        self._rows["item_judgments"].append(self._item_row(req, "error", ""))
+        self._maybe_flush()
+
+    def _item_row(self, req: JudgeRequest, status: str, repair_key: str) -> dict[str, Any]:
+        s = req.sample
+        return {"model": self.model, "dataset": s.dataset, "idx": s.index, "judge": req.judge.label,
+                "sample_no": req.sample_no, "subset": s.subset, "template": req.template.id,
+                "judgment_key": req.key, "repair_key": repair_key, "pred_key": req.pred_key, "status": status,
+                "run_id": self.run_id, "updated": time.time()}
+
+    def _maybe_flush(self) -> None:
+        if len(self._rows["item_judgments"]) >= FLUSH_ROWS or time.monotonic() - self._last_flush > FLUSH_S:
+            self._flush()
+
+    def _flush(self) -> None:
+        # a judgment row must not overwrite an ok reply with a later error for the same key
+        ok = {r["key"] for r in self._rows["judgments"] if r["status"] == "ok"}
+        judgments = [r for r in self._rows["judgments"] if r["status"] == "ok" or r["key"] not in ok]
+        self.store.write({"judgments": judgments, "item_judgments": self._rows["item_judgments"]})
+        self._rows = {"judgments": [], "item_judgments": []}
+        self._last_flush = time.monotonic()
+
+    def _raise_fatal(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
+

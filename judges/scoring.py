@@ -1,0 +1,147 @@
+"""Judged items → per-subset scores (recipes `judge-default` and `judge-kimi`) and panel agreement.
+
+Replies are parsed here, from the stored raw text with the template's current parser, so changing a
+parse rule or an aggregation re-scores with zero judge calls. Per item: the mean of its valid samples
+(n > 1); an item whose prediction failed, or whose replies are all invalid or errored, counts at the
+scale's floor in `judge-default` (never dropped), while `judge-kimi` drops invalid and errored items
+from the denominator as Kimi-Audio-Evalkit does. Unjudged items (not yet sent) are reported, not scored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from almeval.store import Store
+from almeval.values import Sample
+
+from .templates import Template, Wiring
+
+RECIPES = ("default", "kimi")
+
+
+@dataclass(frozen=True)
+class JudgedItem:
+    idx: str
+    subset: str
+    status: str  # ok | invalid | error | failed | unjudged
+    value: float | None  # on the reported scale
+    template: Template | None
+    models_returned: tuple[str, ...] = ()
+
+
+def _rows(store: Store, model: str, dataset: str, judge: str) -> dict[str, list[dict[str, Any]]]:
+    q = """SELECT ij.idx, ij.sample_no, ij.template, ij.status, j.reply, j.model_returned, r.reply AS repair
+           FROM items i JOIN item_judgments ij ON ij.model = i.model AND ij.dataset = i.dataset AND ij.idx = i.idx
+                AND ij.pred_key = i.pred_key
+           LEFT JOIN judgments j ON j.key = ij.judgment_key LEFT JOIN judgments r ON r.key = ij.repair_key
+           WHERE i.model = ? AND i.dataset = ? AND ij.judge = ?"""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in store.db.query(q, [model, dataset, judge]):
+        out[row["idx"]].append(row)
+    return out
+
+
+def judged_items(store: Store, wiring: Wiring, model: str, dataset: str, judge: str,
+                 samples: Iterable[tuple[Sample, str]]) -> list[JudgedItem]:
+    """`samples`: (sample, prediction status) for every item in scope."""
+    rows = _rows(store, model, dataset, judge)
+    return [_item(wiring.template_for(s), s, status, rows.get(s.index, [])) for s, status in samples]
+
+
+def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dict[str, Any]]) -> JudgedItem:
+    if template is None:
+        return JudgedItem(s.index, s.subset, "unjudged", None, None)
+    if pred_status != "ok":
+        return JudgedItem(s.index, s.subset, "failed", None, template)
+    current = [r for r in rows if r["template"] == template.id and r["sample_no"] < template.n]
+    if not current:
+        return JudgedItem(s.index, s.subset, "unjudged", None, template)
+    _, mult, _ = template.scale
+    values, statuses = [], set()
+    for r in current:
+        if r["status"] != "ok":
+            statuses.add("error")
+            continue
+        parsed = template.parse_reply(r["reply"])
+        if not parsed.ok and r["repair"]:
+            parsed = template.parse_reply(r["repair"])
+        if parsed.ok and parsed.value is not None:
+            values.append(parsed.value * mult)
+        else:
+            statuses.add("invalid")
+    models = tuple(sorted({r["model_returned"] for r in current if r["model_returned"]}))
+    if values:
+        return JudgedItem(s.index, s.subset, "ok", sum(values) / len(values), template, models)
+    return JudgedItem(s.index, s.subset, "error" if "error" in statuses else "invalid", None, template, models)
+
+
+def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
+    counts = {k: sum(1 for i in items if i.status == k) for k in ("ok", "invalid", "error", "failed", "unjudged")}
+    template = next((i.template for i in items if i.template is not None), None)
+    metric, mult, floor_raw = template.scale if template else ("acc", 100.0, 0.0)
+    floor = floor_raw * mult
+    scored = []
+    for i in items:
+        if i.status == "ok":
+            scored.append(i.value)
+        elif i.status == "failed" or (i.status in ("invalid", "error") and recipe == "default"):
+            scored.append(floor)
+    value = round(sum(v for v in scored if v is not None) / len(scored), 2) if scored else None
+    return {metric: value, "metric": metric, "n": len(scored), "failed": counts["failed"],
+            "invalid": counts["invalid"], "errors": counts["error"], "unjudged": counts["unjudged"],
+            "template": template.id if template else "", "dropped": counts["invalid"] + counts["error"]
+            if recipe == "kimi" else 0,
+            "judge_models_returned": sorted({m for i in items for m in i.models_returned})}
+
+
+def score_rows(items: list[JudgedItem], model: str, dataset: str, judge: str, size: int, run_id: str,
+               provenance: Mapping[str, Any]) -> list[dict[str, Any]]:
+    groups: dict[str, list[JudgedItem]] = defaultdict(list)
+    for i in items:
+        groups[i.subset].append(i)
+        groups[""].append(i)
+    rows = []
+    for recipe in RECIPES:
+        rid = f"judge-{recipe}@1:{judge}"
+        for subset, group in groups.items():
+            agg = aggregate(group, recipe)
+            rows.append({"model": model, "dataset": dataset, "subset": subset, "recipe": rid,
+                         "values_json": json.dumps(agg, sort_keys=True), "n": len(group), "dataset_size": size,
+                         "complete": int(len(items) == size and agg["unjudged"] == 0), "run_id": run_id,
+                         "provenance": json.dumps({**provenance, "recipe": rid, "judge": judge,
+                                                   "judge_models_returned": agg["judge_models_returned"]},
+                                                  sort_keys=True),
+                         "updated": time.time()})
+    return rows
+
+
+def agreement(per_judge: Mapping[str, list[JudgedItem]]) -> list[dict[str, Any]]:
+    """Pairwise agreement (share of items with the same value) and Cohen's kappa for 0/1 verdicts."""
+    names = sorted(per_judge)
+    out = []
+    for a_i, a in enumerate(names):
+        for b in names[a_i + 1 :]:
+            va = {i.idx: i.value for i in per_judge[a] if i.status == "ok"}
+            vb = {i.idx: i.value for i in per_judge[b] if i.status == "ok"}
+            both = sorted(set(va) & set(vb))
+            if not both:
+                continue
+            agree = sum(va[k] == vb[k] for k in both) / len(both)
+            out.append({"judges": [a, b], "items": len(both), "agreement": round(agree, 4),
+                        "kappa": _kappa([va[k] for k in both], [vb[k] for k in both])})
+    return out
+
+
+def _kappa(x: list[float | None], y: list[float | None]) -> float | None:
+    labels = sorted({v for v in x + y if v is not None})
+    if not labels or len(labels) > 2:
+        return None  # defined here for binary verdicts only
+    n = len(x)
+    po = sum(a == b for a, b in zip(x, y, strict=True)) / n
+    pe = sum((x.count(lab) / n) * (y.count(lab) / n) for lab in labels)
+    return None if pe == 1 else round((po - pe) / (1 - pe), 4)

@@ -1,0 +1,111 @@
+"""Judge templates as data (judges/templates/*.yaml): id, messages, params, parse rule, n samples.
+
+A template's digest (over its whole file content) enters every judge key, so editing one template
+re-judges exactly the items that use it. Which template judges which dataset is data too (wiring.yaml).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from almeval.errors import ConfigError, UnknownNameError
+from almeval.values import Sample
+
+from .parsers import PARSERS, SCALES, Parsed
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE_DIR = HERE / "templates"
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    digest: str
+    parse: str
+    user: str
+    system: str = ""
+    n: int = 1
+    params: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)  # parser options (choice_strings, …)
+    description: str = ""
+
+    def messages(self, sample: Sample, prediction: str) -> list[dict[str, str]]:
+        values = {"question": judge_question(sample), "prediction": prediction, "answer": sample.answer,
+                  "subset": sample.subset}
+        out = [{"role": "system", "content": self.system}] if self.system else []
+        return [*out, {"role": "user", "content": self.user.format(**values)}]
+
+    def parse_reply(self, reply: str) -> Parsed:
+        return PARSERS[self.parse](reply, **self.options)
+
+    @property
+    def scale(self) -> tuple[str, float, float]:
+        return SCALES[self.parse]
+
+
+def judge_question(sample: Sample) -> str:
+    """What the judge sees as the question: the transcript of a spoken question, else the text one."""
+    return sample.audio_content or sample.question
+
+
+def _load(path: Path) -> Template:
+    import yaml
+
+    raw = path.read_bytes()
+    data = yaml.safe_load(raw)
+    if data.get("parse") not in PARSERS:
+        raise ConfigError(f"{path}: parse must be one of {', '.join(PARSERS)}")
+    options = {k: data[k] for k in ("choice_strings", "choice_scores", "cot") if k in data}
+    return Template(id=data["id"], digest=hashlib.sha256(raw).hexdigest(), parse=data["parse"],
+                    user=data["user"], system=data.get("system", ""), n=int(data.get("n", 1)),
+                    params=dict(data.get("params") or {}), options=options, description=data.get("description", ""))
+
+
+@cache
+def builtin_templates() -> dict[str, Template]:
+    return {t.id: t for t in map(_load, sorted(TEMPLATE_DIR.glob("*.yaml")))}
+
+
+def load_templates(extra_dirs: Iterable[Path] = ()) -> dict[str, Template]:
+    out = dict(builtin_templates())
+    for d in extra_dirs:
+        out.update({t.id: t for t in map(_load, sorted(Path(d).glob("*.yaml")))})
+    return out
+
+
+@dataclass(frozen=True)
+class Wiring:
+    tasks: Mapping[str, str | None]
+    datasets: Mapping[str, Any]
+    templates: Mapping[str, Template]
+
+    @classmethod
+    def load(cls, templates: Mapping[str, Template], overrides: Mapping[str, str],
+             known_datasets: Iterable[str]) -> Wiring:
+        import yaml
+
+        data = yaml.safe_load((HERE / "wiring.yaml").read_text(encoding="utf-8"))
+        datasets = dict(data.get("datasets") or {})
+        known = {k.lower(): k for k in known_datasets}
+        for name, tid in overrides.items():
+            if name.lower() not in known:
+                raise UnknownNameError("dataset in judge template overrides", name, known.values())
+            if tid not in templates:
+                raise UnknownNameError("judge template", tid, templates)
+            datasets[known[name.lower()]] = tid
+        return cls(tasks=dict(data.get("tasks") or {}), datasets=datasets, templates=templates)
+
+    def template_for(self, sample: Sample) -> Template | None:
+        entry = self.datasets.get(sample.dataset, self.tasks.get(sample.task))
+        if isinstance(entry, dict):
+            entry = entry.get(sample.subset, self.tasks.get(sample.task))
+        if entry is None:
+            return None
+        if entry not in self.templates:
+            raise UnknownNameError("judge template", entry, self.templates)
+        return self.templates[entry]
