@@ -35,6 +35,26 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="config.yaml (default $ALMEVAL_CONFIG or ./config.yaml).")
 ]
 DEFAULT_WORK_DIR = Path("almeval-results")
+JudgeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--judge", "-j", help="Judge model (repeat for a panel), e.g. gpt-4o-mini; OpenAI-compatible."),
+]
+JudgeUrl = Annotated[
+    str,
+    typer.Option(
+        "--judge-base-url", help="OpenAI-compatible base URL (vLLM, SGLang, llama.cpp); else $OPENAI_BASE_URL."
+    ),
+]
+JudgeConc = Annotated[int, typer.Option("--judge-concurrency", help="Concurrent judge calls per endpoint.", min=1)]
+JudgeRpm = Annotated[float, typer.Option("--judge-rpm", help="Requests per minute allowed by the endpoint.")]
+JudgeTpm = Annotated[float, typer.Option("--judge-tpm", help="Tokens per minute allowed by the endpoint.")]
+JudgeTimeout = Annotated[float, typer.Option("--judge-timeout", help="Seconds before one judge call times out.")]
+JudgeAttempts = Annotated[int, typer.Option("--judge-attempts", help="Tries per judge call (retries + 1).", min=1)]
+MaxCost = Annotated[float | None, typer.Option("--max-cost", help="Stop before spending more than this many USD.")]
+Repair = Annotated[bool, typer.Option("--repair", help="Ask the judge once more when its reply cannot be parsed.")]
+TemplateOpt = Annotated[
+    list[str] | None, typer.Option("--template", help="DATASET=TEMPLATE_ID judge-template override (repeatable).")
+]
 
 
 @contextmanager
@@ -110,16 +130,98 @@ def eval_cmd(
     raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["failed"] else ExitCode.OK))
 
 
+def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, max_cost, repair, template):
+    from almeval.judges import JudgeOptions
+
+    return JudgeOptions(
+        judges=_split(judge or []),
+        base_url=base_url,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        timeout_s=timeout,
+        max_attempts=attempts,
+        max_cost=max_cost,
+        repair=repair,
+        templates=_model_args(template or []),
+    )
+
+
+@app.command("judge")
+def judge_cmd(
+    judge: JudgeOpt = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Only these models' predictions.")] = None,
+    data: Annotated[list[str] | None, typer.Option("--data", "-d", help="Only these datasets.")] = None,
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Only items whose judge call failed.")] = False,
+    config: ConfigOpt = None,
+    cache_dir: CacheDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No judge plan line.")] = False,
+    judge_base_url: JudgeUrl = "",
+    judge_concurrency: JudgeConc = 32,
+    judge_rpm: JudgeRpm = 500.0,
+    judge_tpm: JudgeTpm = 200_000.0,
+    judge_timeout: JudgeTimeout = 60.0,
+    judge_attempts: JudgeAttempts = 8,
+    max_cost: MaxCost = None,
+    repair: Repair = False,
+    template: TemplateOpt = None,
+) -> None:
+    """Judge stored predictions (no model under test is loaded); cached verdicts cost nothing."""
+    from almeval.judging import JudgeRunOptions, judge_stored
+    from almeval.progress import Ui
+    from almeval.runner import new_run_id, versions
+
+    with _errors():
+        jopts = _judge_options(
+            judge,
+            judge_base_url,
+            judge_concurrency,
+            judge_rpm,
+            judge_tpm,
+            judge_timeout,
+            judge_attempts,
+            max_cost,
+            repair,
+            template,
+        )
+        _existing_store(work_dir).close()
+        opts = JudgeRunOptions(
+            judge=jopts,
+            work_dir=work_dir,
+            models=_split(model or []),
+            data=_split(data or []),
+            cache_dir=cache_dir,
+            config=config,
+            retry_errors=retry_errors,
+            versions=versions(),
+        )
+        summary = judge_stored(opts, Ui(quiet=quiet), new_run_id())
+    if as_json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    typer.echo(
+        f"judged {summary['judged']} new, {summary['judge_cache_hits']} cached, "
+        f"{summary['judge_errors']} errors, {summary['invalid']} invalid, ${summary['cost_usd']:.4f}, "
+        f"{summary['wall_s']:.2f}s",
+        err=True,
+    )
+    raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["judge_errors"] else ExitCode.OK))
+
+
 def _one_line(s: dict) -> str:
     scores = "; ".join(
-        f"{name} {v['metric'].upper()} {v[v['metric']]}%"
+        f"{name} {v['metric'].upper()} {v[v['metric']]}{'%' if v['metric'] != 'score' else ''}"
         for name, d in s["datasets"].items()
         for rid, v in d["scores"].items()
-        if rid.startswith("asr-default")
+        if rid.startswith(("asr-default", "judge-default"))
+    )
+    judged = (
+        f", judged {s['judged']} new + {s['judge_cache_hits']} cached" if s["judged"] + s["judge_cache_hits"] else ""
     )
     return (
         f"run {s['run_id']}: {s['items']} items, {s['inferred']} inferred, {s['inference_cache_hits']} cached, "
-        f"{s['failed']} failed, model loaded: {'yes' if s['model_loaded'] else 'no'}, {s['wall_s']:.2f}s"
+        f"{s['failed']} failed{judged}, model loaded: {'yes' if s['model_loaded'] else 'no'}, {s['wall_s']:.2f}s"
         + (f" — {scores}" if scores else "")
     )
 

@@ -5,6 +5,7 @@ Options (--model-arg k=v):
   text=…                      the output for mode=constant
   item_latency=S, batch_latency=S   seconds slept per item / per batch (GIL released, like a GPU)
   fail=i1;i2                  indices whose items fail (an exception value)
+  wrong=i1;i2                 indices answered with "a wrong answer" instead
   log=PATH                    append one JSON line per construction and per generate call
   batch_size=N                micro-batch size (default 16)
 """
@@ -33,11 +34,13 @@ class FakeAdapter(Adapter):
         self.item_latency = float(options.get("item_latency", 0))
         self.batch_latency = float(options.get("batch_latency", 0))
         self.failing = set(filter(None, options.get("fail", "").split(";")))
+        self.wrong = set(filter(None, options.get("wrong", "").split(";")))
         self._log("init", [])
 
     @classmethod
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
-        return {**super().identity(options), "mode": options.get("mode", "echo"), "text": options.get("text", "")}
+        scripted = {k: options.get(k, "") for k in ("mode", "text", "wrong")}
+        return {**super().identity(options), **scripted}
 
     @classmethod
     def payload(cls, options: Mapping[str, str], sample: Sample, prompt: str) -> dict[str, Any]:
@@ -53,6 +56,8 @@ class FakeAdapter(Adapter):
         sample = request.sample
         if sample.index in self.failing:
             return ItemError(f"fake failure for index {sample.index}")
+        if sample.index in self.wrong:
+            return "a wrong answer"
         mode = self.options.get("mode", "echo")
         if mode == "constant":
             return self.options.get("text", "")

@@ -29,16 +29,21 @@ def check_budget(stage: JudgeStage, pairs: Sequence[Pair], ui: Ui) -> dict[str, 
     """Print the judge plan; stop before spending if the estimate exceeds --max-cost."""
     plan = judge_plan(stage, pairs)
     price_note = f" (no price known for {', '.join(plan['unknown_price'])})" if plan["unknown_price"] else ""
-    ui.print(f"judge plan: {plan['calls']} call(s) to make, {plan['cache_hits']} cached, "
-             f"~{plan['est_tokens']} prompt tokens, ~${plan['est_cost_usd']:.4f}{price_note}")
+    ui.print(
+        f"judge plan: {plan['calls']} call(s) to make, {plan['cache_hits']} cached, "
+        f"~{plan['est_tokens']} prompt tokens, ~${plan['est_cost_usd']:.4f}{price_note}"
+    )
     if stage.max_cost is not None and plan["est_cost_usd"] > stage.max_cost:
-        raise ConfigError(f"estimated judge cost ${plan['est_cost_usd']:.4f} exceeds --max-cost "
-                          f"${stage.max_cost:.4f}; nothing was sent")
+        raise ConfigError(
+            f"estimated judge cost ${plan['est_cost_usd']:.4f} exceeds --max-cost "
+            f"${stage.max_cost:.4f}; nothing was sent"
+        )
     return plan
 
 
-async def run_judged(stage: JudgeStage, pairs: Sequence[Pair],
-                     alongside: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
+async def run_judged(
+    stage: JudgeStage, pairs: Sequence[Pair], alongside: Callable[[], Coroutine[Any, Any, None]] | None = None
+) -> None:
     """Start the stage, feed it `pairs` while `alongside` (inference) runs, then drain it."""
     await stage.start()
 
@@ -57,24 +62,49 @@ async def run_judged(stage: JudgeStage, pairs: Sequence[Pair],
     await stage.drain()
 
 
-def score_dataset(stage: JudgeStage, dataset: str, items: Sequence[tuple[Sample, str]], size: int, run_id: str,
-                  provenance: dict[str, Any]) -> dict[str, Any]:
+def score_dataset(
+    stage: JudgeStage,
+    dataset: str,
+    items: Sequence[tuple[Sample, str]],
+    size: int,
+    run_id: str,
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
     """Per-subset scores for every judge of the stage, plus panel agreement; written to the store."""
-    per_judge = {j.label: judged_items(stage.store, stage.wiring, stage.model, dataset, j.label, items)
-                 for j in stage.judges}
+    per_judge = {
+        j.label: judged_items(stage.store, stage.wiring, stage.model, dataset, j.label, items) for j in stage.judges
+    }
     rows, overall = [], {}
     for judge, judged in per_judge.items():
         templates = sorted({i.template.id for i in judged if i.template is not None})
         digests = sorted({i.template.digest for i in judged if i.template is not None})
-        prov = {**provenance, "judge_identity": next(j.identity() for j in stage.judges if j.label == judge),
-                "judge_templates": templates, "judge_template_digests": digests}
+        prov = {
+            **provenance,
+            "judge_identity": next(j.identity() for j in stage.judges if j.label == judge),
+            "judge_templates": templates,
+            "judge_template_digests": digests,
+        }
         new = score_rows(judged, stage.model, dataset, judge, size, run_id, prov)
         rows += new
         overall.update({r["recipe"]: json.loads(r["values_json"]) for r in new if r["subset"] == ""})
     pairs = agreement(per_judge)
-    stage.store.write({"scores": rows, "agreements": [
-        {"model": stage.model, "dataset": dataset, "judges": " vs ".join(p["judges"]), "items": p["items"],
-         "agreement": p["agreement"], "kappa": p["kappa"], "updated": time.time()} for p in pairs]})
+    stage.store.write(
+        {
+            "scores": rows,
+            "agreements": [
+                {
+                    "model": stage.model,
+                    "dataset": dataset,
+                    "judges": " vs ".join(p["judges"]),
+                    "items": p["items"],
+                    "agreement": p["agreement"],
+                    "kappa": p["kappa"],
+                    "updated": time.time(),
+                }
+                for p in pairs
+            ],
+        }
+    )
     return {"scores": overall, "agreement": pairs}
 
 
@@ -97,22 +127,34 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
     names = [d.name for d in Catalog(config).all()]
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
     try:
-        out: dict[str, Any] = {"run_id": run_id, "datasets": {}, "judged": 0, "judge_cache_hits": 0,
-                               "judge_errors": 0, "invalid": 0, "cost_usd": 0.0}
+        out: dict[str, Any] = {
+            "run_id": run_id,
+            "datasets": {},
+            "judged": 0,
+            "judge_cache_hits": 0,
+            "judge_errors": 0,
+            "invalid": 0,
+            "cost_usd": 0.0,
+        }
         for model, dataset in _scope(store, opts):
-            stage = make_stage(opts.judge, config.raw, [*names, dataset], store, memo, model, run_id)
+            stage = make_stage(opts.judge, config, [*names, dataset], store, memo, model, run_id)
             if stage is None:
                 raise ConfigError("no judge: pass --judge NAME (or set JUDGE.model in config.yaml)")
             items = _stored_items(store, model, dataset)
             pairs = [(s, p) for s, p in items if p.status == "ok" and _wanted(store, opts, model, s)]
             check_budget(stage, pairs, ui)
             asyncio.run(run_judged(stage, pairs))
-            size = _size(store, model, dataset, len(items))
-            prov = {"model": model, "versions": opts.versions, "run_id": run_id}
+            size, prov = _coverage(store, model, dataset, len(items))
+            prov = {**prov, "versions": opts.versions, "run_id": run_id}
             result = score_dataset(stage, dataset, [(s, p.status) for s, p in items], size, run_id, prov)
             c = stage.counters
-            out["datasets"][f"{model}/{dataset}"] = {**result, "judged": c.judged, "cache_hits": c.judge_cache_hits,
-                                                     "errors": c.errors, "invalid": c.invalid}
+            out["datasets"][f"{model}/{dataset}"] = {
+                **result,
+                "judged": c.judged,
+                "cache_hits": c.judge_cache_hits,
+                "errors": c.errors,
+                "invalid": c.invalid,
+            }
             out["judged"] += c.judged
             out["judge_cache_hits"] += c.judge_cache_hits
             out["judge_errors"] += c.errors
@@ -131,8 +173,10 @@ def _scope(store: Store, opts: JudgeRunOptions) -> list[tuple[str, str]]:
     want_d = {d.lower() for d in opts.data if d.lower() != "all"}
     chosen = [(m, d) for m, d in rows if (not want_m or m.lower() in want_m) and (not want_d or d.lower() in want_d)]
     if not chosen:
-        raise ConfigError(f"no stored predictions match --model {' '.join(opts.models) or '(any)'} "
-                          f"--data {' '.join(opts.data) or '(any)'} in {opts.work_dir}")
+        raise ConfigError(
+            f"no stored predictions match --model {' '.join(opts.models) or '(any)'} "
+            f"--data {' '.join(opts.data) or '(any)'} in {opts.work_dir}"
+        )
     return chosen
 
 
@@ -143,9 +187,18 @@ def _stored_items(store: Store, model: str, dataset: str) -> list[Pair]:
     out = []
     for r in store.db.query(q, [model, dataset]):
         meta = json.loads(r["meta"] or "{}")
-        sample = Sample(dataset=dataset, subset=r["subset"], index=r["idx"], audio=(), question=r["question"],
-                        answer=r["answer"], audio_content=r["audio_content"] or "", lang=r["lang"] or "",
-                        task=r["task"] or "", meta=MappingProxyType(meta) if meta else EMPTY)
+        sample = Sample(
+            dataset=dataset,
+            subset=r["subset"],
+            index=r["idx"],
+            audio=(),
+            question=r["question"],
+            answer=r["answer"],
+            audio_content=r["audio_content"] or "",
+            lang=r["lang"] or "",
+            task=r["task"] or "",
+            meta=MappingProxyType(meta) if meta else EMPTY,
+        )
         out.append((sample, Prediction(r["pkey"], r["text"], status=r["pstatus"], source="store")))
     return out
 
@@ -154,11 +207,15 @@ def _wanted(store: Store, opts: JudgeRunOptions, model: str, sample: Sample) -> 
     """With --retry-errors, only items whose last judge call failed."""
     if not opts.retry_errors:
         return True
-    row = store.db.execute("SELECT 1 FROM item_judgments WHERE model=? AND dataset=? AND idx=? AND status='error'",
-                           [model, sample.dataset, sample.index]).fetchone()
+    row = store.db.execute(
+        "SELECT 1 FROM item_judgments WHERE model=? AND dataset=? AND idx=? AND status='error'",
+        [model, sample.dataset, sample.index],
+    ).fetchone()
     return row is not None
 
 
-def _size(store: Store, model: str, dataset: str, default: int) -> int:
-    row = store.db.execute("SELECT size FROM coverage WHERE model=? AND dataset=?", [model, dataset]).fetchone()
-    return int(row[0]) if row else default
+def _coverage(store: Store, model: str, dataset: str, default: int) -> tuple[int, dict[str, Any]]:
+    """The dataset's size and the model's provenance, as the eval that made the predictions recorded them."""
+    q = "SELECT size, provenance FROM coverage WHERE model=? AND dataset=?"
+    row = store.db.execute(q, [model, dataset]).fetchone()
+    return (int(row[0]), json.loads(row[1] or "{}")) if row else (default, {"model": model})

@@ -1,5 +1,5 @@
-"""Markdown report from the store: models × datasets, per-subset tables with n / failed / invalid
-beside each metric, and the provenance of every number (C10)."""
+"""Markdown report from the store: models × datasets, per-subset tables with n / failed / invalid beside
+each metric, judge-panel agreement, and the provenance of every number (C10)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ from typing import Any
 
 from .store import Store
 
+UNITS = {"wer": " %", "cer": " %", "acc": " %", "score": ""}
+LOWER_IS_BETTER = {"wer", "cer"}
+
 
 def _fmt(value: Any) -> str:
     return "–" if value is None else (f"{value:.2f}" if isinstance(value, float) else str(value))
+
+
+def _judge(recipe: str) -> str:
+    return recipe.split(":", 1)[1] if ":" in recipe else ""
 
 
 def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
@@ -23,76 +30,99 @@ def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
     return out
 
 
+def _column(row: dict[str, Any]) -> str:
+    metric = row["values"]["metric"]
+    judge = _judge(row["recipe"])
+    return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}" + (f", judge {judge})" if judge else ")")
+
+
 def _cell(row: dict[str, Any]) -> str:
     v = row["values"]
-    text = _fmt(v.get(v["metric"]))
     notes = []
     if not row["complete"]:
         notes.append(f"partial {row['n']}/{row['dataset_size']}")
-    if v.get("failed"):
-        notes.append(f"{v['failed']} failed")
-    return text + (f" ({', '.join(notes)})" if notes else "")
+    for key in ("failed", "invalid", "errors", "unjudged"):
+        if v.get(key):
+            notes.append(f"{v[key]} {key}")
+    return _fmt(v.get(v["metric"])) + (f" ({', '.join(notes)})" if notes else "")
 
 
 def overview(rows: list[dict[str, Any]]) -> list[str]:
     overall = [r for r in rows if r["subset"] == ""]
-    datasets = sorted({r["dataset"] for r in overall})
-    metric = {r["dataset"]: r["values"]["metric"].upper() for r in overall}
-    lines = [
-        "| model | " + " | ".join(f"{d} ({metric[d]} %)" for d in datasets) + " |",
-        "|---|" + "---|" * len(datasets),
-    ]
+    columns = sorted({_column(r) for r in overall})
     by_model: dict[str, dict[str, str]] = defaultdict(dict)
     for r in overall:
-        by_model[r["model"]][r["dataset"]] = _cell(r)
-    for model in sorted(by_model):
-        lines.append(f"| {model} | " + " | ".join(by_model[model].get(d, "") for d in datasets) + " |")
+        by_model[r["model"]][_column(r)] = _cell(r)
+    lines = ["| model | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines += [f"| {m} | " + " | ".join(by_model[m].get(c, "") for c in columns) + " |" for m in sorted(by_model)]
     return lines
 
 
 def subsets(rows: list[dict[str, Any]]) -> list[str]:
     lines: list[str] = []
-    by_dataset: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        by_dataset[r["dataset"]].append(r)
-    for dataset in sorted(by_dataset):
-        group = by_dataset[dataset]
-        metric = group[0]["values"]["metric"]
+        groups[_column(r)].append(r)
+    for column in sorted(groups):
+        metric = groups[column][0]["values"]["metric"]
         lines += [
             "",
-            f"### {dataset}",
+            f"### {column}",
             "",
-            f"| model | subset | n | failed | invalid | {metric.upper()} % | recipe |",
-            "|---|---|---|---|---|---|---|",
+            f"| model | subset | n | failed | invalid | errors | {metric.upper()}{UNITS[metric]} | recipe |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        for r in sorted(group, key=lambda r: (r["model"], r["subset"] != "", r["subset"])):
+        for r in sorted(groups[column], key=lambda r: (r["model"], r["subset"] != "", r["subset"])):
             v = r["values"]
             lines.append(
                 f"| {r['model']} | {r['subset'] or '**all**'} | {v['n']} | {v['failed']} | {v['invalid']} "
-                f"| {_fmt(v.get(metric))} | {r['recipe']} |"
+                f"| {v.get('errors', 0)} | {_fmt(v.get(metric))} | {r['recipe']} |"
             )
     return lines
 
 
 def provenance(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| model | dataset | recipe | adapter | prompt digests | run | versions |",
-        "|---|---|---|---|---|---|---|",
+        "| model | dataset | recipe | model under test | prompt digests | judge | run | versions |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["subset"] != "":
             continue
         p = r["prov"]
-        adapter = ", ".join(f"{k}={v}" for k, v in p["adapter"].items() if v != "")
-        prompts = (
-            p["prompt_digests"]
-            if isinstance(p["prompt_digests"], str)
-            else ", ".join(d[:12] for d in p["prompt_digests"])
-        )
-        vers = ", ".join(f"{k} {v}" for k, v in p["versions"].items())
+        adapter = ", ".join(f"{k}={v}" for k, v in (p.get("adapter") or {}).items() if v != "") or "–"
+        digests = p.get("prompt_digests", "–")
+        prompts = digests if isinstance(digests, str) else ", ".join(d[:12] for d in digests)
+        judge = "–"
+        if p.get("judge"):
+            ident = p.get("judge_identity", {})
+            judge = (
+                f"{p['judge']} → {', '.join(p.get('judge_models_returned') or ['?'])} @ {ident.get('url', '')}; "
+                f"templates {', '.join(p.get('judge_templates', []))} "
+                f"({', '.join(d[:12] for d in p.get('judge_template_digests', []))})"
+            )
+        vers = ", ".join(f"{k} {v}" for k, v in (p.get("versions") or {}).items())
         lines.append(
-            f"| {r['model']} | {r['dataset']} | {r['recipe']} | {adapter} | {prompts} | {p['run_id']} | {vers} |"
+            f"| {r['model']} | {r['dataset']} | {r['recipe']} | {adapter} | {prompts} | {judge} "
+            f"| {p.get('run_id', '')} | {vers} |"
         )
+    return lines
+
+
+def agreements(store: Store) -> list[str]:
+    rows = store.db.execute(
+        "SELECT model, dataset, judges, items, agreement, kappa FROM agreements ORDER BY model, dataset, judges"
+    ).fetchall()
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Judge agreement",
+        "",
+        "| model | dataset | judges | items | agreement | Cohen's κ |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {m} | {d} | {j} | {n} | {100 * a:.1f} % | {_fmt(k)} |" for m, d, j, n, a, k in rows]
     return lines
 
 
@@ -102,7 +132,7 @@ def unscored(store: Store) -> list[str]:
         "AND s.dataset = i.dataset WHERE s.model IS NULL GROUP BY i.model, i.dataset"
     )
     return [
-        f"- {m} / {d}: {n} predictions stored; this dataset is scored by a judge (`almeval judge`)"
+        f"- {m} / {d}: {n} predictions stored; scored by a judge: run `almeval judge --judge NAME`"
         for m, d, n in store.db.execute(q).fetchall()
     ]
 
@@ -121,12 +151,14 @@ def render(store: Store, recipe: str = "default") -> str:
         lines += [
             "## Models × datasets",
             "",
-            "Error rates in percent, corpus-level; lower is better. "
-            '"partial" marks a run limited to fewer items than the dataset has.',
+            "WER/CER: corpus-level error rate, lower is better. ACC: judged accuracy; SCORE: the judge's "
+            'scale. "partial" marks fewer items than the dataset has; failed / invalid / errors are counted '
+            "in the denominator by the `default` recipe and dropped by `kimi`.",
             "",
             *overview(rows),
         ]
         lines += ["", "## Per subset", *subsets(rows)]
+        lines += agreements(store)
         lines += ["", "## Provenance", "", *provenance(rows)]
     pending = unscored(store)
     if pending:

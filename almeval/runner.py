@@ -72,7 +72,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     ctx = RunContext(new_run_id(), spec, store, memo, ui)
     if not opts.skip_judge:
         names = [*(d.name for d in catalog.all()), *(d.name for d in selection.datasets)]
-        ctx.judge = make_stage(opts.judge, config.raw, names, store, memo, spec.label, ctx.run_id)
+        ctx.judge = make_stage(opts.judge, config, names, store, memo, spec.label, ctx.run_id)
     store.start_run(ctx.run_id, spec.label, [d.name for d in selection.datasets], _public(opts))
     status = "failed"
     try:
@@ -98,8 +98,11 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     ]
     ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
     if ctx.judge is not None:  # known predictions as they are, misses with the reference as a length proxy
-        check_budget(ctx.judge, [(r.sample, p.known.get(r.key) or Prediction(r.key, r.sample.answer))
-                                 for p in plans for r in p.requests], ctx.ui)
+        check_budget(
+            ctx.judge,
+            [(r.sample, p.known.get(r.key) or Prediction(r.key, r.sample.answer)) for p in plans for r in p.requests],
+            ctx.ui,
+        )
     for p in plans:
         record_known(ctx, p)
     ctx.store.write({"coverage": [_coverage(ctx, p) for p in plans]})
@@ -124,19 +127,32 @@ async def _pipeline(ctx: RunContext, plans: list[DatasetPlan]) -> None:
 
 
 def _coverage(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
-    return {"model": ctx.spec.label, "dataset": plan.info.name, "task": plan.info.task, "size": plan.size,
-            "items": len(plan.requests), "run_id": ctx.run_id, "updated": time.time()}
+    """Dataset size and the model's provenance, so `almeval judge` can score from the store alone."""
+    return {
+        "model": ctx.spec.label,
+        "dataset": plan.info.name,
+        "task": plan.info.task,
+        "size": plan.size,
+        "items": len(plan.requests),
+        "provenance": json.dumps(_provenance(ctx, plan), sort_keys=True),
+        "run_id": ctx.run_id,
+        "updated": time.time(),
+    }
 
 
-def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
-    rows = ctx.scorer.fill(plan, ctx.store)
-    provenance = {
+def _provenance(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
+    return {
         "model": ctx.spec.label,
         "adapter": dict(ctx.spec.identity),
         "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
         "versions": versions(),
         "run_id": ctx.run_id,
     }
+
+
+def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
+    rows = ctx.scorer.fill(plan, ctx.store)
+    provenance = _provenance(ctx, plan)
     scores = ctx.scorer.aggregate(plan, ctx.spec, ctx.run_id, provenance)
     ctx.store.write({"item_scores": rows, "scores": scores})
     failed = failed_items(ctx, plan)
@@ -167,8 +183,12 @@ def _summary(
     c = ctx.counters
     jc = ctx.judge.counters if ctx.judge else None
     items = sum(len(p.requests) for p in plans)
-    invalid = sum(v.get("invalid", 0) for d in per_dataset.values() for r, v in d["scores"].items()
-                  if r.startswith(("asr-default", "judge-default")))
+    invalid = sum(
+        v.get("invalid", 0)
+        for d in per_dataset.values()
+        for r, v in d["scores"].items()
+        if r.startswith(("asr-default", "judge-default"))
+    )
     return {
         "run_id": ctx.run_id,
         "model": ctx.spec.label,

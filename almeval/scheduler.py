@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from almeval.adapters import Adapter
 from almeval.cache import Memo, canonical_json
+
+if TYPE_CHECKING:
+    from almeval.judges import JudgeStage
 
 from .errors import ConfigError, ItemError, UserError
 from .plan import DatasetPlan, ModelSpec
@@ -24,14 +27,6 @@ from .progress import Ui
 from .scoring import ItemScorer
 from .store import Store
 from .values import Prediction, Request, Sample
-
-
-class JudgeHook(Protocol):
-    """Where the judge stage plugs in: fed each prediction as it lands, drained at the end."""
-
-    async def submit(self, sample: Sample, prediction: Prediction) -> None: ...
-
-    async def drain(self) -> dict[str, int]: ...
 
 
 @dataclass
@@ -50,7 +45,7 @@ class RunContext:
     store: Store
     memo: Memo
     ui: Ui
-    judge: JudgeHook | None = None
+    judge: JudgeStage | None = None  # fed each prediction as it lands (C4)
     flush_s: float = 0.02
     counters: Counters = field(default_factory=Counters)
     new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run

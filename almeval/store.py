@@ -85,19 +85,65 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
         {"model": str, "dataset": str, "idx": str, "recipe": str, "subset": str, "metric_key": str, "values_json": str},
         ("model", "dataset", "idx", "recipe"),
     ),
-    "judgments": ({"key": str, "judge": str, "model_returned": str, "template": str, "template_digest": str,
-                   "reply": str, "status": str, "error": str, "prompt_tokens": int, "completion_tokens": int,
-                   "attempts": int, "run_id": str, "created": float}, "key"),
-    "item_judgments": ({"model": str, "dataset": str, "idx": str, "judge": str, "sample_no": int, "subset": str,
-                        "template": str, "judgment_key": str, "repair_key": str, "pred_key": str, "status": str,
-                        "run_id": str, "updated": float}, ("model", "dataset", "idx", "judge", "sample_no")),
+    "judgments": (
+        {
+            "key": str,
+            "judge": str,
+            "model_returned": str,
+            "template": str,
+            "template_digest": str,
+            "reply": str,
+            "status": str,
+            "error": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "attempts": int,
+            "run_id": str,
+            "created": float,
+        },
+        "key",
+    ),
+    "item_judgments": (
+        {
+            "model": str,
+            "dataset": str,
+            "idx": str,
+            "judge": str,
+            "sample_no": int,
+            "subset": str,
+            "template": str,
+            "judgment_key": str,
+            "repair_key": str,
+            "pred_key": str,
+            "status": str,
+            "run_id": str,
+            "updated": float,
+        },
+        ("model", "dataset", "idx", "judge", "sample_no"),
+    ),
     "coverage": (
-        {"model": str, "dataset": str, "task": str, "size": int, "items": int, "run_id": str, "updated": float},
+        {
+            "model": str,
+            "dataset": str,
+            "task": str,
+            "size": int,
+            "items": int,
+            "provenance": str,
+            "run_id": str,
+            "updated": float,
+        },
         ("model", "dataset"),
     ),
     "agreements": (
-        {"model": str, "dataset": str, "judges": str, "items": int, "agreement": float, "kappa": float,
-         "updated": float},
+        {
+            "model": str,
+            "dataset": str,
+            "judges": str,
+            "items": int,
+            "agreement": float,
+            "kappa": float,
+            "updated": float,
+        },
         ("model", "dataset", "judges"),
     ),
     "scores": (
@@ -136,8 +182,10 @@ class Store:
     def _create(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, STORE_VERSION):
-            raise StoreError(f"{self.path} has store format {version}, this almeval writes {STORE_VERSION}; "
-                             "use a new --work-dir (the disk cache still makes the rerun cheap)")
+            raise StoreError(
+                f"{self.path} has store format {version}, this almeval writes {STORE_VERSION}; "
+                "use a new --work-dir (the disk cache still makes the rerun cheap)"
+            )
         self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
         for name, (columns, pk) in SCHEMA.items():
             if not self.db[name].exists():

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from almeval.config import Config
+
 from .endpoint import Endpoint, estimate_tokens
 from .limiter import Limits
 from .pool import JudgeCounters, JudgeSpec, JudgeStage, build_requests, cost
@@ -17,8 +19,17 @@ from .templates import Template, Wiring, load_templates
 
 PRICES = Path(__file__).resolve().parent / "prices.yaml"
 
-__all__ = ["JudgeCounters", "JudgeOptions", "JudgeSpec", "JudgeStage", "Template", "Wiring", "judge_plan",
-           "make_stage", "resolve_judges"]
+__all__ = [
+    "JudgeCounters",
+    "JudgeOptions",
+    "JudgeSpec",
+    "JudgeStage",
+    "Template",
+    "Wiring",
+    "judge_plan",
+    "make_stage",
+    "resolve_judges",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,11 @@ class JudgeOptions:
     templates: Mapping[str, str] = field(default_factory=dict)  # dataset → template id overrides
 
 
+def _template_dirs(config: Config) -> list[Path]:
+    base = config.source.resolve().parent if config.source else Path.cwd()
+    return [base / str(d) for d in ((config.raw.get("JUDGE") or {}).get("template_dirs") or [])]
+
+
 def _prices(config: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
     import yaml
 
@@ -49,21 +65,29 @@ def resolve_judges(opts: JudgeOptions, config: Mapping[str, Any]) -> list[JudgeS
     base_url = opts.base_url or section.get("base_url") or os.environ.get("OPENAI_BASE_URL", "")
     limits = Limits(concurrency=opts.concurrency, rpm=opts.rpm, tpm=opts.tpm)
     prices = _prices(config)
-    return [JudgeSpec(label=name, endpoint=Endpoint(model=name, base_url=base_url, timeout_s=opts.timeout_s,
-                                                    max_attempts=opts.max_attempts, limits=limits),
-                      price=prices.get(name)) for name in opts.judges]
+    return [
+        JudgeSpec(
+            label=name,
+            endpoint=Endpoint(
+                model=name, base_url=base_url, timeout_s=opts.timeout_s, max_attempts=opts.max_attempts, limits=limits
+            ),
+            price=prices.get(name),
+        )
+        for name in opts.judges
+    ]
 
 
-def make_stage(opts: JudgeOptions, config: Mapping[str, Any], known_datasets: Iterable[str], store: Any,
-               memo: Any, model: str, run_id: str) -> JudgeStage | None:
-    section = config.get("JUDGE") or {}
+def make_stage(
+    opts: JudgeOptions, config: Config, known_datasets: Iterable[str], store: Any, memo: Any, model: str, run_id: str
+) -> JudgeStage | None:
+    section = config.raw.get("JUDGE") or {}
     names = opts.judges or tuple(filter(None, [section.get("model")]))
     if not names:
         return None
     opts = replace(opts, judges=tuple(names))
     overrides = {**(section.get("templates") or {}), **opts.templates}
-    wiring = Wiring.load(load_templates(), overrides, known_datasets)
-    return JudgeStage(resolve_judges(opts, config), wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
+    wiring = Wiring.load(load_templates(_template_dirs(config)), overrides, known_datasets)
+    return JudgeStage(resolve_judges(opts, config.raw), wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
 
 
 def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
@@ -73,8 +97,10 @@ def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str,
     unknown_price = set()
     for sample, pred in pairs:
         for req in build_requests(stage.judges, stage.wiring, sample, pred):
-            if stage.store.judgments([req.key]).get(req.key, {}).get("status") == "ok" or \
-                    stage.memo.get("judge", req.key) is not None:
+            if (
+                stage.store.judgments([req.key]).get(req.key, {}).get("status") == "ok"
+                or stage.memo.get("judge", req.key) is not None
+            ):
                 hits += 1
                 continue
             calls += 1
@@ -83,5 +109,10 @@ def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str,
             usd += cost(req.judge, est, 0)
             if req.judge.price is None:
                 unknown_price.add(req.judge.label)
-    return {"calls": calls, "cache_hits": hits, "est_tokens": tokens, "est_cost_usd": round(usd, 4),
-            "unknown_price": sorted(unknown_price)}
+    return {
+        "calls": calls,
+        "cache_hits": hits,
+        "est_tokens": tokens,
+        "est_cost_usd": round(usd, 4),
+        "unknown_price": sorted(unknown_price),
+    }

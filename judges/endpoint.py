@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -26,7 +26,7 @@ class Endpoint:
     api_key_env: str = "OPENAI_API_KEY"
     timeout_s: float = 60.0
     max_attempts: int = 8
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def url(self) -> str:
@@ -75,14 +75,21 @@ class ChatClient:
         self.endpoint, self.limiter = endpoint, limiter
         self.sent = 0  # HTTP requests actually made (attempts)
         self._client = openai.AsyncOpenAI(
-            base_url=endpoint.url, api_key=endpoint.api_key(), max_retries=0, timeout=endpoint.timeout_s,
+            base_url=endpoint.url,
+            api_key=endpoint.api_key(),
+            max_retries=0,
+            timeout=endpoint.timeout_s,
             http_client=openai.DefaultAioHttpClient(),
         )
 
     async def complete(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Reply:
         attempts = 0
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.endpoint.max_attempts), wait=self._wait,
-                                 retry=retry_if_exception_type(RetryableError), reraise=True)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.endpoint.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(RetryableError),
+            reraise=True,
+        )
         async for attempt in retrying:
             with attempt:
                 attempts += 1
@@ -109,8 +116,7 @@ class ChatClient:
         import openai
 
         try:
-            return await self._client.chat.completions.create(model=self.endpoint.model, messages=messages,
-                                                               **params)  # type: ignore[call-overload]
+            return await self._client.chat.completions.create(model=self.endpoint.model, messages=messages, **params)  # type: ignore[arg-type]
         except openai.RateLimitError as exc:
             seconds = _retry_after(exc)
             self.limiter.pause(seconds if seconds is not None else 1.0)
@@ -119,8 +125,10 @@ class ChatClient:
             if exc.status_code in (408, 409) or exc.status_code >= 500:
                 raise RetryAfter(f"{exc.status_code}: {exc.message}", _retry_after(exc)) from None
             if exc.status_code in (401, 403, 404):
-                raise ConfigError(f"judge endpoint {self.endpoint.url} refused ({exc.status_code}): {exc.message}; "
-                                  f"check ${self.endpoint.api_key_env} and the model name") from None
+                raise ConfigError(
+                    f"judge endpoint {self.endpoint.url} refused ({exc.status_code}): {exc.message}; "
+                    f"check ${self.endpoint.api_key_env} and the model name"
+                ) from None
             raise ItemError(f"{exc.status_code}: {exc.message}") from None
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise RetryableError(f"{type(exc).__name__}: {exc}") from None
@@ -132,7 +140,7 @@ class ChatClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetryAfter) and exc.seconds is not None:
             return exc.seconds
-        return float(wait_exponential_jitter(initial=0.25, max=30.0, jitter=0.5)(state))
+        return float(wait_exponential_jitter(multiplier=0.25, max=30.0, jitter=0.5)(state))
 
     async def aclose(self) -> None:
         await self._client.close()

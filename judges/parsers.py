@@ -89,7 +89,7 @@ def json_judgment(reply: str, **_: Any) -> Parsed:
     found: dict[str, Any] | None = None
     for start in [m.start() for m in re.finditer(r"\{", reply)]:
         try:
-            obj, _ = decoder.raw_decode(reply[start:])
+            obj, _end = decoder.raw_decode(reply[start:])
         except json.JSONDecodeError:
             continue
         if isinstance(obj, dict) and "judgment" in obj:
@@ -102,8 +102,14 @@ def json_judgment(reply: str, **_: Any) -> Parsed:
     return Parsed(True, 1.0 if verdict == "correct" else 0.0, verdict)
 
 
-def choice(reply: str, *, choice_strings: Sequence[str] = (), choice_scores: Mapping[str, float] | None = None,
-           cot: bool = True, **_: Any) -> Parsed:
+def choice(
+    reply: str,
+    *,
+    choice_strings: Sequence[str] = (),
+    choice_scores: Mapping[str, float] | None = None,
+    cot: bool = True,
+    **_: Any,
+) -> Parsed:
     """openai/evals classification: the choice alone on the last line (cot) or the first line."""
     lines = [ln.strip() for ln in reply.strip().splitlines() if ln.strip()]
     if not lines:

@@ -27,8 +27,10 @@ from .templates import Template, Wiring
 
 FLUSH_ROWS = 32
 FLUSH_S = 0.5
-REPAIR_NOTE = ("Your previous reply could not be read ({reason}). Reply again with only your final verdict, "
-               "in exactly the format the instructions ask for.")
+REPAIR_NOTE = (
+    "Your previous reply could not be read ({reason}). Reply again with only your final verdict, "
+    "in exactly the format the instructions ask for."
+)
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,20 @@ class JudgeCounters:
     est_cost_usd: float = 0.0
 
 
-def judge_key(judge: JudgeSpec, template: Template, messages: list[dict[str, str]], sample_no: int,
-              repair_of: str = "") -> str:
-    return content_key("judge", {"judge": judge.identity(), "params": dict(template.params),
-                                 "template": {"id": template.id, "digest": template.digest},
-                                 "messages": messages, "sample_no": sample_no, "repair_of": repair_of})
+def judge_key(
+    judge: JudgeSpec, template: Template, messages: list[dict[str, str]], sample_no: int, repair_of: str = ""
+) -> str:
+    return content_key(
+        "judge",
+        {
+            "judge": judge.identity(),
+            "params": dict(template.params),
+            "template": {"id": template.id, "digest": template.digest},
+            "messages": messages,
+            "sample_no": sample_no,
+            "repair_of": repair_of,
+        },
+    )
 
 
 def build_requests(judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, pred: Prediction) -> list[JudgeRequest]:
@@ -80,8 +91,11 @@ def build_requests(judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, 
     if template is None or pred.status != "ok":
         return []
     messages = template.messages(sample, pred.text)
-    return [JudgeRequest(judge_key(j, template, messages, n), j, template, messages, sample, pred.key, n)
-            for j in judges for n in range(template.n)]
+    return [
+        JudgeRequest(judge_key(j, template, messages, n), j, template, messages, sample, pred.key, n)
+        for j in judges
+        for n in range(template.n)
+    ]
 
 
 def cost(judge: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> float:
@@ -103,7 +117,7 @@ class JudgeStage:
     counters: JudgeCounters = field(default_factory=JudgeCounters)
 
     def __post_init__(self) -> None:
-        self._queues: dict[str, asyncio.Queue[JudgeRequest | None]] = {}
+        self._queues: dict[str, asyncio.Queue[tuple[JudgeRequest, dict[str, Any] | None] | None]] = {}
         self._clients: dict[str, ChatClient] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._nworkers: dict[str, int] = {}
@@ -128,9 +142,10 @@ class JudgeStage:
             hit = self._lookup(req)
             if hit is not None:
                 self.counters.judge_cache_hits += 1
-                self._record(req, hit, judgment_row=None)
-            else:
-                await self._queues[req.judge.label].put(req)
+                if not (self.repair and not req.template.parse_reply(str(hit["reply"])).ok):
+                    self._record(req, hit, judgment_row=None)
+                    continue
+            await self._queues[req.judge.label].put((req, hit))
 
     def _lookup(self, req: JudgeRequest) -> dict[str, Any] | None:
         row = self.store.judgments([req.key]).get(req.key)
@@ -154,41 +169,55 @@ class JudgeStage:
 
     async def _worker(self, label: str) -> None:
         queue = self._queues[label]
-        while (req := await queue.get()) is not None:
+        while (job := await queue.get()) is not None:
+            req, known = job
             if self._fatal is not None:
                 continue  # drain without sending: the endpoint refused us for good
             try:
-                await self._judge(req)
+                await self._judge(req, known)
             except UserError as exc:  # bad key, unknown model: stop judging, keep what is recorded
                 self._fatal = self._fatal or exc
             except Exception as exc:  # a bug must not lose other items' work
                 self._record_error(req, f"{type(exc).__name__}: {exc}")
 
-    async def _judge(self, req: JudgeRequest) -> None:
+    async def _judge(self, req: JudgeRequest, known: dict[str, Any] | None) -> None:
+        """Call the judge (unless `known` holds its reply already), then the optional repair call."""
+        row = known
+        if row is None:
+            row = await self._call(req)
+            if row is None:
+                return
+        repair_key = await self._maybe_repair(req, str(row["reply"])) if self.repair else ""
+        self._record(req, row, judgment_row=None if known else row, repair_key=repair_key)
+
+    async def _call(self, req: JudgeRequest) -> dict[str, Any] | None:
         if self._over_budget(req):
             self.counters.skipped_budget += 1
             self._record_error(req, "not sent: --max-cost reached")
-            return
+            return None
         try:
             reply = await self._clients[req.judge.label].complete(req.messages, req.params)
         except ItemError as exc:  # retries exhausted, or a non-retryable 4xx for this item
             self._record_error(req, str(exc))
-            return
+            return None
         row = self._judgment_row(req.key, req, reply)
         self.memo.set("judge", req.key, {k: v for k, v in row.items() if k != "run_id"})
         self.counters.judged += 1
-        repair_key = await self._maybe_repair(req, reply) if self.repair else ""
-        self._record(req, row, judgment_row=row, repair_key=repair_key)
+        return row
 
-    async def _maybe_repair(self, req: JudgeRequest, reply: Reply) -> str:
-        parsed = req.template.parse_reply(reply.text)
+    async def _maybe_repair(self, req: JudgeRequest, reply: str) -> str:
+        parsed = req.template.parse_reply(reply)
         if parsed.ok:
             return ""
-        messages = [*req.messages, {"role": "assistant", "content": reply.text},
-                    {"role": "user", "content": REPAIR_NOTE.format(reason=parsed.reason)}]
+        messages = [
+            *req.messages,
+            {"role": "assistant", "content": reply},
+            {"role": "user", "content": REPAIR_NOTE.format(reason=parsed.reason)},
+        ]
         key = judge_key(req.judge, req.template, messages, req.sample_no, repair_of=req.key)
-        hit = self._lookup(JudgeRequest(key, req.judge, req.template, messages, req.sample, req.pred_key,
-                                        req.sample_no))
+        hit = self._lookup(
+            JudgeRequest(key, req.judge, req.template, messages, req.sample, req.pred_key, req.sample_no)
+        )
         if hit is None:
             try:
                 again = await self._clients[req.judge.label].complete(messages, req.params)
@@ -208,13 +237,25 @@ class JudgeStage:
 
     def _judgment_row(self, key: str, req: JudgeRequest, reply: Reply) -> dict[str, Any]:
         self.counters.cost_usd += cost(req.judge, reply.prompt_tokens, reply.completion_tokens)
-        return {"key": key, "judge": req.judge.label, "model_returned": reply.model, "template": req.template.id,
-                "template_digest": req.template.digest, "reply": reply.text, "status": "ok", "error": "",
-                "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
-                "attempts": reply.attempts, "run_id": self.run_id, "created": time.time()}
+        return {
+            "key": key,
+            "judge": req.judge.label,
+            "model_returned": reply.model,
+            "template": req.template.id,
+            "template_digest": req.template.digest,
+            "reply": reply.text,
+            "status": "ok",
+            "error": "",
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+            "attempts": reply.attempts,
+            "run_id": self.run_id,
+            "created": time.time(),
+        }
 
-    def _record(self, req: JudgeRequest, row: Mapping[str, Any], judgment_row: dict[str, Any] | None,
-                repair_key: str = "") -> None:
+    def _record(
+        self, req: JudgeRequest, row: Mapping[str, Any], judgment_row: dict[str, Any] | None, repair_key: str = ""
+    ) -> None:
         if judgment_row is not None:
             self._rows["judgments"].append(judgment_row)
         if not req.template.parse_reply(str(row["reply"])).ok and not repair_key:
@@ -224,20 +265,43 @@ class JudgeStage:
 
     def _record_error(self, req: JudgeRequest, error: str) -> None:
         self.counters.errors += 1
-        self._rows["judgments"].append({"key": req.key, "judge": req.judge.label, "model_returned": "",
-                                        "template": req.template.id, "template_digest": req.template.digest,
-                                        "reply": "", "status": "error", "error": error, "prompt_tokens": 0,
-                                        "completion_tokens": 0, "attempts": 0, "run_id": self.run_id,
-                                        "created": time.time()})
+        self._rows["judgments"].append(
+            {
+                "key": req.key,
+                "judge": req.judge.label,
+                "model_returned": "",
+                "template": req.template.id,
+                "template_digest": req.template.digest,
+                "reply": "",
+                "status": "error",
+                "error": error,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "attempts": 0,
+                "run_id": self.run_id,
+                "created": time.time(),
+            }
+        )
         self._rows["item_judgments"].append(self._item_row(req, "error", ""))
         self._maybe_flush()
 
     def _item_row(self, req: JudgeRequest, status: str, repair_key: str) -> dict[str, Any]:
         s = req.sample
-        return {"model": self.model, "dataset": s.dataset, "idx": s.index, "judge": req.judge.label,
-                "sample_no": req.sample_no, "subset": s.subset, "template": req.template.id,
-                "judgment_key": req.key, "repair_key": repair_key, "pred_key": req.pred_key, "status": status,
-                "run_id": self.run_id, "updated": time.time()}
+        return {
+            "model": self.model,
+            "dataset": s.dataset,
+            "idx": s.index,
+            "judge": req.judge.label,
+            "sample_no": req.sample_no,
+            "subset": s.subset,
+            "template": req.template.id,
+            "judgment_key": req.key,
+            "repair_key": repair_key,
+            "pred_key": req.pred_key,
+            "status": status,
+            "run_id": self.run_id,
+            "updated": time.time(),
+        }
 
     def _maybe_flush(self) -> None:
         if len(self._rows["item_judgments"]) >= FLUSH_ROWS or time.monotonic() - self._last_flush > FLUSH_S:
@@ -254,4 +318,3 @@ class JudgeStage:
     def _raise_fatal(self) -> None:
         if self._fatal is not None:
             raise self._fatal
-

@@ -46,8 +46,9 @@ def _rows(store: Store, model: str, dataset: str, judge: str) -> dict[str, list[
     return out
 
 
-def judged_items(store: Store, wiring: Wiring, model: str, dataset: str, judge: str,
-                 samples: Iterable[tuple[Sample, str]]) -> list[JudgedItem]:
+def judged_items(
+    store: Store, wiring: Wiring, model: str, dataset: str, judge: str, samples: Iterable[tuple[Sample, str]]
+) -> list[JudgedItem]:
     """`samples`: (sample, prediction status) for every item in scope."""
     rows = _rows(store, model, dataset, judge)
     return [_item(wiring.template_for(s), s, status, rows.get(s.index, [])) for s, status in samples]
@@ -92,15 +93,23 @@ def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
         elif i.status == "failed" or (i.status in ("invalid", "error") and recipe == "default"):
             scored.append(floor)
     value = round(sum(v for v in scored if v is not None) / len(scored), 2) if scored else None
-    return {metric: value, "metric": metric, "n": len(scored), "failed": counts["failed"],
-            "invalid": counts["invalid"], "errors": counts["error"], "unjudged": counts["unjudged"],
-            "template": template.id if template else "", "dropped": counts["invalid"] + counts["error"]
-            if recipe == "kimi" else 0,
-            "judge_models_returned": sorted({m for i in items for m in i.models_returned})}
+    return {
+        metric: value,
+        "metric": metric,
+        "n": len(scored),
+        "failed": counts["failed"],
+        "invalid": counts["invalid"],
+        "errors": counts["error"],
+        "unjudged": counts["unjudged"],
+        "template": template.id if template else "",
+        "dropped": counts["invalid"] + counts["error"] if recipe == "kimi" else 0,
+        "judge_models_returned": sorted({m for i in items for m in i.models_returned}),
+    }
 
 
-def score_rows(items: list[JudgedItem], model: str, dataset: str, judge: str, size: int, run_id: str,
-               provenance: Mapping[str, Any]) -> list[dict[str, Any]]:
+def score_rows(
+    items: list[JudgedItem], model: str, dataset: str, judge: str, size: int, run_id: str, provenance: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     groups: dict[str, list[JudgedItem]] = defaultdict(list)
     for i in items:
         groups[i.subset].append(i)
@@ -110,13 +119,29 @@ def score_rows(items: list[JudgedItem], model: str, dataset: str, judge: str, si
         rid = f"judge-{recipe}@1:{judge}"
         for subset, group in groups.items():
             agg = aggregate(group, recipe)
-            rows.append({"model": model, "dataset": dataset, "subset": subset, "recipe": rid,
-                         "values_json": json.dumps(agg, sort_keys=True), "n": len(group), "dataset_size": size,
-                         "complete": int(len(items) == size and agg["unjudged"] == 0), "run_id": run_id,
-                         "provenance": json.dumps({**provenance, "recipe": rid, "judge": judge,
-                                                   "judge_models_returned": agg["judge_models_returned"]},
-                                                  sort_keys=True),
-                         "updated": time.time()})
+            rows.append(
+                {
+                    "model": model,
+                    "dataset": dataset,
+                    "subset": subset,
+                    "recipe": rid,
+                    "values_json": json.dumps(agg, sort_keys=True),
+                    "n": len(group),
+                    "dataset_size": size,
+                    "complete": int(len(items) == size and agg["unjudged"] == 0),
+                    "run_id": run_id,
+                    "provenance": json.dumps(
+                        {
+                            **provenance,
+                            "recipe": rid,
+                            "judge": judge,
+                            "judge_models_returned": agg["judge_models_returned"],
+                        },
+                        sort_keys=True,
+                    ),
+                    "updated": time.time(),
+                }
+            )
     return rows
 
 
@@ -132,8 +157,14 @@ def agreement(per_judge: Mapping[str, list[JudgedItem]]) -> list[dict[str, Any]]
             if not both:
                 continue
             agree = sum(va[k] == vb[k] for k in both) / len(both)
-            out.append({"judges": [a, b], "items": len(both), "agreement": round(agree, 4),
-                        "kappa": _kappa([va[k] for k in both], [vb[k] for k in both])})
+            out.append(
+                {
+                    "judges": [a, b],
+                    "items": len(both),
+                    "agreement": round(agree, 4),
+                    "kappa": _kappa([va[k] for k in both], [vb[k] for k in both]),
+                }
+            )
     return out
 
 

@@ -1,7 +1,8 @@
 """Judge templates as data (judges/templates/*.yaml): id, messages, params, parse rule, n samples.
 
-A template's digest (over its whole file content) enters every judge key, so editing one template
-re-judges exactly the items that use it. Which template judges which dataset is data too (wiring.yaml).
+A template's digest (over what it sends: messages and params) enters every judge key, so editing
+one template's prompt re-judges exactly the items that use it; editing only its parse rule re-scores.
+Which template judges which dataset is data too (wiring.yaml).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from almeval.cache.keys import canonical_json
 from almeval.errors import ConfigError, UnknownNameError
 from almeval.values import Sample
 
@@ -35,8 +37,12 @@ class Template:
     description: str = ""
 
     def messages(self, sample: Sample, prediction: str) -> list[dict[str, str]]:
-        values = {"question": judge_question(sample), "prediction": prediction, "answer": sample.answer,
-                  "subset": sample.subset}
+        values = {
+            "question": judge_question(sample),
+            "prediction": prediction,
+            "answer": sample.answer,
+            "subset": sample.subset,
+        }
         out = [{"role": "system", "content": self.system}] if self.system else []
         return [*out, {"role": "user", "content": self.user.format(**values)}]
 
@@ -56,14 +62,25 @@ def judge_question(sample: Sample) -> str:
 def _load(path: Path) -> Template:
     import yaml
 
-    raw = path.read_bytes()
-    data = yaml.safe_load(raw)
+    data = yaml.safe_load(path.read_bytes())
     if data.get("parse") not in PARSERS:
         raise ConfigError(f"{path}: parse must be one of {', '.join(PARSERS)}")
     options = {k: data[k] for k in ("choice_strings", "choice_scores", "cot") if k in data}
-    return Template(id=data["id"], digest=hashlib.sha256(raw).hexdigest(), parse=data["parse"],
-                    user=data["user"], system=data.get("system", ""), n=int(data.get("n", 1)),
-                    params=dict(data.get("params") or {}), options=options, description=data.get("description", ""))
+    # The digest covers what the judge is sent (messages, params), not how its reply is read: a change to
+    # the parse rule or the choice scores re-scores stored replies without a single call.
+    sent = {"system": data.get("system", ""), "user": data["user"], "params": data.get("params") or {}}
+    digest = hashlib.sha256(canonical_json(sent).encode()).hexdigest()
+    return Template(
+        id=data["id"],
+        digest=digest,
+        parse=data["parse"],
+        user=data["user"],
+        system=data.get("system", ""),
+        n=int(data.get("n", 1)),
+        params=dict(data.get("params") or {}),
+        options=options,
+        description=data.get("description", ""),
+    )
 
 
 @cache
@@ -74,6 +91,8 @@ def builtin_templates() -> dict[str, Template]:
 def load_templates(extra_dirs: Iterable[Path] = ()) -> dict[str, Template]:
     out = dict(builtin_templates())
     for d in extra_dirs:
+        if not Path(d).is_dir():
+            raise ConfigError(f"judge template dir not found: {d} (JUDGE.template_dirs in config.yaml)")
         out.update({t.id: t for t in map(_load, sorted(Path(d).glob("*.yaml")))})
     return out
 
@@ -85,8 +104,9 @@ class Wiring:
     templates: Mapping[str, Template]
 
     @classmethod
-    def load(cls, templates: Mapping[str, Template], overrides: Mapping[str, str],
-             known_datasets: Iterable[str]) -> Wiring:
+    def load(
+        cls, templates: Mapping[str, Template], overrides: Mapping[str, str], known_datasets: Iterable[str]
+    ) -> Wiring:
         import yaml
 
         data = yaml.safe_load((HERE / "wiring.yaml").read_text(encoding="utf-8"))

@@ -1,0 +1,183 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks (aiohttp).
+
+It answers POST /v1/chat/completions like a deterministic judge, enforces a requests-per-window limit
+with 429 + Retry-After, and injects faults at configurable rates: 500s, timeouts (it sleeps past the
+client's timeout), connection resets, malformed JSON bodies and empty contents. Faults are drawn from
+a seeded RNG; verdicts depend only on the request, so a faulty run must end with the same verdicts as
+a fault-free one. Special models: "contrarian" flips yes/no; "sloppy" omits the verdict line unless
+asked to repair. Runs in a background thread with its own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import math
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+FAULTS = ("error500", "timeout", "reset", "malformed", "empty")
+
+
+@dataclass
+class ServerConfig:
+    limit: int = 0  # requests allowed per window (0 = unlimited)
+    window_s: float = 60.0
+    latency_s: float = 0.0
+    faults: dict[str, float] = field(default_factory=dict)  # kind → probability per request
+    timeout_sleep_s: float = 2.0
+    seed: int = 0
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    ok: int = 0
+    throttled: int = 0
+    faults: collections.Counter = field(default_factory=collections.Counter)
+    user_messages: list[str] = field(default_factory=list)
+    auth_headers: set[str] = field(default_factory=set)
+
+
+def _line(text: str, label: str) -> str:
+    found = re.findall(rf"^{label}:\s*(.*)$", text, re.M)  # the last one: templates carry worked examples
+    return found[-1].strip() if found else ""
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+
+
+def judge_reply(model: str, messages: list[dict]) -> str:
+    user = [m["content"] for m in messages if m["role"] == "user"]
+    text = user[0] if user else ""
+    repairing = len(user) > 1
+    if "Rate the reply from 1 to 5" in text:
+        response = _line(text, r"### \[Response\]")
+        return str(1 + len(response) % 5)
+    if "[Expert]:" in text:  # openai/evals fact: letter on its own last line
+        sub, exp = _line(text, r"\[Submission\]"), _line(text, r"\[Expert\]")
+        return "Comparing the two.\n" + ("C" if _norm(sub) == _norm(exp) else "D")
+    answer, truth = _line(text, "Model Answer"), _line(text, "Ground Truth Answer")
+    if not truth:  # sd-qa style
+        answer = text.split("### Candidate answer")[-1].split("\n\n")[1] if "### Candidate answer" in text else ""
+        truth = text.split("### Reference answer")[-1].split("\n\n")[1] if "### Reference answer" in text else ""
+    verdict = _norm(answer) == _norm(truth) or _norm(answer).startswith(_norm(truth) + " ")
+    if model == "contrarian":
+        verdict = not verdict
+    if model == "sloppy" and not repairing:
+        return "The model says something. I would lean one way."
+    # quote the model's answer back, including any "Result:" it contains: only the last line may count
+    return f'The model answered "{answer}".\nResult: {"yes" if verdict else "no"}'
+
+
+class FakeOpenAI:
+    def __init__(self, config: ServerConfig | None = None):
+        self.config = config or ServerConfig()
+        self.stats = Stats()
+        self._rng = random.Random(self.config.seed)
+        self._window: collections.deque[float] = collections.deque()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)  # type: ignore[union-attr]
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def _throttle(self) -> float | None:
+        """Seconds to wait if the window is full, else None (and the request is counted)."""
+        cfg, now = self.config, time.monotonic()
+        while self._window and now - self._window[0] >= cfg.window_s:
+            self._window.popleft()
+        if cfg.limit and len(self._window) >= cfg.limit:
+            return cfg.window_s - (now - self._window[0])
+        self._window.append(now)
+        return None
+
+    def _fault(self) -> str | None:
+        r, acc = self._rng.random(), 0.0
+        for kind in FAULTS:
+            acc += self.config.faults.get(kind, 0.0)
+            if r < acc:
+                return kind
+        return None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.stats.requests += 1
+        self.stats.auth_headers.add(request.headers.get("Authorization", ""))
+        wait = self._throttle()
+        if wait is not None:
+            self.stats.throttled += 1
+            return web.json_response(
+                {"error": {"message": "rate limited", "type": "rate_limit"}},
+                status=429,
+                headers={"retry-after-ms": str(int(wait * 1000)), "retry-after": str(math.ceil(wait))},
+            )
+        fault = self._fault()
+        if fault:
+            self.stats.faults[fault] += 1
+        if self.config.latency_s:
+            await asyncio.sleep(self.config.latency_s)
+        if fault == "error500":
+            return web.json_response({"error": {"message": "boom", "type": "server_error"}}, status=500)
+        if fault == "timeout":
+            await asyncio.sleep(self.config.timeout_sleep_s)
+        if fault == "reset":
+            request.transport.abort()  # type: ignore[union-attr]
+            return web.Response(status=500)
+        if fault == "malformed":
+            return web.Response(text='{"id": "x", "choices": [', content_type="application/json")
+        messages = body["messages"]
+        self.stats.user_messages.append(next(m["content"] for m in messages if m["role"] == "user"))
+        text = "" if fault == "empty" else judge_reply(body["model"], messages)
+        self.stats.ok += fault is None
+        prompt_chars = sum(len(m["content"]) for m in messages)
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{self.stats.requests}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": f"{body['model']}-2024-07-18",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {
+                    "prompt_tokens": prompt_chars // 4,
+                    "completion_tokens": len(text) // 4 + 1,
+                    "total_tokens": prompt_chars // 4 + len(text) // 4 + 1,
+                },
+            }
+        )
+
+
+if __name__ == "__main__":  # a quick manual check: python tests/openai_server.py
+    with FakeOpenAI(ServerConfig(latency_s=0.01)) as srv:
+        print("serving on", srv.base_url, "for 5 s")
+        time.sleep(5)
+    print(json.dumps({"requests": srv.stats.requests}))

@@ -1,0 +1,273 @@
+"""Judging against a real OpenAI-compatible server on 127.0.0.1 that throttles and injects faults."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import cli, write_manifest, write_wav
+from openai_server import FakeOpenAI, ServerConfig
+
+from almeval.errors import ConfigError
+from almeval.judges import JudgeOptions
+from almeval.runner import EvalOptions, evaluate
+from almeval.store import Store
+
+N = 24
+WRONG = "2;5;11;17"  # the fake model answers these wrongly
+
+
+def _mcq(tmp_path: Path, name: str = "quiz", n: int = N, task: str = "MQA") -> Path:
+    write_wav(tmp_path / "data" / "q.wav")
+    rows = [
+        {
+            "index": i,
+            "audio_path": "q.wav",
+            "question": f"Question {i}: pick one. (A) x (B) y (C) z",
+            "answer": "ABC"[i % 3],
+            "subset": f"part{i % 2}",
+            "meta": {"task": task},
+        }
+        for i in range(n)
+    ]
+    return write_manifest(tmp_path / "data" / f"{name}.jsonl", rows)
+
+
+def _eval(tmp_path, srv, data, work="work", judges=("gpt-4o-mini",), model_args=None, **judge_kw):
+    jopts = JudgeOptions(
+        judges=judges,
+        base_url=srv.base_url,
+        timeout_s=judge_kw.pop("timeout_s", 0.5),
+        concurrency=judge_kw.pop("concurrency", 8),
+        **judge_kw,
+    )
+    return evaluate(
+        EvalOptions(
+            model="fake",
+            data=tuple(map(str, data)),
+            work_dir=tmp_path / work,
+            model_args=model_args or {"wrong": WRONG},
+            judge=jopts,
+        )
+    )
+
+
+def _verdicts(tmp_path, work="work"):
+    store = Store(tmp_path / work / "almeval.sqlite")
+    q = """SELECT ij.idx, j.reply FROM item_judgments ij JOIN judgments j ON j.key = ij.judgment_key
+           ORDER BY CAST(ij.idx AS INT)"""
+    return [(i, reply.splitlines()[-1]) for i, reply in store.db.execute(q).fetchall()]
+
+
+def test_judged_accuracy_and_provenance(tmp_path):
+    manifest = _mcq(tmp_path)
+    with FakeOpenAI() as srv:
+        out = _eval(tmp_path, srv, [manifest])
+    scores = out["datasets"]["quiz"]["scores"]["judge-default@1:gpt-4o-mini"]
+    # 24 items, 4 answered wrongly by the fake model: 20/24 = 83.33 %
+    assert scores["acc"] == round(100 * 20 / 24, 2) and scores["n"] == 24 and scores["invalid"] == 0
+    assert scores["judge_models_returned"] == ["gpt-4o-mini-2024-07-18"]  # the model as the API named it
+    assert out["judged"] == 24 and srv.stats.requests == 24
+    assert all(h == "Bearer EMPTY" for h in srv.stats.auth_headers)  # local server, no key in the environment
+
+
+def test_faults_and_429s_end_with_the_fault_free_verdicts(tmp_path):
+    manifest = _mcq(tmp_path)
+    with FakeOpenAI() as clean:
+        _eval(tmp_path, clean, [manifest], work="clean")
+    faults = {"error500": 0.06, "timeout": 0.04, "reset": 0.05, "malformed": 0.05, "empty": 0.05}
+    os.environ["ALMEVAL_CACHE_DIR"] = str(tmp_path / "other-cache")  # nothing shared with the clean run
+    config = ServerConfig(limit=8, window_s=1.0, faults=faults, timeout_sleep_s=1.0, seed=7)
+    with FakeOpenAI(config) as srv:
+        out = _eval(tmp_path, srv, [manifest], work="faulty", rpm=100_000)
+    assert out["judge_errors"] == 0 and out["judged"] == N
+    assert srv.stats.throttled > 0 and sum(srv.stats.faults.values()) > 0, "the server must have misbehaved"
+    assert _verdicts(tmp_path, "faulty") == _verdicts(tmp_path, "clean")
+
+
+def test_rerun_sends_nothing_template_edit_sends_exactly_its_items(tmp_path):
+    quiz, clotho = _mcq(tmp_path), _mcq(tmp_path, "sounds", n=10, task="RefQA")
+    with FakeOpenAI() as srv:
+        first = _eval(tmp_path, srv, [quiz, clotho])
+        assert srv.stats.requests == N + 10 and first["judged"] == N + 10
+        again = _eval(tmp_path, srv, [quiz, clotho])
+        assert srv.stats.requests == N + 10, "a rerun must not reach the server"
+        assert again["judge_cache_hits"] == N + 10 and again["model_loaded"] is False
+
+        edited = tmp_path / "templates"
+        edited.mkdir()
+        src = Path(__file__).resolve().parent.parent / "judges" / "templates" / "mcq-yesno.yaml"
+        (edited / "mcq-yesno.yaml").write_text(src.read_text().replace("You judge whether", "Judge whether"))
+        config = tmp_path / "config.yaml"
+        config.write_text(f"JUDGE:\n  template_dirs: [{edited}]\n")
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=0.5)
+        edited_run = evaluate(
+            EvalOptions(
+                model="fake",
+                data=(str(quiz), str(clotho)),
+                work_dir=tmp_path / "work",
+                model_args={"wrong": WRONG},
+                judge=jopts,
+                config=config,
+            )
+        )
+        assert srv.stats.requests == N + 10 + N, "only the MQA items use the edited template"
+        assert edited_run["judged"] == N and edited_run["judge_cache_hits"] == 10
+
+
+def test_changing_a_parse_rule_only_rescores_with_zero_requests(tmp_path):
+    quiz = _mcq(tmp_path)
+    src = Path(__file__).resolve().parent.parent / "judges" / "templates" / "evals-fact.yaml"
+    tdir = tmp_path / "templates"
+    tdir.mkdir()
+    (tdir / "evals-fact.yaml").write_text(src.read_text())
+    config = tmp_path / "config.yaml"
+    config.write_text(f"JUDGE:\n  template_dirs: [{tdir}]\n  templates: {{quiz: evals-fact}}\n")
+    with FakeOpenAI() as srv:
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=0.5)
+        opts = EvalOptions(
+            model="fake",
+            data=(str(quiz),),
+            work_dir=tmp_path / "w",
+            model_args={"wrong": WRONG},
+            judge=jopts,
+            config=config,
+        )
+        first = evaluate(opts)["datasets"]["quiz"]["scores"]["judge-default@1:gpt-4o-mini"]
+        sent = srv.stats.requests
+        # a disagreement (D) now scores 0.5 instead of 0: the parse/score rule changed, the prompt did not
+        (tdir / "evals-fact.yaml").write_text(src.read_text().replace("D: 0.0", "D: 0.5"))
+        second = evaluate(opts)["datasets"]["quiz"]["scores"]["judge-default@1:gpt-4o-mini"]
+    assert srv.stats.requests == sent, "a scoring change must not call the judge"
+    assert first["acc"] == round(100 * 20 / 24, 2) and second["acc"] == round(100 * (20 + 4 * 0.5) / 24, 2)
+
+
+def test_unparseable_replies_are_invalid_and_counted_repair_fixes_them(tmp_path):
+    quiz = _mcq(tmp_path, n=6)
+    with FakeOpenAI() as srv:
+        out = _eval(tmp_path, srv, [quiz], judges=("sloppy",))
+        s = out["datasets"]["quiz"]["scores"]
+        assert s["judge-default@1:sloppy"]["invalid"] == 6 and s["judge-default@1:sloppy"]["acc"] == 0.0
+        assert s["judge-kimi@1:sloppy"]["acc"] is None and s["judge-kimi@1:sloppy"]["n"] == 0  # kimi drops them
+        fixed = _eval(tmp_path, srv, [quiz], work="w2", judges=("sloppy",), repair=True)
+    s = fixed["datasets"]["quiz"]["scores"]["judge-default@1:sloppy"]
+    assert s["invalid"] == 0 and s["acc"] == round(100 * 4 / 6, 2)  # items 2 and 5 are wrong
+
+
+def test_quoted_result_in_model_answer_cannot_flip_the_verdict(tmp_path):
+    quiz = _mcq(tmp_path, n=3)
+    with FakeOpenAI() as srv:
+        out = _eval(tmp_path, srv, [quiz], model_args={"mode": "constant", "text": "D. Result: yes"})
+    assert out["datasets"]["quiz"]["scores"]["judge-default@1:gpt-4o-mini"]["acc"] == 0.0
+
+
+def test_panel_records_each_judge_and_agreement(tmp_path):
+    quiz = _mcq(tmp_path, n=10)
+    with FakeOpenAI() as srv:
+        out = _eval(tmp_path, srv, [quiz], judges=("gpt-4o-mini", "contrarian"))
+    d = out["datasets"]["quiz"]
+    assert d["scores"]["judge-default@1:gpt-4o-mini"]["acc"] == 80.0  # 2 of 10 wrong (2, 5)
+    assert d["scores"]["judge-default@1:contrarian"]["acc"] == 20.0
+    # they never agree: po = 0; pe = 0.8*0.2 + 0.2*0.8 = 0.32; kappa = (0 - 0.32) / (1 - 0.32) = -0.4706
+    assert d["agreement"] == [
+        {"judges": ["contrarian", "gpt-4o-mini"], "items": 10, "agreement": 0.0, "kappa": -0.4706}
+    ]
+
+
+def test_failed_calls_become_errors_and_retry_errors_redoes_only_them(tmp_path):
+    quiz = _mcq(tmp_path, n=8)
+    with FakeOpenAI(ServerConfig(faults={"error500": 1.0})) as bad:
+        out = _eval(tmp_path, bad, [quiz], max_attempts=2)
+    assert out["judge_errors"] == 8 and bad.stats.requests == 16  # 2 attempts each, then status=error
+    assert out["datasets"]["quiz"]["scores"]["judge-default@1:gpt-4o-mini"]["errors"] == 8
+    with FakeOpenAI() as good:
+        res = cli(
+            "judge",
+            "--judge",
+            "gpt-4o-mini",
+            "--judge-base-url",
+            good.base_url,
+            "-w",
+            str(tmp_path / "work"),
+            "--retry-errors",
+            "--json",
+            "-q",
+        )
+        assert res.returncode == 0, res.stderr
+        assert good.stats.requests == 8
+        again = cli(
+            "judge",
+            "--judge",
+            "gpt-4o-mini",
+            "--judge-base-url",
+            good.base_url,
+            "-w",
+            str(tmp_path / "work"),
+            "--json",
+            "-q",
+        )
+        assert good.stats.requests == 8, "everything is judged now: a second pass sends nothing"
+    summary = json.loads(again.stdout)
+    assert summary["judge_cache_hits"] == 8 and summary["judged"] == 0
+    report = cli("report", "-w", str(tmp_path / "work")).stdout
+    assert "| fake | 75.00 |" in report  # 2 of 8 answered wrongly; no errors left
+
+
+def test_judge_needs_no_model_and_works_from_the_store(tmp_path):
+    quiz = _mcq(tmp_path, n=5)
+    out = evaluate(
+        EvalOptions(
+            model="fake",
+            data=(str(quiz),),
+            work_dir=tmp_path / "work",
+            skip_judge=True,
+            model_args={"log": str(tmp_path / "calls.jsonl")},
+        )
+    )
+    assert out["datasets"]["quiz"]["scored_by"].startswith("needs a judge")
+    (tmp_path / "calls.jsonl").unlink()
+    (tmp_path / "data" / "q.wav").unlink()  # audio gone: the store alone must be enough
+    with FakeOpenAI() as srv:
+        res = cli(
+            "judge", "-j", "gpt-4o-mini", "--judge-base-url", srv.base_url, "-w", str(tmp_path / "work"), "--json", "-q"
+        )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["judged"] == 5 and not (tmp_path / "calls.jsonl").exists()
+
+
+def test_max_cost_stops_before_spending(tmp_path):
+    quiz = _mcq(tmp_path, n=5)
+    with FakeOpenAI() as srv:
+        with pytest.raises(ConfigError, match="exceeds --max-cost"):
+            _eval(tmp_path, srv, [quiz], max_cost=0.000001)
+        assert srv.stats.requests == 0
+
+
+def test_no_api_key_in_any_file(tmp_path, monkeypatch):
+    planted = "sk-planted-DO-NOT-WRITE-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", planted)
+    quiz = _mcq(tmp_path, n=4)
+    with FakeOpenAI() as srv:
+        _eval(tmp_path, srv, [quiz], model_args={"wrong": WRONG, "api_key": planted})
+        assert srv.stats.auth_headers == {f"Bearer {planted}"}  # it was used…
+        assert cli("report", "-w", str(tmp_path / "work"), "-o", str(tmp_path / "work" / "r.md")).returncode == 0
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and planted.encode() in p.read_bytes()]
+    assert leaks == []  # …and never written: store, WAL, runs/*.json, report, disk cache
+
+
+def test_unauthorised_endpoint_is_a_clear_error(tmp_path):
+    quiz = _mcq(tmp_path, n=3)
+    with pytest.raises(ConfigError, match="needs \\$OPENAI_API_KEY"):
+        evaluate(
+            EvalOptions(
+                model="fake", data=(str(quiz),), work_dir=tmp_path / "w", judge=JudgeOptions(judges=("gpt-4o-mini",))
+            )
+        )
+
+
+def test_unknown_template_override_is_an_error(tmp_path):
+    quiz = _mcq(tmp_path, n=3)
+    with FakeOpenAI() as srv, pytest.raises(Exception, match="TUT2017"):
+        _eval(tmp_path, srv, [quiz], templates={"TUT2O17": "mcq-yesno"})
