@@ -106,12 +106,34 @@ def eval_cmd(
     cache_dir: CacheDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No plan table or progress bars.")] = False,
+    judge: JudgeOpt = None,
+    judge_base_url: JudgeUrl = "",
+    judge_concurrency: JudgeConc = 32,
+    judge_rpm: JudgeRpm = 500.0,
+    judge_tpm: JudgeTpm = 200_000.0,
+    judge_timeout: JudgeTimeout = 60.0,
+    judge_attempts: JudgeAttempts = 8,
+    max_cost: MaxCost = None,
+    repair: Repair = False,
+    template: TemplateOpt = None,
 ) -> None:
-    """Run a model on datasets: plan, infer only what is missing, score, record."""
+    """Run a model on datasets: plan, infer only what is missing, judge as predictions land, score, record."""
     from almeval.progress import Ui
     from almeval.runner import EvalOptions, evaluate
 
     with _errors():
+        jopts = _judge_options(
+            judge,
+            judge_base_url,
+            judge_concurrency,
+            judge_rpm,
+            judge_tpm,
+            judge_timeout,
+            judge_attempts,
+            max_cost,
+            repair,
+            template,
+        )
         opts = EvalOptions(
             model=model,
             data=_split(data),
@@ -121,6 +143,7 @@ def eval_cmd(
             config=config,
             limit=limit,
             skip_judge=skip_judge,
+            judge=jopts,
         )
         ui = Ui(quiet=quiet)
         summary = evaluate(opts, ui)

@@ -27,6 +27,7 @@ class Endpoint:
     timeout_s: float = 60.0
     max_attempts: int = 8
     limits: Limits = field(default_factory=Limits)
+    transport: str = "aiohttp"  # or "httpx": the openai client's default (bench/judge_throughput.py compares them)
 
     @property
     def url(self) -> str:
@@ -74,12 +75,13 @@ class ChatClient:
 
         self.endpoint, self.limiter = endpoint, limiter
         self.sent = 0  # HTTP requests actually made (attempts)
+        http = openai.DefaultAioHttpClient() if endpoint.transport == "aiohttp" else None
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.url,
             api_key=endpoint.api_key(),
             max_retries=0,
             timeout=endpoint.timeout_s,
-            http_client=openai.DefaultAioHttpClient(),
+            http_client=http,
         )
 
     async def complete(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Reply:

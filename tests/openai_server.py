@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import math
 import random
 import re
@@ -105,11 +104,18 @@ class FakeOpenAI:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_get("/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        st = self.stats
+        return web.json_response(
+            {"requests": st.requests, "ok": st.ok, "throttled": st.throttled, "faults": dict(st.faults)}
+        )
 
     def _throttle(self) -> float | None:
         """Seconds to wait if the window is full, else None (and the request is counted)."""
@@ -176,8 +182,20 @@ class FakeOpenAI:
         )
 
 
-if __name__ == "__main__":  # a quick manual check: python tests/openai_server.py
-    with FakeOpenAI(ServerConfig(latency_s=0.01)) as srv:
-        print("serving on", srv.base_url, "for 5 s")
-        time.sleep(5)
-    print(json.dumps({"requests": srv.stats.requests}))
+def main() -> None:
+    """Serve in its own process (benchmarks: keeps the server's CPU off the client's GIL). Prints the port."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--window", type=float, default=60.0)
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--seconds", type=float, default=900.0, help="stop by itself after this long")
+    a = ap.parse_args()
+    with FakeOpenAI(ServerConfig(limit=a.limit, window_s=a.window, latency_s=a.latency)) as srv:
+        print(srv.port, flush=True)
+        time.sleep(a.seconds)
+
+
+if __name__ == "__main__":
+    main()

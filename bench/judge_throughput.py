@@ -1,0 +1,134 @@
+"""Judge throughput against a rate-limited loopback server, and the client transport, in one run.
+
+    python bench/judge_throughput.py [--calls 2000] [--rpm 600] [--latency 0.2] [--transport-calls 3000]
+
+1. The server allows `rpm` requests per 60-s sliding window (429 + Retry-After past it) and answers
+   after `latency` s. almeval's judge stage (limiter at the same RPM, retries) sends `calls` distinct
+   judge calls: achieved RPM / limit (target >= 0.95) and the share of 429s (target < 1%).
+2. The openai client's two transports (httpx default vs aiohttp) at 64 concurrent calls against the
+   same server with no limit and no latency: requests/s, the client's CPU ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+from almeval.cache import Memo
+from almeval.judges import JudgeSpec, JudgeStage, Wiring
+from almeval.judges.endpoint import Endpoint
+from almeval.judges.limiter import Limits
+from almeval.judges.templates import load_templates
+from almeval.store import Store
+from almeval.values import Prediction, Sample
+
+
+@contextmanager
+def server(*args: str) -> Iterator[str]:
+    """The loopback server in its own process; yields its base URL."""
+    script = Path(__file__).resolve().parent.parent / "tests" / "openai_server.py"
+    proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())  # type: ignore[union-attr]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def stats(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/stats") as resp:
+        return json.load(resp)
+
+
+def _pairs(n: int) -> list[tuple[Sample, Prediction]]:
+    return [
+        (
+            Sample(
+                dataset="bench",
+                subset="s",
+                index=str(i),
+                audio=(),
+                question=f"Question {i}? (A) x (B) y",
+                answer="A",
+                task="MQA",
+            ),
+            Prediction(f"p{i}", "A" if i % 3 else "B"),
+        )
+        for i in range(n)
+    ]
+
+
+async def _judge_all(url: str, n: int, limits: Limits, transport: str, tmp: Path) -> tuple[float, JudgeStage]:
+    endpoint = Endpoint(model="gpt-4o-mini", base_url=url, timeout_s=30, limits=limits, transport=transport)
+    wiring = Wiring.load(load_templates(), {}, ["bench"])
+    stage = JudgeStage(
+        [JudgeSpec("gpt-4o-mini", endpoint)],
+        wiring,
+        Store(tmp / "store.sqlite"),
+        Memo(tmp / "cache"),
+        "bench-model",
+        "bench",
+    )
+    await stage.start()
+    t0 = time.perf_counter()
+    for s, p in _pairs(n):
+        await stage.submit(s, p)
+    await stage.drain()
+    return time.perf_counter() - t0, stage
+
+
+def throughput(calls: int, rpm: float, latency: float) -> None:
+    with server("--limit", str(int(rpm)), "--latency", str(latency)) as base, tempfile.TemporaryDirectory() as tmp:
+        wall, stage = asyncio.run(
+            _judge_all(f"{base}/v1", calls, Limits(concurrency=64, rpm=rpm, tpm=10**9), "aiohttp", Path(tmp))
+        )
+        st = stats(base)
+    achieved = calls / wall * 60
+    share = st["throttled"] / st["requests"]
+    print(
+        f"{calls} judge calls, server limit {rpm:.0f} RPM (60-s sliding window), latency {latency}s: wall {wall:.1f}s"
+    )
+    print(f"  achieved {achieved:.1f} RPM, achieved / limit = {achieved / rpm:.3f} (target >= 0.95)")
+    print(
+        f"  429s: {st['throttled']} of {st['requests']} requests = {100 * share:.2f}% (target < 1%)"
+        f"; judged {stage.counters.judged}, errors {stage.counters.errors}"
+    )
+
+
+def transports(calls: int) -> None:
+    for transport in ("httpx", "aiohttp"):
+        with server() as base, tempfile.TemporaryDirectory() as tmp:
+            wall, _ = asyncio.run(
+                _judge_all(f"{base}/v1", calls, Limits(concurrency=64, rpm=0, tpm=0), transport, Path(tmp))
+            )
+            print(f"transport {transport:<8} {calls} calls at concurrency 64, no limit: {calls / wall:7.1f} req/s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--rpm", type=float, default=600)
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--transport-calls", type=int, default=3000)
+    a = ap.parse_args()
+    if a.transport_calls:
+        transports(a.transport_calls)
+    if a.calls:
+        throughput(a.calls, a.rpm, a.latency)
+
+
+if __name__ == "__main__":
+    main()
