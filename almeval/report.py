@@ -33,7 +33,8 @@ def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
 def _column(row: dict[str, Any]) -> str:
     metric = row["values"]["metric"]
     judge = _judge(row["recipe"])
-    return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}" + (f", judge {judge})" if judge else ")")
+    demo = " — demonstration judge" if row["prov"].get("judge_note") else ""
+    return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}" + (f", judge {judge}{demo})" if judge else ")")
 
 
 def _cell(row: dict[str, Any]) -> str:
@@ -96,10 +97,12 @@ def provenance(rows: list[dict[str, Any]]) -> list[str]:
         judge = "–"
         if p.get("judge"):
             ident = p.get("judge_identity", {})
+            where = ident.get("url") or f"local {ident.get('path_name', '')} (weights {ident.get('weights', '')[:12]})"
+            note = f" **{p['judge_note']}**" if p.get("judge_note") else ""
             judge = (
-                f"{p['judge']} → {', '.join(p.get('judge_models_returned') or ['?'])} @ {ident.get('url', '')}; "
+                f"{p['judge']} → {', '.join(p.get('judge_models_returned') or ['?'])} @ {where}; "
                 f"templates {', '.join(p.get('judge_templates', []))} "
-                f"({', '.join(d[:12] for d in p.get('judge_template_digests', []))})"
+                f"({', '.join(d[:12] for d in p.get('judge_template_digests', []))}){note}"
             )
         vers = ", ".join(f"{k} {v}" for k, v in (p.get("versions") or {}).items())
         lines.append(

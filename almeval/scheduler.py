@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from almeval.adapters import Adapter
 from almeval.cache import Memo, canonical_json
@@ -55,16 +56,25 @@ class RunContext:
         self.scorer = ItemScorer(self.spec.label)
 
 
-class MicroBatcher:
-    """Collects requests into batches of up to `size` with the same params; flushes on size, on a
-    deadline after the first request, on a params change, or at the end of input (None)."""
+class Batchable(Protocol):
+    @property
+    def params(self) -> Mapping[str, Any]: ...
 
-    def __init__(self, queue: asyncio.Queue[Request | None], size: int, deadline_s: float):
+
+B = TypeVar("B", bound=Batchable)
+
+
+class MicroBatcher(Generic[B]):
+    """Collects requests into batches of up to `size` with the same params; flushes on size, on a
+    deadline after the first request, on a params change, or at the end of input (None). Used for
+    models under test and for local judges alike."""
+
+    def __init__(self, queue: asyncio.Queue[B | None], size: int, deadline_s: float):
         self.queue, self.size, self.deadline_s = queue, size, deadline_s
-        self._held: Request | None = None
+        self._held: B | None = None
         self._done = False
 
-    async def next(self) -> list[Request] | None:
+    async def next(self) -> list[B] | None:
         first = self._held if self._held is not None else (None if self._done else await self.queue.get())
         self._held = None
         if first is None:

