@@ -161,6 +161,8 @@ class FakeOpenAI:
             return web.Response(status=500)
         if fault == "malformed":
             return web.Response(text='{"id": "x", "choices": [', content_type="application/json")
+        if body["model"] == "bad-request":  # a non-retryable 4xx
+            return web.json_response({"error": {"message": "context too long", "type": "invalid_request"}}, status=400)
         messages = body["messages"]
         self.stats.user_messages.append(next(m["content"] for m in messages if m["role"] == "user"))
         text = "" if fault == "empty" else judge_reply(body["model"], messages)
