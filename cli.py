@@ -329,7 +329,7 @@ def models_list() -> None:
         req = meta.get("requires")
         ok = not req or find_spec(req) is not None
         hint = "" if ok else f"  (unavailable: pip install 'almeval[{meta['extra']}]')"
-        typer.echo(f"{name:<10} {meta.get('summary', '')}{hint}")
+        typer.echo(f"{name:<22} {meta.get('summary', '')}{hint}")
 
 
 @cache_app.command("stats")

@@ -22,6 +22,27 @@ MODELS.register(
     summary="replay:PATH — score predictions made elsewhere",
 )
 
+MODELS.register(
+    "hf-causal",
+    "almeval.adapters.hf_causal:HFCausalLM",
+    extra="hf",
+    requires="transformers",
+    summary="hf-causal:DIR — a local transformers text LLM (also a judge: --judge hf:DIR)",
+)
+for _name, _cls, _what in (
+    ("whisper", "WhisperAdapter", "Whisper (any size), ASR"),
+    ("qwen2-audio", "Qwen2AudioAdapter", "Qwen2-Audio-7B base, continuation prompts"),
+    ("qwen2-audio-instruct", "Qwen2AudioInstructAdapter", "Qwen2-Audio-7B-Instruct, chat"),
+    ("qwen2.5-omni", "Qwen25OmniAdapter", "Qwen2.5-Omni-7B thinker, text output"),
+):
+    MODELS.register(
+        _name,
+        f"almeval.adapters.hf_audio:{_cls}",
+        extra="hf",
+        requires="transformers",
+        summary=f"{_name}:DIR — {_what}",
+    )
+
 
 def parse_model(spec: str, args: dict[str, str]) -> tuple[type[Adapter], dict[str, str]]:
     """`name` or `name:PATH` (+ --model-arg k=v) → (adapter class, options)."""

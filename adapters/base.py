@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from almeval.prompts import Prompt
 from almeval.values import Request, Sample
 
 Output = str | BaseException
@@ -22,6 +23,7 @@ class Adapter(ABC):
     name: ClassVar[str]
     version: ClassVar[str] = "1"
     uses_prompt: ClassVar[bool] = True  # False: the rendered prompt does not reach the model (pure ASR)
+    prompt_set: ClassVar[str] = ""  # adapters/prompts/<set>.yaml; "" = almeval/prompts.yaml
     max_batch_size: ClassVar[int] = 16
 
     def __init__(self, options: Mapping[str, str]):
@@ -43,9 +45,10 @@ class Adapter(ABC):
         return {}
 
     @classmethod
-    def payload(cls, options: Mapping[str, str], sample: Sample, prompt: str) -> dict[str, Any]:
+    def payload(cls, options: Mapping[str, str], sample: Sample, prompt: Prompt) -> dict[str, Any]:
         """What, besides identity and params, decides this item's output. Audio by digest, never by path."""
-        return {"prompt": prompt if cls.uses_prompt else None, "audio": [a.sha256 for a in sample.audio]}
+        text = [prompt.system, prompt.user] if cls.uses_prompt else None
+        return {"prompt": text, "audio": [a.sha256 for a in sample.audio]}
 
     @classmethod
     def batch_size(cls, options: Mapping[str, str]) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from almeval.errors import ItemError
+from almeval.prompts import Prompt
 from almeval.values import Request, Sample
 
 from .base import Adapter, Output
@@ -43,7 +44,7 @@ class FakeAdapter(Adapter):
         return {**super().identity(options), **scripted}
 
     @classmethod
-    def payload(cls, options: Mapping[str, str], sample: Sample, prompt: str) -> dict[str, Any]:
+    def payload(cls, options: Mapping[str, str], sample: Sample, prompt: Prompt) -> dict[str, Any]:
         # The reference decides echo's output, so it belongs in the key.
         return {**super().payload(options, sample, prompt), "answer": sample.answer}
 

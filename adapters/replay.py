@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from almeval.errors import ConfigError, DataError, ItemError
+from almeval.prompts import Prompt
 from almeval.values import Request, Sample
 
 from .base import Adapter, Output
@@ -47,7 +48,7 @@ class ReplayAdapter(Adapter):
         return options.get("label") or f"replay:{_path(options).stem}"
 
     @classmethod
-    def payload(cls, options: Mapping[str, str], sample: Sample, prompt: str) -> dict[str, Any]:
+    def payload(cls, options: Mapping[str, str], sample: Sample, prompt: Prompt) -> dict[str, Any]:
         # The output is looked up by dataset and index, so those decide it (not the audio alone).
         return {"dataset": sample.dataset, "index": sample.index}
 

@@ -11,6 +11,7 @@ import numpy as np
 from almeval.errors import ItemError, MissingExtraError
 from almeval.values import Request
 
+from .audio_io import load_mono
 from .base import Adapter, Output
 
 RATE = 16000
@@ -55,14 +56,4 @@ class SphinxAdapter(Adapter):
 
 
 def _load_16k(path: str) -> np.ndarray:
-    import soundfile
-
-    audio, sr = soundfile.read(path, dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
-    if sr != RATE:
-        try:
-            import soxr
-        except ImportError:
-            raise MissingExtraError("resampling audio", "pip install 'almeval[sphinx]'") from None
-        mono = soxr.resample(mono, sr, RATE)
-    return (np.clip(mono, -1.0, 1.0) * 32767).astype(np.int16)
+    return (np.clip(load_mono(path, RATE), -1.0, 1.0) * 32767).astype(np.int16)

@@ -35,7 +35,7 @@ class Config:
     source: Path | None = None
     dataset_root: Path | None = None
     datasets: Mapping[str, DatasetEntry] = field(default_factory=dict)
-    prompts: Mapping[str, str] = field(default_factory=dict)
+    prompts: Mapping[str, Any] = field(default_factory=dict)  # dataset → user text or {system, user}
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -65,7 +65,10 @@ def load_config(explicit: str | Path | None = None) -> Config:
         str(name): _entry(value, root or base, path, str(name))
         for name, value in _mapping(section.get("datasets") or {}, path, "DATASETS.datasets").items()
     }
-    prompts = {str(k): str(v) for k, v in _mapping(raw.get("PROMPTS") or {}, path, "PROMPTS").items()}
+    prompts = {
+        str(k): v if isinstance(v, dict) else str(v)
+        for k, v in _mapping(raw.get("PROMPTS") or {}, path, "PROMPTS").items()
+    }
     return Config(source=path, dataset_root=root, datasets=datasets, prompts=prompts, raw=raw)
 
 

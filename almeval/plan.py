@@ -13,7 +13,7 @@ from almeval.cache.keys import text_digest
 
 from .datasets import load_samples
 from .errors import DataError
-from .prompts import PromptBook
+from .prompts import Prompt, PromptBook
 from .store import Store
 from .values import EMPTY, DatasetInfo, Prediction, Request, Sample
 
@@ -31,11 +31,11 @@ class ModelSpec:
     def of(cls, adapter: type[Adapter], options: Mapping[str, str]) -> ModelSpec:
         return cls(adapter, options, adapter.label(options), adapter.identity(options))
 
-    def request(self, sample: Sample, prompt: str) -> Request:
+    def request(self, sample: Sample, prompt: Prompt) -> Request:
         params = self.cls.params(self.options, sample)
         payload = self.cls.payload(self.options, sample, prompt)
         key = content_key("inference", {"model": self.identity, "params": params, "input": payload})
-        return Request(key=key, sample=sample, prompt=prompt, params=params or EMPTY)
+        return Request(key=key, sample=sample, prompt=prompt.user, params=params or EMPTY, system=prompt.system)
 
 
 @dataclass(frozen=True)

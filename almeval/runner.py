@@ -67,7 +67,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     selection = catalog.select(list(opts.data))
     adapter, options = parse_model(opts.model, dict(opts.model_args))
     spec = ModelSpec.of(adapter, options)
-    prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()])
+    prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()], adapter.prompt_set)
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
     ctx = RunContext(new_run_id(), spec, store, memo, ui)
     if not opts.skip_judge:

@@ -49,6 +49,8 @@ class Sample:
     lang: str = ""
     task: str = ""
     meta: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    interactive: str = "Audio-analysis"  # Audio-QA: the question is spoken inside the audio
+    audio_type: str = "Speech"
     line: int = 0  # line in the manifest, for error messages
 
     @property
@@ -62,8 +64,9 @@ class Request:
 
     key: str
     sample: Sample
-    prompt: str
+    prompt: str  # the rendered user text
     params: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    system: str = ""  # the rendered system prompt, if the prompt set has one
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,6 +147,8 @@ def _sample(
         task=task,
         meta=MappingProxyType(meta) if meta else EMPTY,
         line=lineno,
+        interactive=info.interactive,
+        audio_type=info.audio_type,
     )
 
 
