@@ -99,7 +99,7 @@ class WhisperAdapter(HFAudioAdapter):
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
         model = WhisperForConditionalGeneration.from_pretrained(path, dtype=self.dtype)
-        return WhisperProcessor.from_pretrained(path), model.to(self.device).eval()
+        return WhisperProcessor.from_pretrained(path), model.to(self.device).eval()  # type: ignore[arg-type]
 
     @classmethod
     def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:
@@ -129,7 +129,7 @@ class Qwen2AudioAdapter(HFAudioAdapter):
         from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
 
         model = Qwen2AudioForConditionalGeneration.from_pretrained(path, dtype=self.dtype)
-        return AutoProcessor.from_pretrained(path), model.to(self.device).eval()
+        return AutoProcessor.from_pretrained(path), model.to(self.device).eval()  # type: ignore[arg-type]
 
     def texts(self, requests: list[Request]) -> list[str]:
         return [self.AUDIO * len(r.sample.audio) + r.prompt for r in requests]
