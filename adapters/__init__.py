@@ -43,6 +43,13 @@ for _name, _cls, _what in (
         summary=f"{_name}:DIR — {_what}",
     )
 
+MODELS.register(
+    "openai",
+    "almeval.adapters.endpoint_audio:EndpointAudioAdapter",
+    extra="",
+    summary="openai:MODEL — an OpenAI-compatible endpoint (-a base_url=…), audio as input_audio parts",
+)
+
 
 def parse_model(spec: str, args: dict[str, str]) -> tuple[type[Adapter], dict[str, str]]:
     """`name` or `name:PATH` (+ --model-arg k=v) → (adapter class, options)."""

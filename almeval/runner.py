@@ -73,6 +73,8 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     if not opts.skip_judge:
         names = [*(d.name for d in catalog.all()), *(d.name for d in selection.datasets)]
         ctx.judge = make_stage(opts.judge, config, names, store, memo, spec.label, ctx.run_id)
+        if ctx.judge is not None:
+            ctx.judge.limiters = ctx.limiters  # one limiter per endpoint for both roles
     store.start_run(ctx.run_id, spec.label, [d.name for d in selection.datasets], _public(opts))
     status = "failed"
     try:

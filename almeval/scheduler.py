@@ -51,6 +51,7 @@ class RunContext:
     counters: Counters = field(default_factory=Counters)
     new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run
     sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
+    limiters: dict[str, Any] = field(default_factory=dict)  # endpoint URL → its limiter, shared by all roles
 
     def __post_init__(self) -> None:
         self.scorer = ItemScorer(self.spec.label)
@@ -122,6 +123,9 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=1024)
     landed: asyncio.Queue[list[tuple[Request, Prediction]] | None] = asyncio.Queue(maxsize=4)
     ctx.ui.stage("infer", len(misses))
+    if getattr(ctx.spec.cls, "is_async", False):
+        await _endpoint_loop(ctx, misses)
+        return
     feeder = asyncio.create_task(_feed(queue, misses))
     recorder = asyncio.create_task(_record_loop(ctx, landed))
     try:
@@ -132,6 +136,43 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
         for task in (feeder, recorder):
             task.cancel()
         await asyncio.gather(feeder, recorder, return_exceptions=True)
+
+
+async def _endpoint_loop(ctx: RunContext, misses: list[Request]) -> None:
+    """Endpoint models: `concurrency` calls in flight through the endpoint's limiter; results are
+    recorded in small groups as they return (C6 instead of GPU micro-batches)."""
+    model: Any = await _load(ctx)
+    await model.start(ctx.limiters)
+    todo: asyncio.Queue[Request | None] = asyncio.Queue()
+    for r in misses:
+        todo.put_nowait(r)
+    done: list[tuple[Request, Prediction]] = []
+
+    async def worker() -> None:
+        while (r := todo.get_nowait() if not todo.empty() else None) is not None:
+            t0 = time.perf_counter()
+            try:
+                out: Any = await model.acomplete(r)
+            except UserError:
+                raise
+            except Exception as exc:  # retries exhausted, or a non-retryable 4xx: this item only
+                out = exc
+            ctx.counters.adapter_s += time.perf_counter() - t0
+            done.append((r, _prediction(r.key, out, time.perf_counter() - t0)))
+            if len(done) >= ENDPOINT_FLUSH:
+                batch = done[:]
+                done.clear()
+                await record(ctx, batch)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(model.concurrency(ctx.spec.options))))
+        if done:
+            await record(ctx, done[:])
+    finally:
+        await model.aclose()
+
+
+ENDPOINT_FLUSH = 16
 
 
 def _ordered(requests: Any) -> list[Request]:

@@ -126,13 +126,13 @@ class JudgeStage:
     max_cost: float | None = None
     repair: bool = False
     counters: JudgeCounters = field(default_factory=JudgeCounters)
+    limiters: dict[str, EndpointLimiter] = field(default_factory=dict)  # one per URL, shared with models under test
 
     def __post_init__(self) -> None:
         self._queues: dict[str, asyncio.Queue[tuple[JudgeRequest, dict[str, Any] | None] | None]] = {}
         self._clients: dict[str, Any] = {}  # ChatClient or LocalChatClient, by judge label
         self._workers: list[asyncio.Task[None]] = []
         self._nworkers: dict[str, int] = {}
-        self._limiters: dict[str, EndpointLimiter] = {}
         self._rows: dict[str, list[dict[str, Any]]] = {"judgments": [], "item_judgments": []}
         self._last_flush = time.monotonic()
         self._fatal: BaseException | None = None
@@ -162,9 +162,9 @@ class JudgeStage:
             model = await asyncio.to_thread(HFCausalLM, judge.local)
             return LocalChatClient(model, judge.label)
         url = judge.endpoint.url  # one limiter per endpoint, shared by judges served from it
-        if url not in self._limiters:
-            self._limiters[url] = EndpointLimiter(judge.endpoint.limits)
-        return ChatClient(judge.endpoint, self._limiters[url])
+        if url not in self.limiters:
+            self.limiters[url] = EndpointLimiter(judge.endpoint.limits)
+        return ChatClient(judge.endpoint, self.limiters[url])
 
     async def submit(self, sample: Sample, pred: Prediction) -> None:
         self._raise_fatal()

@@ -1,0 +1,107 @@
+"""`--model openai:MODEL`: a model under test behind an OpenAI-compatible chat endpoint (vLLM / SGLang
+serving Qwen2-Audio, gpt-4o-audio-preview, …). Audio goes as `input_audio` content parts (base64 WAV)
+beside the text part. Calls run concurrently through the endpoint's limiter and tenacity retries — the
+same machinery as judges (C6) — instead of GPU micro-batches.
+
+Options: base_url=URL (else $OPENAI_BASE_URL, else OpenAI), concurrency, rpm, tpm, timeout,
+max_tokens (default 512), temperature (default 0), seed (default 0).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from almeval.judges.endpoint import ChatClient, Endpoint
+from almeval.judges.limiter import EndpointLimiter, Limits
+from almeval.values import Audio, Request, Sample
+
+from .base import Adapter, Output
+
+
+class EndpointAudioAdapter(Adapter):
+    name = "openai"
+    version = "1"
+    is_async: ClassVar[bool] = True
+
+    def __init__(self, options: Mapping[str, str]):
+        super().__init__(options)
+        self.endpoint = endpoint(options)
+        self.client: ChatClient | None = None
+
+    @classmethod
+    def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
+        return {**super().identity(options), **endpoint(options).identity()}
+
+    @classmethod
+    def label(cls, options: Mapping[str, str]) -> str:
+        return options.get("label") or options.get("path", "openai")
+
+    @classmethod
+    def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:
+        return {
+            "max_tokens": int(options.get("max_tokens", 512)),
+            "temperature": float(options.get("temperature", 0)),
+            "seed": int(options.get("seed", 0)),
+        }
+
+    @classmethod
+    def concurrency(cls, options: Mapping[str, str]) -> int:
+        return int(options.get("concurrency", 16))
+
+    async def start(self, limiters: dict[str, EndpointLimiter]) -> None:
+        """Inside the running loop; shares the endpoint's limiter with any judge on the same URL."""
+        limiter = limiters.setdefault(self.endpoint.url, EndpointLimiter(self.endpoint.limits))
+        self.client = ChatClient(self.endpoint, limiter)
+
+    async def acomplete(self, request: Request) -> Output:
+        assert self.client is not None, "start() first"
+        reply = await self.client.complete(messages(request), request.params)
+        return reply.text
+
+    def generate(self, requests: list[Request]) -> list[Output]:
+        raise NotImplementedError("endpoint models run through acomplete() in the event loop")
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def endpoint(options: Mapping[str, str]) -> Endpoint:
+    limits = Limits(
+        concurrency=int(options.get("concurrency", 16)),
+        rpm=float(options.get("rpm", 500)),
+        tpm=float(options.get("tpm", 2_000_000)),
+    )
+    return Endpoint(
+        model=options.get("path") or options.get("model", ""),
+        base_url=options.get("base_url") or os.environ.get("OPENAI_BASE_URL", ""),
+        timeout_s=float(options.get("timeout", 120)),
+        limits=limits,
+    )
+
+
+def messages(request: Request) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}] if request.prompt else []
+    parts += [
+        {"type": "input_audio", "input_audio": {"data": wav_base64(a), "format": "wav"}} for a in request.sample.audio
+    ]
+    system = [{"role": "system", "content": request.system}] if request.system else []
+    return [*system, {"role": "user", "content": parts}]
+
+
+def wav_base64(audio: Audio) -> str:
+    """The file's own bytes when it is a WAV; anything else is re-encoded to 16-bit PCM WAV in memory."""
+    with open(audio.path, "rb") as fh:
+        data = fh.read()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        import soundfile
+
+        samples, sr = soundfile.read(io.BytesIO(data), dtype="float32")
+        buf = io.BytesIO()
+        soundfile.write(buf, samples, sr, format="WAV", subtype="PCM_16")
+        data = buf.getvalue()
+    return base64.b64encode(data).decode("ascii")
