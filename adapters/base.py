@@ -58,5 +58,13 @@ class Adapter(ABC):
     def generate(self, requests: list[Request]) -> list[Output]:
         """Run one micro-batch (called in a worker thread)."""
 
+    def prepare(self, requests: list[Request]) -> Any:
+        """CPU work for a batch (decode audio, run the processor), done in a second thread while the
+        previous batch generates. The default does nothing and `run` calls `generate`."""
+        return requests
+
+    def run(self, prepared: Any) -> list[Output]:
+        return self.generate(prepared)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (GPU memory, processes)."""

@@ -57,11 +57,14 @@ class HFAudioAdapter(Adapter):
 
     @classmethod
     def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:
-        return {
+        params = {
             "max_new_tokens": int(options.get("max_new_tokens", cls.default_max_new_tokens)),
             "do_sample": False,
             "seed": int(options.get("seed", 0)),
         }
+        if "min_new_tokens" in options:  # benchmarks pin the output length
+            params["min_new_tokens"] = int(options["min_new_tokens"])
+        return params
 
     def load(self, path: str) -> tuple[Any, Any]:
         raise NotImplementedError
@@ -70,19 +73,26 @@ class HFAudioAdapter(Adapter):
         raise NotImplementedError
 
     def generate(self, requests: list[Request]) -> list[Output]:
-        import torch
+        return self.run(self.prepare(requests))
 
+    def prepare(self, requests: list[Request]) -> tuple[list[Request], Any]:
         audios = [[load_mono(a.path, RATE) for a in r.sample.audio] for r in requests]
         batch = self.inputs(requests, audios).to(self.device)
         if "input_features" in batch:
             batch["input_features"] = batch["input_features"].to(self.dtype)
+        return requests, batch
+
+    def run(self, prepared: tuple[list[Request], Any]) -> list[Output]:
+        import torch
+
+        requests, batch = prepared
         params = dict(requests[0].params)
         torch.manual_seed(params.pop("seed", 0))
         with torch.inference_mode():
-            out = self.run(batch, params, requests)
+            out = self.call_generate(batch, params)
         return list(self.decode(out, batch))
 
-    def run(self, batch: Any, params: dict[str, Any], requests: list[Request]) -> Any:
+    def call_generate(self, batch: Any, params: dict[str, Any]) -> Any:
         return self.model.generate(**batch, **params)
 
     def decode(self, out: Any, batch: Any) -> list[str]:
@@ -142,7 +152,7 @@ class Qwen2AudioAdapter(HFAudioAdapter):
 
     @classmethod
     def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:
-        return {**super().params(options, sample), "min_new_tokens": 1}
+        return {"min_new_tokens": 1, **super().params(options, sample)}
 
 
 class Qwen2AudioInstructAdapter(Qwen2AudioAdapter):

@@ -210,6 +210,7 @@ def _summary(
         "model_loaded": c.model_loaded,
         "batches": c.batches,
         "adapter_s": round(c.adapter_s, 4),
+        "model_load_s": round(c.model_load_s, 4),
         "audio_files_hashed": probe.hashed,
         "limit": opts.limit,
         "recipes": sorted({r.id for p in plans for r in recipes_for(p.info.task)}),

@@ -35,6 +35,7 @@ class Counters:
     inferred: int = 0
     failed_new: int = 0
     model_loaded: bool = False
+    model_load_s: float = 0.0
     adapter_s: float = 0.0
     batches: int = 0
 
@@ -189,19 +190,38 @@ async def _feed(queue: asyncio.Queue[Request | None], misses: list[Request]) -> 
 async def _batch_loop(
     ctx: RunContext, batcher: MicroBatcher, landed: asyncio.Queue[list[tuple[Request, Prediction]] | None]
 ) -> None:
-    model: Adapter | None = None
+    """Generate batch k while batch k+1 is prepared (audio decoding, processor) in a second thread, so
+    the accelerator is not left waiting for CPU preprocessing."""
+    batch = await batcher.next()
+    if batch is None:
+        return
+    model = await _load(ctx)
     try:
-        while (batch := await batcher.next()) is not None:
-            if model is None:
-                model = await _load(ctx)
-            await landed.put(await _generate(ctx, model, batch))
+        prepared = asyncio.create_task(_prepare(model, batch))
+        while batch is not None:
+            ready = await prepared
+            generating = asyncio.create_task(_generate(ctx, model, batch, ready))
+            following = await batcher.next()
+            if following is not None:
+                prepared = asyncio.create_task(_prepare(model, following))
+            await landed.put(await generating)
+            batch = following
     finally:
-        if model is not None:
-            model.close()
+        model.close()
+
+
+async def _prepare(model: Adapter, batch: list[Request]) -> Any:
+    try:
+        return await asyncio.to_thread(model.prepare, batch)
+    except UserError:
+        raise
+    except Exception as exc:  # e.g. unreadable audio: the batch fails as a value, the run goes on
+        return exc
 
 
 async def _load(ctx: RunContext) -> Adapter:
     spec = ctx.spec
+    t0 = time.perf_counter()
     try:
         model = await asyncio.to_thread(spec.cls, spec.options)
     except UserError:
@@ -209,13 +229,18 @@ async def _load(ctx: RunContext) -> Adapter:
     except Exception as exc:
         raise ConfigError(f"model {spec.label!r} failed to load: {type(exc).__name__}: {exc}") from exc
     ctx.counters.model_loaded = True
+    ctx.counters.model_load_s = time.perf_counter() - t0
     return model
 
 
-async def _generate(ctx: RunContext, model: Adapter, batch: list[Request]) -> list[tuple[Request, Prediction]]:
+async def _generate(
+    ctx: RunContext, model: Adapter, batch: list[Request], prepared: Any
+) -> list[tuple[Request, Prediction]]:
     t0 = time.perf_counter()
     try:
-        outs: list[Any] = await asyncio.to_thread(model.generate, batch)
+        if isinstance(prepared, Exception):
+            raise prepared
+        outs: list[Any] = await asyncio.to_thread(model.run, prepared)
     except UserError:
         raise
     except Exception as exc:  # the whole batch failed: each item records why; a rerun retries them
