@@ -328,7 +328,8 @@ def models_list() -> None:
         meta = MODELS.meta(name)
         req = meta.get("requires")
         ok = not req or find_spec(req) is not None
-        hint = "" if ok else f"  (unavailable: pip install 'almeval[{meta['extra']}]')"
+        install = meta.get("install") or f"pip install 'almeval[{meta['extra']}]'"
+        hint = "" if ok else f"  (unavailable: {install})"
         typer.echo(f"{name:<22} {meta.get('summary', '')}{hint}")
 
 

@@ -50,6 +50,34 @@ MODELS.register(
     summary="openai:MODEL — an OpenAI-compatible endpoint (-a base_url=…), audio as input_audio parts",
 )
 
+MODELS.register(
+    "cascade",
+    "almeval.adapters.cascade:CascadeAdapter",
+    extra="",
+    summary="cascade:ASR+LLM — ASR transcript, then a text LLM answers (e.g. sphinx+hf-causal:DIR)",
+)
+MODELS.register(
+    "kimi-audio",
+    "almeval.adapters.kimi_audio:KimiAudioAdapter",
+    extra="kimi",
+    requires="kimia_infer",
+    summary="kimi-audio[:DIR] — Kimi-Audio-7B-Instruct via kimia_infer",
+    install="pip install git+https://github.com/MoonshotAI/Kimi-Audio",
+)
+for _name, _repo in (
+    ("baichuan-audio", "baichuan-inc/Baichuan-Audio"),
+    ("glm-4-voice", "THUDM/GLM-4-Voice"),
+    ("step-audio", "stepfun-ai/Step-Audio"),
+):
+    MODELS.register(
+        _name,
+        "almeval.adapters.unbuilt:Unbuilt",
+        extra="",
+        requires=f"almeval_{_name.replace('-', '_')}",
+        summary=f"{_name} — not built yet",
+        install=f"not implemented yet (its inference code is the {_repo} repo)",
+    )
+
 
 def parse_model(spec: str, args: dict[str, str]) -> tuple[type[Adapter], dict[str, str]]:
     """`name` or `name:PATH` (+ --model-arg k=v) → (adapter class, options)."""
