@@ -29,7 +29,8 @@ class CascadeAdapter(Adapter):
         (asr_cls, asr_opts), (llm_cls, llm_opts) = parts(options)
         if not hasattr(llm_cls, "chat"):
             raise ConfigError(f"cascade needs a text LLM with chat() for its second half, got {llm_cls.name!r}")
-        self.asr, self.llm = asr_cls(asr_opts), llm_cls(llm_opts)
+        self.asr: Adapter = asr_cls(asr_opts)
+        self.llm: Any = llm_cls(llm_opts)  # a text LLM with chat(conversations, params)
 
     @classmethod
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
