@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import socket
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,8 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()], adapter.prompt_set)
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
     ctx = RunContext(new_run_id(), spec, store, memo, ui)
+    ctx.owner = f"{socket.gethostname()}:{os.getpid()}:{ctx.run_id}"
+    store.reap(socket.gethostname(), _alive)
     if not opts.skip_judge:
         names = [*(d.name for d in catalog.all()), *(d.name for d in selection.datasets)]
         ctx.judge = make_stage(opts.judge, config, names, store, memo, spec.label, ctx.run_id)
@@ -89,6 +93,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     finally:
         if status != "done":
             store.finish_run(ctx.run_id, status, {"error": status})
+        store.release(ctx.owner)
         store.close()
         memo.close()
 
@@ -110,6 +115,7 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     ctx.store.write({"coverage": [_coverage(ctx, p) for p in plans]})
     with ctx.ui.stages():
         asyncio.run(_pipeline(ctx, plans))
+    plans = [_settle(ctx, p) for p in plans]
     per_dataset = {p.info.name: _finish_dataset(ctx, p) for p in plans}
     summary = _summary(ctx, opts, plans, per_dataset, selection.skipped, probe, started)
     ctx.store.finish_run(ctx.run_id, "done", summary)
@@ -117,6 +123,32 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     runs.mkdir(parents=True, exist_ok=True)
     (runs / f"{ctx.run_id}.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
+
+
+def _settle(ctx: RunContext, plan: DatasetPlan) -> DatasetPlan:
+    """After inference: pick up predictions another process (sharing this store) made for keys it had
+    claimed; items still in flight elsewhere are left out of this run's scores (marked partial)."""
+    missing = [r.key for r in plan.requests if r.key not in plan.known and r.key not in ctx.new_status]
+    if not missing:
+        return plan
+    found = {
+        k: Prediction(k, row["text"], source="store")
+        for k, row in ctx.store.predictions(missing).items()
+        if row["status"] == "ok"
+    }
+    known = {**plan.known, **found}
+    requests = tuple(r for r in plan.requests if r.key in known or r.key in ctx.new_status)
+    return replace(plan, requests=requests, known=known)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def _pipeline(ctx: RunContext, plans: list[DatasetPlan]) -> None:
@@ -212,6 +244,7 @@ def _summary(
         "adapter_s": round(c.adapter_s, 4),
         "model_load_s": round(c.model_load_s, 4),
         "audio_files_hashed": probe.hashed,
+        "claimed_elsewhere": len(ctx.claimed_elsewhere),
         "limit": opts.limit,
         "recipes": sorted({r.id for p in plans for r in recipes_for(p.info.task)}),
         "wall_s": round(time.perf_counter() - started, 4),

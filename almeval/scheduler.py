@@ -53,6 +53,9 @@ class RunContext:
     new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run
     sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
     limiters: dict[str, Any] = field(default_factory=dict)  # endpoint URL → its limiter, shared by all roles
+    owner: str = ""  # host:pid:run_id, for claims
+    claim_stale_s: float = 600.0
+    claimed_elsewhere: set[str] = field(default_factory=set)  # misses another process is inferring
 
     def __post_init__(self) -> None:
         self.scorer = ItemScorer(self.spec.label)
@@ -121,13 +124,15 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     misses = _ordered(reqs[0] for reqs in ctx.sharing.values())  # one inference per distinct key
     if not misses:
         return
-    queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=1024)
+    size = ctx.spec.cls.batch_size(ctx.spec.options)
+    # a short queue: the feeder claims work only a couple of batches ahead (fair split across processes)
+    queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=2 * size)
     landed: asyncio.Queue[list[tuple[Request, Prediction]] | None] = asyncio.Queue(maxsize=4)
     ctx.ui.stage("infer", len(misses))
     if getattr(ctx.spec.cls, "is_async", False):
         await _endpoint_loop(ctx, misses)
         return
-    feeder = asyncio.create_task(_feed(queue, misses))
+    feeder = asyncio.create_task(_feed(ctx, queue, misses))
     recorder = asyncio.create_task(_record_loop(ctx, landed))
     try:
         await _batch_loop(ctx, MicroBatcher(queue, ctx.spec.cls.batch_size(ctx.spec.options), ctx.flush_s), landed)
@@ -181,9 +186,17 @@ def _ordered(requests: Any) -> list[Request]:
     return sorted(requests, key=lambda r: (canonical_json(dict(r.params)), -r.sample.duration_s))
 
 
-async def _feed(queue: asyncio.Queue[Request | None], misses: list[Request]) -> None:
-    for r in misses:
-        await queue.put(r)
+async def _feed(ctx: RunContext, queue: asyncio.Queue[Request | None], misses: list[Request]) -> None:
+    """Claim misses in chunks just before they are needed, so processes sharing the store (one per GPU)
+    split the work dynamically and never infer the same key twice; keys claimed elsewhere are skipped."""
+    chunk = ctx.spec.cls.batch_size(ctx.spec.options)
+    for i in range(0, len(misses), chunk):
+        part = misses[i : i + chunk]
+        mine = set(ctx.store.claim([r.key for r in part], ctx.owner, ctx.claim_stale_s))
+        ctx.claimed_elsewhere.update(r.key for r in part if r.key not in mine)
+        for r in part:
+            if r.key in mine:
+                await queue.put(r)
     await queue.put(None)
 
 

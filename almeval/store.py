@@ -9,6 +9,7 @@ Tables (all upserted by key, written in small transactions as items land, WAL mo
   judgments    key (judge content key) → raw reply, status, model as the API returned it, token usage
   item_judgments (model, dataset, idx, judge, sample_no) → judgment_key (+ repair_key): the item's verdict now
   scores       (model, dataset, subset, recipe) → aggregate values, coverage, provenance
+  claims       key → owner (host:pid:run): which process is inferring a key now (one process per GPU)
 
 kill -9 at any moment loses at most the batch in flight; a rerun upserts, so no row is duplicated.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
         },
         ("model", "dataset", "judges"),
     ),
+    "claims": ({"key": str, "owner": str, "claimed": float}, "key"),
     "scores": (
         {
             "model": str,
@@ -175,6 +177,7 @@ class Store:
             self.db = sqlite_utils.Database(str(self.path))
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=60000")  # several processes (one per GPU) share a store
             self._create()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable almeval store ({exc}); move it away to start afresh") from exc
@@ -287,6 +290,45 @@ class Store:
             if dup:
                 problems.append(f"{table}: {dup} duplicated key(s)")
         return problems
+
+    def claim(self, keys: list[str], owner: str, stale_s: float) -> list[str]:
+        """Claim keys for inference: free ones, our own, and claims older than `stale_s`; never keys that
+        already have a good prediction. Returns the keys now ours. One transaction per call."""
+        now = time.time()
+        marks = ",".join("?" * len(keys))
+        with self.db.atomic():
+            done = {
+                k
+                for (k,) in self.db.execute(
+                    f"SELECT key FROM predictions WHERE status = 'ok' AND key IN ({marks})", keys
+                ).fetchall()
+            }
+            todo = [k for k in keys if k not in done]
+            self.db.conn.executemany(
+                "INSERT INTO claims (key, owner, claimed) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "owner = excluded.owner, claimed = excluded.claimed WHERE claims.owner = excluded.owner "
+                "OR claims.claimed < ?",
+                [(k, owner, now, now - stale_s) for k in todo],
+            )
+            q = f"SELECT key FROM claims WHERE owner = ? AND key IN ({','.join('?' * len(todo))})"
+            mine = {k for (k,) in self.db.execute(q, [owner, *todo]).fetchall()} if todo else set()
+        return [k for k in todo if k in mine]
+
+    def release(self, owner: str) -> None:
+        with self.db.atomic():
+            self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
+
+    def reap(self, host: str, alive: Callable[[int], bool]) -> int:
+        """Drop this host's claims whose process is gone (killed), so their keys are free at once."""
+        dead = [
+            o
+            for (o,) in self.db.execute("SELECT DISTINCT owner FROM claims").fetchall()
+            if o.split(":")[0] == host and not alive(int(o.split(":")[1]))
+        ]
+        with self.db.atomic():
+            for owner in dead:
+                self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
+        return len(dead)
 
     def close(self) -> None:
         self.db.close()
