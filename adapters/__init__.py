@@ -64,10 +64,17 @@ MODELS.register(
     summary="kimi-audio[:DIR] — Kimi-Audio-7B-Instruct via kimia_infer",
     install="pip install git+https://github.com/MoonshotAI/Kimi-Audio",
 )
+MODELS.register(
+    "step-audio",
+    "almeval.adapters.step_audio:StepAudioAdapter",
+    extra="",
+    requires="stepaudio",
+    summary="step-audio:DIR — Step-Audio-Chat via the Step-Audio repo's StepAudio class",
+    install="git clone https://github.com/stepfun-ai/Step-Audio and put it on PYTHONPATH",
+)
 for _name, _repo in (
     ("baichuan-audio", "baichuan-inc/Baichuan-Audio"),
     ("glm-4-voice", "THUDM/GLM-4-Voice"),
-    ("step-audio", "stepfun-ai/Step-Audio"),
 ):
     MODELS.register(
         _name,
