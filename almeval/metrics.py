@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from almeval.cache.keys import content_key
@@ -43,12 +43,17 @@ def kimi_pre_clean(text: str, lang: str) -> str:
 
 
 def asr_tokens(text: str, lang: str) -> list[str]:
+    return list(_tokens(text, lang))
+
+
+@lru_cache(maxsize=1 << 16)  # both recipes normalise the same reference and hypothesis: do it once
+def _tokens(text: str, lang: str) -> tuple[str, ...]:
     english, basic = _normalizers()
     if lang == "en":
-        return basic(english(text)).split()
+        return tuple(basic(english(text)).split())
     if lang in CJK_LANGS:
-        return [c for c in basic(text) if not c.isspace()]
-    return basic(text).split()
+        return tuple(c for c in basic(text) if not c.isspace())
+    return tuple(basic(text).split())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ While the worker thread runs batch k, the loop records batch k-1 (C4). Queues ar
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,6 +133,10 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     if getattr(ctx.spec.cls, "is_async", False):
         await _endpoint_loop(ctx, misses)
         return
+    # the model thread gets the GIL back within 1 ms of waking (not CPython's default 5 ms) while the
+    # loop records and scores the previous batch
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, 0.001))
     feeder = asyncio.create_task(_feed(ctx, queue, misses))
     recorder = asyncio.create_task(_record_loop(ctx, landed))
     try:
@@ -142,6 +147,7 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
         for task in (feeder, recorder):
             task.cancel()
         await asyncio.gather(feeder, recorder, return_exceptions=True)
+        sys.setswitchinterval(switch)
 
 
 async def _endpoint_loop(ctx: RunContext, misses: list[Request]) -> None:
@@ -210,15 +216,18 @@ async def _batch_loop(
         return
     model = await _load(ctx)
     try:
-        prepared = asyncio.create_task(_prepare(model, batch))
-        while batch is not None:
-            ready = await prepared
-            generating = asyncio.create_task(_generate(ctx, model, batch, ready))
+        # the next generate is launched before the landed batch is handed to the recorder, so the
+        # accelerator never waits for the loop's bookkeeping (scheduled tasks run first-in, first-out)
+        generating = asyncio.create_task(_generate(ctx, model, batch, await _prepare(model, batch)))
+        while True:
             following = await batcher.next()
-            if following is not None:
-                prepared = asyncio.create_task(_prepare(model, following))
-            await landed.put(await generating)
-            batch = following
+            preparing = asyncio.create_task(_prepare(model, following)) if following is not None else None
+            landed_batch = await generating
+            if following is not None and preparing is not None:
+                generating = asyncio.create_task(_generate(ctx, model, following, await preparing))
+            await landed.put(landed_batch)
+            if following is None:
+                break
     finally:
         model.close()
 
