@@ -48,7 +48,7 @@ def test_two_processes_split_the_work_without_overlap(tmp_path):
     manifest = write_manifest(tmp_path / "data" / "set.jsonl", asr_rows(N))
     work = tmp_path / "work"
     logs = [tmp_path / "gpu0.jsonl", tmp_path / "gpu1.jsonl"]
-    procs = [_start(manifest, work, log) for log in logs]
+    procs = [_start(manifest, work, log, latency=0.25) for log in logs]  # ~6 s of work: both get a share
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()
