@@ -86,7 +86,9 @@ def score_dataset(
             "judge_templates": templates,
             "judge_template_digests": digests,
         }
-        new = score_rows(judged, stage.model, dataset, judge, size, run_id, prov)
+        new = score_rows(
+            judged, stage.model, dataset, judge, size, run_id, prov, stage.store.score_values(stage.model, dataset)
+        )
         rows += new
         overall.update({r["recipe"]: json.loads(r["values_json"]) for r in new if r["subset"] == ""})
     pairs = agreement(per_judge)

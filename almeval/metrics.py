@@ -20,6 +20,7 @@ from typing import Any
 
 from almeval.cache.keys import content_key
 
+from .stats import ratio_ci
 from .values import Prediction, Sample
 
 CJK_LANGS = ("zh", "yue", "ja")
@@ -105,6 +106,7 @@ class AsrRecipe:
         return tuple(int(values[f]) for f in self.fields)
 
     def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
+        values = list(values)
         edits = ref_len = n = failed = dropped = 0
         for f, d, e, r in values:
             n += 1
@@ -114,9 +116,11 @@ class AsrRecipe:
             ref_len += r
         metric = self.metric(lang)
         rate = round(100.0 * edits / ref_len, 2) if ref_len else None
+        kept = [v for v in values if not v[1]]  # the kimi recipe's dropped items are out of the resampling too
         return {
             metric: rate,
             "metric": metric,
+            "ci95": ratio_ci([v[2] for v in kept], [v[3] for v in kept]),
             "n": n - dropped,
             "items": n,
             "failed": failed,

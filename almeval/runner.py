@@ -187,7 +187,7 @@ def _provenance(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
 def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     rows = ctx.scorer.fill(plan, ctx.store)
     provenance = _provenance(ctx, plan)
-    scores = ctx.scorer.aggregate(plan, ctx.spec, ctx.run_id, provenance)
+    scores = ctx.scorer.aggregate(plan, ctx.spec, ctx.run_id, provenance, ctx.store)
     ctx.store.write({"item_scores": rows, "scores": scores})
     failed = failed_items(ctx, plan)
     overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}

@@ -6,10 +6,12 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from .metrics import Recipe, recipes_for
 from .plan import DatasetPlan, ModelSpec
+from .stats import reuse_or_compute
 from .store import Store
 from .values import Prediction, Sample
 
@@ -63,10 +65,11 @@ class ItemScorer:
         return rows
 
     def aggregate(
-        self, plan: DatasetPlan, spec: ModelSpec, run_id: str, provenance: Mapping[str, Any]
+        self, plan: DatasetPlan, spec: ModelSpec, run_id: str, provenance: Mapping[str, Any], store: Store
     ) -> list[dict[str, Any]]:
         rows = []
         lang = plan.requests[0].sample.lang if plan.requests else ""
+        previous = store.score_values(spec.label, plan.info.name)
         for recipe in recipes_for(plan.info.task):
             have = self.values[(plan.info.name, recipe.id)]
             groups: dict[str, list[tuple[int, ...]]] = defaultdict(list)
@@ -74,7 +77,7 @@ class ItemScorer:
                 groups[req.sample.subset].append(have[req.sample.index])
                 groups[OVERALL].append(have[req.sample.index])
             for subset, values in groups.items():
-                agg = recipe.aggregate(lang, values)
+                agg = reuse_or_compute(previous, (subset, recipe.id), values, partial(recipe.aggregate, lang, values))
                 rows.append(
                     {
                         "model": spec.label,

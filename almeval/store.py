@@ -20,6 +20,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -175,9 +176,9 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(str(self.path))
+            self.db.execute("PRAGMA busy_timeout=60000")  # several processes (one per GPU) share a store
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=60000")  # several processes (one per GPU) share a store
             self._create()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable almeval store ({exc}); move it away to start afresh") from exc
@@ -190,11 +191,26 @@ class Store:
                 "use a new --work-dir (the disk cache still makes the rerun cheap)"
             )
         self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
-        for name, (columns, pk) in SCHEMA.items():
-            if not self.db[name].exists():
-                self.db.table(name).create(columns, pk=pk)
-        if "items_by_pred" not in {i.name for i in self.db.table("items").indexes}:
-            self.db.table("items").create_index(["pred_key"], index_name="items_by_pred")
+        with self._tx():  # concurrent first runs (one per GPU) race to create the schema
+            for name, (columns, pk) in SCHEMA.items():
+                self.db.table(name).create(columns, pk=pk, if_not_exists=True)
+            self.db.table("items").create_index(["pred_key"], index_name="items_by_pred", if_not_exists=True)
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front (BEGIN IMMEDIATE): with several
+        processes on one store, a deferred transaction that must upgrade fails at once with "database
+        is locked" instead of waiting out busy_timeout."""
+        if self.db.conn.in_transaction:
+            yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.conn.execute("COMMIT")
 
     # writes -----------------------------------------------------------------------------------
     def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
@@ -202,7 +218,7 @@ class Store:
             return
         pk = SCHEMA[table][1]
         try:
-            with self.db.atomic():
+            with self._tx():
                 self.db.table(table).upsert_all(rows, pk=pk)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write to {table} failed ({exc})") from exc
@@ -210,7 +226,7 @@ class Store:
     def write(self, batches: dict[str, Sequence[dict[str, Any]]]) -> None:
         """Several tables in one transaction: an item and its prediction land together or not at all."""
         try:
-            with self.db.atomic():
+            with self._tx():
                 for table, rows in batches.items():
                     if rows:
                         self.db.table(table).upsert_all(rows, pk=SCHEMA[table][1])
@@ -235,11 +251,11 @@ class Store:
         )
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        self.db.execute(
-            "UPDATE runs SET status=?, finished=?, summary=? WHERE run_id=?",
-            [status, time.time(), json.dumps(summary, sort_keys=True), run_id],
-        )
-        self.db.conn.commit()
+        with self._tx():
+            self.db.execute(
+                "UPDATE runs SET status=?, finished=?, summary=? WHERE run_id=?",
+                [status, time.time(), json.dumps(summary, sort_keys=True), run_id],
+            )
 
     # reads ------------------------------------------------------------------------------------
     def predictions(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -264,6 +280,11 @@ class Store:
             q = f"SELECT * FROM judgments WHERE key IN ({','.join('?' * len(chunk))})"
             out.update({row["key"]: row for row in self.db.query(q, chunk)})
         return out
+
+    def score_values(self, model: str, dataset: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """(subset, recipe) → the stored aggregate values of one model on one dataset."""
+        q = "SELECT subset, recipe, values_json FROM scores WHERE model = ? AND dataset = ?"
+        return {(s, r): json.loads(v) for s, r, v in self.db.execute(q, [model, dataset]).fetchall()}
 
     def scores(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))
@@ -296,7 +317,7 @@ class Store:
         already have a good prediction. Returns the keys now ours. One transaction per call."""
         now = time.time()
         marks = ",".join("?" * len(keys))
-        with self.db.atomic():
+        with self._tx():
             done = {
                 k
                 for (k,) in self.db.execute(
@@ -315,7 +336,7 @@ class Store:
         return [k for k in todo if k in mine]
 
     def release(self, owner: str) -> None:
-        with self.db.atomic():
+        with self._tx():
             self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
 
     def reap(self, host: str, alive: Callable[[int], bool]) -> int:
@@ -325,7 +346,7 @@ class Store:
             for (o,) in self.db.execute("SELECT DISTINCT owner FROM claims").fetchall()
             if o.split(":")[0] == host and not alive(int(o.split(":")[1]))
         ]
-        with self.db.atomic():
+        with self._tx():
             for owner in dead:
                 self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
         return len(dead)

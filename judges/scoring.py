@@ -14,8 +14,10 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from almeval.stats import mean_ci, reuse_or_compute
 from almeval.store import Store
 from almeval.values import Sample
 
@@ -93,9 +95,11 @@ def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
         elif i.status == "failed" or (i.status in ("invalid", "error") and recipe == "default"):
             scored.append(floor)
     value = round(sum(v for v in scored if v is not None) / len(scored), 2) if scored else None
+    ci = mean_ci([v for v in scored if v is not None])
     return {
         metric: value,
         "metric": metric,
+        "ci95": ci,
         "n": len(scored),
         "failed": counts["failed"],
         "invalid": counts["invalid"],
@@ -108,7 +112,14 @@ def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
 
 
 def score_rows(
-    items: list[JudgedItem], model: str, dataset: str, judge: str, size: int, run_id: str, provenance: Mapping[str, Any]
+    items: list[JudgedItem],
+    model: str,
+    dataset: str,
+    judge: str,
+    size: int,
+    run_id: str,
+    provenance: Mapping[str, Any],
+    previous: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     groups: dict[str, list[JudgedItem]] = defaultdict(list)
     for i in items:
@@ -118,7 +129,8 @@ def score_rows(
     for recipe in RECIPES:
         rid = f"judge-{recipe}@1:{judge}"
         for subset, group in groups.items():
-            agg = aggregate(group, recipe)
+            inputs = [[i.status, i.value, list(i.models_returned), i.template.id if i.template else ""] for i in group]
+            agg = reuse_or_compute(previous or {}, (subset, rid), inputs, partial(aggregate, group, recipe))
             rows.append(
                 {
                     "model": model,

@@ -72,3 +72,15 @@ def test_item_key_changes_with_recipe_and_text():
 def test_empty_reference_does_not_divide_by_zero():
     out = _agg(ASR_DEFAULT, [("", _ok("extra words"))])
     assert out["wer"] is None and out["edits"] == 2
+
+
+def test_bootstrap_interval_is_seeded_and_brackets_the_rate():
+    from almeval.stats import mean_ci, ratio_ci
+
+    edits, lens = [1, 0, 2, 0, 1, 3, 0, 0, 1, 2], [5, 4, 6, 3, 5, 7, 4, 5, 6, 5]
+    rate = 100 * sum(edits) / sum(lens)  # 10 / 50 = 20 %
+    lo, hi = ratio_ci(edits, lens)
+    assert lo < rate < hi and ratio_ci(edits, lens) == [lo, hi]  # same seed, same interval
+    assert mean_ci([1.0] * 20) == [1.0, 1.0] and ratio_ci([], []) is None
+    out = _agg(ASR_DEFAULT, [("a b c d", _ok("a b c")), ("e f g h", _ok("e f g h"))])
+    assert out["ci95"][0] <= out["wer"] <= out["ci95"][1]
