@@ -45,7 +45,12 @@ def _cell(row: dict[str, Any]) -> str:
     for key in ("failed", "invalid", "errors", "unjudged"):
         if v.get(key):
             notes.append(f"{v[key]} {key}")
-    return _fmt(v.get(v["metric"])) + (f" ({', '.join(notes)})" if notes else "")
+    return _fmt(v.get(v["metric"])) + _ci(v) + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _ci(v: dict[str, Any]) -> str:
+    ci = v.get("ci95")
+    return f" [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else ""
 
 
 def overview(rows: list[dict[str, Any]]) -> list[str]:
@@ -70,14 +75,14 @@ def subsets(rows: list[dict[str, Any]]) -> list[str]:
             "",
             f"### {column}",
             "",
-            f"| model | subset | n | failed | invalid | errors | {metric.upper()}{UNITS[metric]} | recipe |",
-            "|---|---|---|---|---|---|---|---|",
+            f"| model | subset | n | failed | invalid | errors | {metric.upper()}{UNITS[metric]} | 95% CI | recipe |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in sorted(groups[column], key=lambda r: (r["model"], r["subset"] != "", r["subset"])):
             v = r["values"]
             lines.append(
                 f"| {r['model']} | {r['subset'] or '**all**'} | {v['n']} | {v['failed']} | {v['invalid']} "
-                f"| {v.get('errors', 0)} | {_fmt(v.get(metric))} | {r['recipe']} |"
+                f"| {v.get('errors', 0)} | {_fmt(v.get(metric))} | {_ci(v).strip() or '–'} | {r['recipe']} |"
             )
     return lines
 
@@ -155,7 +160,8 @@ def render(store: Store, recipe: str = "default") -> str:
             "## Models × datasets",
             "",
             "WER/CER: corpus-level error rate, lower is better. ACC: judged accuracy; SCORE: the judge's "
-            'scale. "partial" marks fewer items than the dataset has; failed / invalid / errors are counted '
+            "scale. [lo–hi]: seeded bootstrap 95% interval (1,000 resamples of the items). "
+            '"partial" marks fewer items than the dataset has; failed / invalid / errors are counted '
             "in the denominator by the `default` recipe and dropped by `kimi`.",
             "",
             *overview(rows),

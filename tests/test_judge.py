@@ -212,7 +212,7 @@ def test_failed_calls_become_errors_and_retry_errors_redoes_only_them(tmp_path):
     summary = json.loads(again.stdout)
     assert summary["judge_cache_hits"] == 8 and summary["judged"] == 0
     report = cli("report", "-w", str(tmp_path / "work")).stdout
-    assert "| fake | 75.00 |" in report  # 2 of 8 answered wrongly; no errors left
+    assert "| fake | 75.00 [" in report  # 2 of 8 answered wrongly; no errors left (then its 95% interval)
 
 
 def test_judge_needs_no_model_and_works_from_the_store(tmp_path):
