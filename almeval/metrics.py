@@ -47,7 +47,7 @@ def asr_tokens(text: str, lang: str) -> list[str]:
     return list(_tokens(text, lang))
 
 
-@lru_cache(maxsize=1 << 16)  # both recipes normalise the same reference and hypothesis: do it once
+@lru_cache(maxsize=1024)  # both recipes normalise the same reference and hypothesis, one after the other
 def _tokens(text: str, lang: str) -> tuple[str, ...]:
     english, basic = _normalizers()
     if lang == "en":

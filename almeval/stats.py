@@ -11,7 +11,7 @@ import numpy as np
 
 RESAMPLES = 1000
 SEED = 0
-CELLS = 1_000_000  # resample-by-item cells per chunk (bounds memory for 100k-item datasets)
+CELLS = 500_000  # resample-by-item cells per chunk (bounds memory for 100k-item datasets)
 
 
 def _chunks(n: int, resamples: int) -> list[int]:
