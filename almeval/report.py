@@ -134,6 +134,28 @@ def agreements(store: Store) -> list[str]:
     return lines
 
 
+def aggregates(rows: list[dict[str, Any]]) -> list[str]:
+    """Computed aggregates per model, shown only where the model has at least one component."""
+    from .aggregates import OPENAUDIOBENCH, VOICEBENCH
+
+    per_model: dict[str, dict[str, float | None]] = defaultdict(dict)
+    for r in rows:
+        v = r["values"].get(r["values"]["metric"])
+        if r["subset"] == "":
+            per_model[r["model"]].setdefault(r["dataset"], v)
+        if r["dataset"] == "OpenAudioBench" and r["subset"]:
+            per_model[r["model"]].setdefault(r["subset"], v)
+    lines = []
+    for model, values in sorted(per_model.items()):
+        for agg in (VOICEBENCH, OPENAUDIOBENCH):
+            if not any(k in values for k in agg.weights):
+                continue
+            result = agg.compute(values)
+            shown = _fmt(result) if result is not None else f"– (missing: {', '.join(agg.missing(values))})"
+            lines.append(f"| {model} | {agg.name} | {shown} |")
+    return ["", "## Aggregates", "", "| model | aggregate | value |", "|---|---|---|", *lines] if lines else []
+
+
 def unscored(store: Store) -> list[str]:
     q = (
         "SELECT i.model, i.dataset, count(*) FROM items i LEFT JOIN scores s ON s.model = i.model "
@@ -167,6 +189,7 @@ def render(store: Store, recipe: str = "default") -> str:
             *overview(rows),
         ]
         lines += ["", "## Per subset", *subsets(rows)]
+        lines += aggregates(rows)
         lines += agreements(store)
         lines += ["", "## Provenance", "", *provenance(rows)]
     pending = unscored(store)

@@ -1,0 +1,71 @@
+"""Aggregates are computed from their components; VoiceBench Avg reproduces Kimi-Audio-Evalkit's table."""
+
+from __future__ import annotations
+
+import pytest
+
+from almeval.aggregates import OPENAUDIOBENCH, VOICEBENCH
+
+# Kimi-Audio-Evalkit LEADERBOARD.md, VoiceBench: AlpacaEval, CommonEval, SD-QA, MMSU, OpenBookQA, IFEval, AdvBench, Avg
+ROWS = {
+    "Qwen2-Audio-chat": (3.69, 3.40, 35.35, 35.43, 49.01, 22.57, 98.85, 54.72),
+    "Baichuan-chat": (4.00, 3.39, 49.64, 48.80, 63.30, 41.32, 86.73, 62.51),
+    "GLM-4-Voice": (4.06, 3.48, 43.31, 40.11, 52.97, 24.91, 88.08, 57.17),
+    "StepAudio-chat": (3.99, 2.99, 46.84, 28.72, 31.87, 29.19, 65.77, 48.86),
+    "Qwen2.5-Omni": (4.33, 3.84, 57.41, 56.38, 79.12, 53.88, 99.62, 72.83),
+    "Kimi-Audio": (4.46, 3.97, 63.12, 62.17, 83.52, 61.10, 100.00, 76.93),
+}
+KEYS = ("alpacaeval_full", "commoneval", "sd-qa", "mmsu", "openbookqa", "ifeval", "advbench")
+
+
+@pytest.mark.parametrize("model", sorted(ROWS))
+def test_voicebench_avg_reproduces_the_leaderboard(model):
+    *parts, avg = ROWS[model]
+    # e.g. Kimi-Audio: (20*4.46 + 20*3.97 + 63.12 + 62.17 + 83.52 + 61.10 + 100) / 7 = 538.51 / 7 = 76.93
+    assert VOICEBENCH.compute(dict(zip(KEYS, parts, strict=True))) == pytest.approx(avg, abs=0.01)
+
+
+def test_an_aggregate_with_a_missing_component_is_not_reported():
+    values = dict(zip(KEYS, ROWS["Kimi-Audio"][:-1], strict=True))
+    del values["ifeval"]
+    assert VOICEBENCH.compute(values) is None and VOICEBENCH.missing(values) == ["ifeval"]
+
+
+def test_openaudiobench_avg_is_the_mean_of_its_subsets():
+    # Kimi-Audio: (75.73 + 79.33 + 58.02 + 62.10 + 70.20) / 5 = 345.38 / 5 = 69.08
+    values = dict(zip(OPENAUDIOBENCH.weights, (75.73, 79.33, 58.02, 62.10, 70.20), strict=True))
+    assert OPENAUDIOBENCH.compute(values) == 69.08
+
+
+def test_report_shows_an_aggregate_only_with_all_its_components(tmp_path):
+    import json
+    import time
+
+    from almeval.report import render
+    from almeval.store import Store
+
+    store = Store(tmp_path / "almeval.sqlite")
+    rows = []
+    for key, value in zip(KEYS, ROWS["Kimi-Audio"][:-1], strict=True):
+        metric = "score" if key in ("alpacaeval_full", "commoneval") else "acc"
+        vals = {metric: value, "metric": metric, "n": 10, "failed": 0, "invalid": 0}
+        rows.append(
+            {
+                "model": "kimi",
+                "dataset": key,
+                "subset": "",
+                "recipe": "judge-default@1:gpt-4o-mini",
+                "values_json": json.dumps(vals),
+                "n": 10,
+                "dataset_size": 10,
+                "complete": 1,
+                "run_id": "r",
+                "provenance": json.dumps({"run_id": "r"}),
+                "updated": time.time(),
+            }
+        )
+    store.upsert("scores", rows)
+    assert "| kimi | VoiceBench Avg | 76.93 |" in render(store)
+    store.db.execute("DELETE FROM scores WHERE dataset = 'ifeval'")
+    store.db.conn.commit()
+    assert "| kimi | VoiceBench Avg | – (missing: ifeval) |" in render(store)
