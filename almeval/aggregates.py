@@ -19,9 +19,11 @@ class Aggregate:
     divisor: float
 
     def compute(self, values: Mapping[str, float | None]) -> float | None:
-        if any(values.get(k) is None for k in self.weights):
+        present = {k: values.get(k) for k in self.weights}
+        if any(v is None for v in present.values()):
             return None
-        return round(sum(w * float(values[k]) for k, w in self.weights.items()) / self.divisor, 2)  # type: ignore[arg-type]
+        total = sum(w * float(present[k] or 0.0) for k, w in self.weights.items())
+        return round(total / self.divisor, 2)
 
     def missing(self, values: Mapping[str, float | None]) -> list[str]:
         return [k for k in self.weights if values.get(k) is None]
