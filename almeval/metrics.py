@@ -16,10 +16,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from almeval.cache.keys import content_key
 
+from .errors import ConfigError
 from .stats import ratio_ci
 from .values import Prediction, Sample
 
@@ -134,10 +136,31 @@ class AsrRecipe:
 ASR_DEFAULT = AsrRecipe("default", "1", drop_failed=False, pre_clean=True)
 ASR_KIMI = AsrRecipe("kimi", "1", drop_failed=True, pre_clean=True)
 
-Recipe = AsrRecipe
-RECIPES: dict[str, tuple[Recipe, ...]] = {"ASR": (ASR_DEFAULT, ASR_KIMI)}
+Recipe = Any  # AsrRecipe | rules.McqExtract | rules.Refusal: id, metric, item_key, item, compact, aggregate
 
 
-def recipes_for(task: str) -> tuple[Recipe, ...]:
-    """Rule recipes of a task; empty when the task is scored by a judge."""
-    return RECIPES.get(task, ())
+@cache
+def _catalog() -> dict[str, Recipe]:
+    from .rules import MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL
+
+    return {r.id.split("@")[0]: r for r in (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL)}
+
+
+@cache
+def _wiring() -> dict[str, dict[str, list[str]]]:
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).with_name("recipes.yaml")).read_text(encoding="utf-8"))
+    for section in ("tasks", "datasets"):
+        for names in (data.get(section) or {}).values():
+            unknown = [n for n in names if n not in _catalog()]
+            if unknown:
+                raise ConfigError(f"recipes.yaml names unknown recipe(s) {unknown}; known: {sorted(_catalog())}")
+    return {"tasks": data.get("tasks") or {}, "datasets": data.get("datasets") or {}}
+
+
+def recipes_for(dataset: str, task: str) -> tuple[Recipe, ...]:
+    """Rule recipes of a dataset (or of its task); empty when only a judge scores it."""
+    wiring = _wiring()
+    names = wiring["datasets"].get(dataset, wiring["tasks"].get(task, []))
+    return tuple(_catalog()[n] for n in names)

@@ -22,10 +22,20 @@ def _judge(recipe: str) -> str:
     return recipe.split(":", 1)[1] if ":" in recipe else ""
 
 
+def _family(recipe_id: str) -> str:
+    return recipe_id.split("@")[0]
+
+
+def _variant(family: str) -> bool:
+    """A recipe that comes as a default/kimi pair; single recipes (mcq-extract, refusal) show in both views."""
+    return family.endswith(("-default", "-kimi"))
+
+
 def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
     out = []
     for row in store.scores():
-        if row["recipe"].split("@")[0].endswith(f"-{recipe}"):
+        family = _family(row["recipe"])
+        if not _variant(family) or family.endswith(f"-{recipe}"):
             out.append({**row, "values": json.loads(row["values_json"]), "prov": json.loads(row["provenance"])})
     return out
 
@@ -34,7 +44,9 @@ def _column(row: dict[str, Any]) -> str:
     metric = row["values"]["metric"]
     judge = _judge(row["recipe"])
     demo = " — demonstration judge" if row["prov"].get("judge_note") else ""
-    return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}" + (f", judge {judge}{demo})" if judge else ")")
+    family = _family(row["recipe"])
+    rule = "" if judge or _variant(family) else f", {family}"
+    return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}{rule}" + (f", judge {judge}{demo})" if judge else ")")
 
 
 def _cell(row: dict[str, Any]) -> str:

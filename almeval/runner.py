@@ -192,17 +192,23 @@ def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     failed = failed_items(ctx, plan)
     overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}
     out = {**plan.counts(), "failed": failed, "scores": overall, "scored_by": "rules"}
-    if not recipes_for(plan.info.task):
-        out.update(_judged(ctx, plan, provenance))
+    if not recipes_for(plan.info.name, plan.info.task):
+        out["scored_by"] = "needs a judge (pass --judge)"
+    if ctx.judge is not None and plan.requests and ctx.judge.wiring.template_for(plan.requests[0].sample):
+        judged = _judged(ctx, plan, provenance)
+        rules = bool(recipes_for(plan.info.name, plan.info.task))
+        out.update(
+            scores={**overall, **judged["scores"]},
+            agreement=judged["agreement"],
+            scored_by="rules + judge" if rules else "judge",
+        )
     return out
 
 
 def _judged(ctx: RunContext, plan: DatasetPlan, provenance: dict[str, Any]) -> dict[str, Any]:
-    if ctx.judge is None:
-        return {"scored_by": "needs a judge (pass --judge)"}
+    assert ctx.judge is not None
     items = [(r.sample, ctx.new_status.get(r.key, "ok")) for r in plan.requests]
-    result = score_dataset(ctx.judge, plan.info.name, items, plan.size, ctx.run_id, provenance)
-    return {"scored_by": "judge", **result}
+    return score_dataset(ctx.judge, plan.info.name, items, plan.size, ctx.run_id, provenance)
 
 
 def _summary(
@@ -246,7 +252,7 @@ def _summary(
         "audio_files_hashed": probe.hashed,
         "claimed_elsewhere": len(ctx.claimed_elsewhere),
         "limit": opts.limit,
-        "recipes": sorted({r.id for p in plans for r in recipes_for(p.info.task)}),
+        "recipes": sorted({r.id for p in plans for r in recipes_for(p.info.name, p.info.task)}),
         "wall_s": round(time.perf_counter() - started, 4),
         "versions": versions(),
     }

@@ -28,7 +28,7 @@ class ItemScorer:
     def score(self, pairs: Iterable[tuple[Sample, Prediction]]) -> list[dict[str, Any]]:
         rows = []
         for sample, pred in pairs:
-            for recipe in recipes_for(sample.task):
+            for recipe in recipes_for(sample.dataset, sample.task):
                 values = recipe.item(sample, pred)
                 self.values[(sample.dataset, recipe.id)][sample.index] = recipe.compact(values)
                 rows.append(self._row(sample, recipe, recipe.item_key(sample, pred), values))
@@ -49,7 +49,7 @@ class ItemScorer:
         """Values for items not scored as they landed (cache hits): reuse stored ones whose metric key
         still matches, compute the rest."""
         rows: list[dict[str, Any]] = []
-        for recipe in recipes_for(plan.info.task):
+        for recipe in recipes_for(plan.info.name, plan.info.task):
             have = self.values[(plan.info.name, recipe.id)]
             todo = [req for req in plan.requests if req.sample.index not in have]
             stored = store.item_scores(self.model, plan.info.name, recipe.id) if todo else {}
@@ -70,7 +70,7 @@ class ItemScorer:
         rows = []
         lang = plan.requests[0].sample.lang if plan.requests else ""
         previous = store.score_values(spec.label, plan.info.name)
-        for recipe in recipes_for(plan.info.task):
+        for recipe in recipes_for(plan.info.name, plan.info.task):
             have = self.values[(plan.info.name, recipe.id)]
             groups: dict[str, list[tuple[int, ...]]] = defaultdict(list)
             for req in plan.requests:
