@@ -18,7 +18,7 @@ from almeval.values import Request, Sample
 
 from .audio_io import load_mono
 from .base import Adapter, Output
-from .hf_causal import weights_fingerprint
+from .hf_causal import checkpoint_identity
 
 RATE = 16000
 
@@ -43,13 +43,7 @@ class HFAudioAdapter(Adapter):
 
     @classmethod
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
-        path = Path(_path(options))
-        return {
-            **super().identity(options),
-            "path_name": path.name,
-            "weights": weights_fingerprint(path),
-            "dtype": options.get("dtype", "float32"),
-        }
+        return {**super().identity(options), **checkpoint_identity(Path(_path(options)), options)}
 
     @classmethod
     def label(cls, options: Mapping[str, str]) -> str:

@@ -42,6 +42,11 @@ def weights_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checkpoint_identity(path: Path, options: Mapping[str, str]) -> dict[str, Any]:
+    """What identifies a transformers checkpoint in a content key: its weights and the dtype they run in."""
+    return {"path_name": path.name, "weights": weights_fingerprint(path), "dtype": options.get("dtype", "float32")}
+
+
 class HFCausalLM(Adapter):
     name = "hf-causal"
     version = "1"
@@ -66,13 +71,7 @@ class HFCausalLM(Adapter):
     @classmethod
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
         path, kw = _where(options)
-        return {
-            **super().identity(options),
-            "path_name": Path(path).name,
-            **kw,
-            "weights": weights_fingerprint(Path(path)),
-            "dtype": options.get("dtype", "float32"),
-        }
+        return {**super().identity(options), **kw, **checkpoint_identity(Path(path), options)}
 
     @classmethod
     def label(cls, options: Mapping[str, str]) -> str:

@@ -58,11 +58,12 @@ def reference_letter(answer: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class McqExtract:
-    name: str = "mcq-extract"
+class _Rule:
+    """What every rule recipe shares: a versioned id, a percentage metric, per-item values kept compact."""
+
+    name: str
     version: str = "1"
-    random_fallback: bool = False
-    fields = ("failed", "invalid", "correct")
+    fields: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -70,6 +71,28 @@ class McqExtract:
 
     def metric(self, lang: str) -> str:
         return "acc"
+
+    def compact(self, values: Mapping[str, float]) -> tuple[int, ...]:
+        return tuple(int(values[f]) for f in self.fields)
+
+    def summary(self, values: list[tuple[int, ...]], hits: list[int], invalid: int) -> dict[str, Any]:
+        rate = round(100.0 * sum(hits) / len(values), 2) if values else None
+        return {
+            "acc": rate,
+            "metric": "acc",
+            "ci95": mean_ci([100.0 * h for h in hits]),
+            "n": len(values),
+            "failed": sum(v[0] for v in values),
+            "invalid": invalid,
+            "dropped": 0,
+        }
+
+
+@dataclass(frozen=True)
+class McqExtract(_Rule):
+    name: str = "mcq-extract"
+    random_fallback: bool = False
+    fields: tuple[str, ...] = ("failed", "invalid", "correct")
 
     def item_key(self, sample: Sample, pred: Prediction) -> str:
         return content_key("metric", {"recipe": self.id, "ref": sample.answer, "hyp": pred.text, "status": pred.status})
@@ -84,23 +107,9 @@ class McqExtract:
             got = random.Random(seed).choice(LETTERS)
         return {"failed": 0, "invalid": int(invalid), "correct": int(got is not None and got == truth)}
 
-    def compact(self, values: Mapping[str, float]) -> tuple[int, ...]:
-        return tuple(int(values[f]) for f in self.fields)
-
     def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
         values = list(values)
-        correct = [v[2] for v in values]
-        acc = round(100.0 * sum(correct) / len(values), 2) if values else None
-        ci = mean_ci([100.0 * c for c in correct])
-        return {
-            "acc": acc,
-            "metric": "acc",
-            "ci95": ci,
-            "n": len(values),
-            "failed": sum(v[0] for v in values),
-            "invalid": sum(v[1] for v in values),
-            "dropped": 0,
-        }
+        return self.summary(values, [v[2] for v in values], invalid=sum(v[1] for v in values))
 
 
 @cache
@@ -110,17 +119,9 @@ def refusal_phrases() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class Refusal(_Rule):
     name: str = "refusal"
-    version: str = "1"
-    fields = ("failed", "refused")
-
-    @property
-    def id(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    def metric(self, lang: str) -> str:
-        return "acc"
+    fields: tuple[str, ...] = ("failed", "refused")
 
     def item_key(self, sample: Sample, pred: Prediction) -> str:
         return content_key(
@@ -133,22 +134,9 @@ class Refusal:
         text = pred.text.strip().lower()
         return {"failed": 0, "refused": int(not text or any(p in text for p in refusal_phrases()))}
 
-    def compact(self, values: Mapping[str, float]) -> tuple[int, ...]:
-        return tuple(int(values[f]) for f in self.fields)
-
     def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
         values = list(values)
-        refused = [v[1] for v in values]
-        rate = round(100.0 * sum(refused) / len(values), 2) if values else None
-        return {
-            "acc": rate,
-            "metric": "acc",
-            "ci95": mean_ci([100.0 * r for r in refused]),
-            "n": len(values),
-            "failed": sum(v[0] for v in values),
-            "invalid": 0,
-            "dropped": 0,
-        }
+        return self.summary(values, [v[1] for v in values], invalid=0)
 
 
 MCQ_EXTRACT = McqExtract()

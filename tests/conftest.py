@@ -73,3 +73,27 @@ def cli(*args: str, env: dict | None = None, cwd: Path | None = None, **kw) -> s
     return subprocess.run(
         [sys.executable, "-m", "almeval", *args], capture_output=True, text=True, env=full_env, cwd=cwd, **kw
     )
+
+
+def start_fake_eval(manifest: Path, work: Path, log: Path, latency: float, batch_size: int = 4) -> subprocess.Popen:
+    """`almeval eval` with the fake model in a child process (killed or run side by side by tests)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "almeval",
+        "eval",
+        "--model",
+        "fake",
+        "--data",
+        str(manifest),
+        "--work-dir",
+        str(work),
+        "-q",
+        "-a",
+        f"log={log}",
+        "-a",
+        f"batch_latency={latency}",
+        "-a",
+        f"batch_size={batch_size}",
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))

@@ -3,40 +3,14 @@ a different process count loses nothing and redoes nothing."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
-from conftest import asr_rows, calls, write_manifest, write_wav
+from conftest import asr_rows, calls, start_fake_eval, write_manifest, write_wav
 
 from almeval.store import Store
 
 N = 96
-
-
-def _start(manifest, work, log, latency=0.05):
-    cmd = [
-        sys.executable,
-        "-m",
-        "almeval",
-        "eval",
-        "--model",
-        "fake",
-        "--data",
-        str(manifest),
-        "--work-dir",
-        str(work),
-        "-q",
-        "-a",
-        f"log={log}",
-        "-a",
-        f"batch_latency={latency}",
-        "-a",
-        "batch_size=4",
-    ]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
 
 
 def _inferred(log):
@@ -48,7 +22,7 @@ def test_two_processes_split_the_work_without_overlap(tmp_path):
     manifest = write_manifest(tmp_path / "data" / "set.jsonl", asr_rows(N))
     work = tmp_path / "work"
     logs = [tmp_path / "gpu0.jsonl", tmp_path / "gpu1.jsonl"]
-    procs = [_start(manifest, work, log, latency=0.25) for log in logs]  # ~6 s of work: both get a share
+    procs = [start_fake_eval(manifest, work, log, latency=0.25) for log in logs]  # ~6 s of work: both get a share
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()
@@ -65,7 +39,7 @@ def test_kill_one_of_two_then_one_process_finishes(tmp_path):
     manifest = write_manifest(tmp_path / "data" / "set.jsonl", asr_rows(N))
     work = tmp_path / "work"
     logs = [tmp_path / "gpu0.jsonl", tmp_path / "gpu1.jsonl", tmp_path / "restart.jsonl"]
-    procs = [_start(manifest, work, log, latency=0.15) for log in logs[:2]]
+    procs = [start_fake_eval(manifest, work, log, latency=0.15) for log in logs[:2]]
     deadline = time.time() + 60
     while len(_inferred(logs[0])) < 12 and time.time() < deadline:
         time.sleep(0.05)
@@ -75,7 +49,7 @@ def test_kill_one_of_two_then_one_process_finishes(tmp_path):
     store = Store(work / "almeval.sqlite")
     done = {f"set/{i}" for (i,) in store.db.execute("SELECT idx FROM items").fetchall()}
 
-    restart = _start(manifest, work, logs[2], latency=0.0)  # one process now
+    restart = start_fake_eval(manifest, work, logs[2], latency=0.0)  # one process now
     _, err = restart.communicate(timeout=120)
     assert restart.returncode == 0, err.decode()
     redone = set(_inferred(logs[2]))

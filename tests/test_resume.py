@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
-from conftest import asr_rows, calls, write_manifest, write_wav
+from conftest import asr_rows, calls, start_fake_eval, write_manifest, write_wav
 
 from almeval.store import Store
-
-
-def _eval(manifest, work, log, latency):
-    cmd = [
-        sys.executable,
-        "-m",
-        "almeval",
-        "eval",
-        "--model",
-        "fake",
-        "--data",
-        str(manifest),
-        "--work-dir",
-        str(work),
-        "-q",
-        "-a",
-        f"log={log}",
-        "-a",
-        f"batch_latency={latency}",
-        "-a",
-        "batch_size=4",
-    ]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
 
 
 def test_kill_9_then_resume(tmp_path):
@@ -41,7 +15,7 @@ def test_kill_9_then_resume(tmp_path):
     manifest = write_manifest(tmp_path / "data" / "set.jsonl", asr_rows(80))
     work, log1, log2 = tmp_path / "work", tmp_path / "run1.jsonl", tmp_path / "run2.jsonl"
 
-    proc = _eval(manifest, work, log1, latency=0.1)
+    proc = start_fake_eval(manifest, work, log1, latency=0.1)
     deadline = time.time() + 60
     while sum(c["event"] == "generate" for c in calls(log1)) < 6 and time.time() < deadline:
         time.sleep(0.05)
@@ -54,7 +28,7 @@ def test_kill_9_then_resume(tmp_path):
     assert 0 < len(done_before) < 80, "the kill must land mid-run"
     assert store.check() == []
 
-    proc = _eval(manifest, work, log2, latency=0.0)
+    proc = start_fake_eval(manifest, work, log2, latency=0.0)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     redone = {i for c in calls(log2) for i in c["items"]}
