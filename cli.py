@@ -317,6 +317,24 @@ def data_check(
     raise typer.Exit(int(ExitCode.USER_ERROR if problems else ExitCode.OK))
 
 
+@data_app.command("prepare")
+def data_prepare(
+    name: Annotated[str, typer.Argument(help="Dataset to prepare (see `almeval data list`).")],
+    root: Annotated[Path, typer.Option("--root", help="Where prepared datasets live (DATASETS.dataset_root).")],
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="SPLIT=PATH_OR_URL instead of the official source.")
+    ] = None,
+) -> None:
+    """Download (streaming, resumable) and build a dataset's manifest under --root."""
+    from almeval.prepare import PREPARERS
+
+    with _errors():
+        prepare = PREPARERS.get(name)
+        result = prepare(root.resolve(), _model_args(source or []) or None)
+    typer.echo(json.dumps(result, indent=2))
+    typer.echo(f"use it: DATASETS.dataset_root: {root} in config.yaml, or ALMEVAL_DATASET_ROOT={root}", err=True)
+
+
 @models_app.command("list")
 def models_list() -> None:
     """Registered models and whether their optional dependencies are installed."""

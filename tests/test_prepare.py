@@ -1,0 +1,141 @@
+"""Dataset preparers on fixtures in the source's real format; resumable, checksummed downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from aiohttp import web
+from conftest import REPO, cli
+
+from almeval.errors import DataError
+from almeval.prepare.download import fetch, file_sha256
+
+DEMO = REPO / "almeval" / "data" / "demo"
+
+
+def _librispeech_tarball(path: Path, split: str, speaker: str = "1089") -> Path:
+    """OpenSLR 12's layout: LibriSpeech/<split>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac + .trans.txt."""
+    rows = [json.loads(line) for line in (DEMO / "demo.jsonl").read_text().splitlines()][:3]
+    with tarfile.open(path, "w:gz") as tar:
+        lines = []
+        for i, row in enumerate(rows):
+            utt = f"{speaker}-134686-{i:04d}"
+            audio, sr = sf.read(DEMO / row["audio_path"])
+            buf = io.BytesIO()
+            sf.write(buf, audio, sr, format="FLAC")
+            _add(tar, f"LibriSpeech/{split}/{speaker}/134686/{utt}.flac", buf.getvalue())
+            lines.append(f"{utt} {row['answer'].upper()}")
+        lines.append(f"{speaker}-134686-0099 THIS LINE HAS NO AUDIO")
+        _add(
+            tar, f"LibriSpeech/{split}/{speaker}/134686/{speaker}-134686.trans.txt", ("\n".join(lines) + "\n").encode()
+        )
+    return path
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def test_librispeech_from_the_official_layout(tmp_path):
+    clean = _librispeech_tarball(tmp_path / "test-clean.tar.gz", "test-clean")
+    other = _librispeech_tarball(tmp_path / "test-other.tar.gz", "test-other", speaker="1688")
+    root = tmp_path / "bench"
+    res = cli(
+        "data",
+        "prepare",
+        "LibriSpeech",
+        "--root",
+        str(root),
+        "--source",
+        f"test-clean={clean}",
+        "--source",
+        f"test-other={other}",
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["items"] == 6 and json.loads(res.stdout)["skipped"] == 2
+    manifest = root / "LibriSpeech" / "LibriSpeech.jsonl"
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert {r["subset"] for r in rows} == {"test_clean", "test_other"}
+    assert all(not Path(r["audio_path"]).is_absolute() for r in rows)  # the tree can be moved
+    first = rows[0]
+    assert first["answer"] == "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG"
+    assert first["meta"]["sha256"] == file_sha256(manifest.parent / first["audio_path"])
+    skipped = [
+        json.loads(line) for line in (root / "LibriSpeech" / "LibriSpeech.skipped.jsonl").read_text().splitlines()
+    ]
+    assert {s["reason"] for s in skipped} == {"audio missing from the tarball"}
+    # the dataset root makes it a prepared, named dataset that evaluates like any other
+    out = cli(
+        "eval", "-m", "fake", "-d", "LibriSpeech", "--json", "-q", env={"ALMEVAL_DATASET_ROOT": str(root)}, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["datasets"]["LibriSpeech"]["items"] == 6
+    assert summary["datasets"]["LibriSpeech"]["scores"]["asr-default@1"]["wer"] == 0.0
+
+
+class FlakyServer:
+    """Serves one file; the first response is cut off halfway (a reset), later ones honour Range."""
+
+    def __init__(self, payload: bytes):
+        self.payload, self.requests, self.ranges = payload, 0, []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        start = int(request.headers.get("Range", "bytes=0-")[6:].split("-")[0] or 0)
+        self.ranges.append(start)
+        body = self.payload[start:]
+        resp = web.StreamResponse(status=206 if start else 200, headers={"Content-Length": str(len(body))})
+        await resp.prepare(request)
+        if self.requests == 1:
+            await resp.write(body[: len(body) // 2])
+            request.transport.abort()  # type: ignore[union-attr]
+            return resp
+        await resp.write(body)
+        return resp
+
+
+@pytest.fixture
+def flaky(tmp_path):
+    import asyncio
+
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    server = FlakyServer(payload)
+    loop = asyncio.new_event_loop()
+    app = web.Application()
+    app.router.add_get("/f.tar.gz", server.handle)
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield server, f"http://127.0.0.1:{port}/f.tar.gz", payload
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+def test_download_resumes_after_a_reset_and_checks_sha256(tmp_path, flaky):
+    import hashlib
+
+    server, url, payload = flaky
+    dest = fetch(url, tmp_path / "f.tar.gz", sha256=hashlib.sha256(payload).hexdigest())
+    assert dest.read_bytes() == payload
+    assert server.requests == 2 and server.ranges[1] > 0  # the second request resumed, it did not restart
+    assert fetch(url, dest, sha256=hashlib.sha256(payload).hexdigest()) == dest and server.requests == 2
+
+
+def test_download_with_a_wrong_checksum_is_a_clear_error(tmp_path, flaky):
+    _, url, _ = flaky
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch(url, tmp_path / "g.tar.gz", sha256="0" * 64)
+    assert not (tmp_path / "g.tar.gz").exists() and not (tmp_path / "g.tar.gz.part").exists()
