@@ -26,6 +26,8 @@ from .stats import ratio_ci
 from .values import Prediction, Sample
 
 CJK_LANGS = ("zh", "yue", "ja")
+ZH_LANGS = ("zh", "yue")
+NORMALIZER_VERSION = 2  # in every metric key: a normaliser change re-scores stored items
 _SPECIAL = re.compile(r"<\|.*?\|>")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([!,.?;:])")
 
@@ -36,6 +38,15 @@ def _normalizers() -> tuple[Callable[[str], str], Callable[[str], str]]:
     from whisper_normalizer.english import EnglishTextNormalizer
 
     return EnglishTextNormalizer(), BasicTextNormalizer()
+
+
+def _zh_numerals(text: str) -> str:
+    import cn2an
+
+    try:
+        return str(cn2an.transform(text, "an2cn"))
+    except (ValueError, KeyError, IndexError):  # cn2an rejects some digit runs; keep the text as it is
+        return text
 
 
 def kimi_pre_clean(text: str, lang: str) -> str:
@@ -54,6 +65,8 @@ def _tokens(text: str, lang: str) -> tuple[str, ...]:
     english, basic = _normalizers()
     if lang == "en":
         return tuple(basic(english(text)).split())
+    if lang in ZH_LANGS:  # numerals read out in Chinese (cn2an), as Kimi-Audio-Evalkit's text normaliser does
+        return tuple(c for c in basic(_zh_numerals(text)) if not c.isspace())
     if lang in CJK_LANGS:
         return tuple(c for c in basic(text) if not c.isspace())
     return tuple(basic(text).split())
@@ -76,7 +89,14 @@ class AsrRecipe:
     def item_key(self, sample: Sample, pred: Prediction) -> str:
         return content_key(
             "metric",
-            {"recipe": self.id, "lang": sample.lang, "ref": sample.answer, "hyp": pred.text, "status": pred.status},
+            {
+                "recipe": self.id,
+                "normalizer": NORMALIZER_VERSION,
+                "lang": sample.lang,
+                "ref": sample.answer,
+                "hyp": pred.text,
+                "status": pred.status,
+            },
         )
 
     def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:

@@ -84,3 +84,9 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_rate():
     assert mean_ci([1.0] * 20) == [1.0, 1.0] and ratio_ci([], []) is None
     out = _agg(ASR_DEFAULT, [("a b c d", _ok("a b c")), ("e f g h", _ok("e f g h"))])
     assert out["ci95"][0] <= out["wer"] <= out["ci95"][1]
+
+
+def test_chinese_numerals_are_read_out_before_cer():
+    # "我有3个苹果" and "我有三个苹果" are the same utterance: 0 errors once 3 reads as 三 (cn2an)
+    out = _agg(ASR_DEFAULT, [("我有三个苹果。", _ok("我有3个苹果"))], lang="zh")
+    assert out["cer"] == 0.0 and out["ref_len"] == 6
