@@ -65,14 +65,33 @@ def _ci(v: dict[str, Any]) -> str:
     return f" [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else ""
 
 
-def overview(rows: list[dict[str, Any]]) -> list[str]:
+GROUPS = ("ASR", "Audio understanding", "Audio-to-text chat")
+
+
+def task_group(dataset: str, task: str) -> str:
+    """Kimi-Audio's table grouping: ASR; understanding (a text question about audio); chat (spoken questions)."""
+    from .datasets import Catalog
+
+    registry = Catalog().registry
+    interactive = registry.get(dataset).interactive if dataset in registry else ""
+    if task == "ASR":
+        return "ASR"
+    return "Audio-to-text chat" if interactive == "Audio-QA" or task == "OpenQA" else "Audio understanding"
+
+
+def overview(rows: list[dict[str, Any]], tasks: dict[str, str]) -> list[str]:
     overall = [r for r in rows if r["subset"] == ""]
-    columns = sorted({_column(r) for r in overall})
-    by_model: dict[str, dict[str, str]] = defaultdict(dict)
-    for r in overall:
-        by_model[r["model"]][_column(r)] = _cell(r)
-    lines = ["| model | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-    lines += [f"| {m} | " + " | ".join(by_model[m].get(c, "") for c in columns) + " |" for m in sorted(by_model)]
+    lines: list[str] = []
+    for group in GROUPS:
+        mine = [r for r in overall if task_group(r["dataset"], tasks.get(r["dataset"], "")) == group]
+        if not mine:
+            continue
+        columns = sorted({_column(r) for r in mine})
+        by_model: dict[str, dict[str, str]] = defaultdict(dict)
+        for r in mine:
+            by_model[r["model"]][_column(r)] = _cell(r)
+        lines += ["", f"### {group}", "", "| model | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        lines += [f"| {m} | " + " | ".join(by_model[m].get(c, "") for c in columns) + " |" for m in sorted(by_model)]
     return lines
 
 
@@ -197,8 +216,7 @@ def render(store: Store, recipe: str = "default") -> str:
             "scale. [lo–hi]: seeded bootstrap 95% interval (1,000 resamples of the items). "
             '"partial" marks fewer items than the dataset has; failed / invalid / errors are counted '
             "in the denominator by the `default` recipe and dropped by `kimi`.",
-            "",
-            *overview(rows),
+            *overview(rows, dict(store.db.execute("SELECT dataset, task FROM coverage").fetchall())),
         ]
         lines += ["", "## Per subset", *subsets(rows)]
         lines += aggregates(rows)
