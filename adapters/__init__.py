@@ -72,18 +72,25 @@ MODELS.register(
     summary="step-audio:DIR — Step-Audio-Chat via the Step-Audio repo's StepAudio class",
     install="git clone https://github.com/stepfun-ai/Step-Audio and put it on PYTHONPATH",
 )
-for _name, _repo in (
-    ("baichuan-audio", "baichuan-inc/Baichuan-Audio"),
-    ("glm-4-voice", "THUDM/GLM-4-Voice"),
+for _name, _cls, _what in (
+    ("baichuan-audio", "BaichuanAudioAdapter", "Baichuan-Audio-Base, continuation prompts"),
+    ("baichuan-audio-chat", "BaichuanAudioChatAdapter", "Baichuan-Audio-Instruct, chat"),
 ):
     MODELS.register(
         _name,
-        "almeval.adapters.unbuilt:Unbuilt",
-        extra="",
-        requires=f"almeval_{_name.replace('-', '_')}",
-        summary=f"{_name} — not built yet",
-        install=f"not implemented yet (its inference code is the {_repo} repo)",
+        f"almeval.adapters.baichuan_audio:{_cls}",
+        extra="hf",
+        requires="transformers",
+        summary=f"{_name}[:DIR] — {_what} (the checkpoint's own code, trust_remote_code)",
     )
+MODELS.register(
+    "glm-4-voice",
+    "almeval.adapters.glm4_voice:GLM4VoiceAdapter",
+    extra="",
+    requires="speech_tokenizer",
+    summary="glm-4-voice[:DIR] — GLM-4-Voice-9B with its speech tokenizer, text tokens scored",
+    install="git clone --recurse-submodules https://github.com/THUDM/GLM-4-Voice and put it on PYTHONPATH",
+)
 
 
 def parse_model(spec: str, args: dict[str, str]) -> tuple[type[Adapter], dict[str, str]]:

@@ -68,3 +68,9 @@ class Adapter(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (GPU memory, processes)."""
+
+
+def length_override(options: Mapping[str, str]) -> dict[str, Any]:
+    """`--model-arg max_new_tokens=N` over a model's published generation length (smoke runs, tests);
+    recorded in the params like the rest."""
+    return {"max_new_tokens": int(options["max_new_tokens"])} if "max_new_tokens" in options else {}

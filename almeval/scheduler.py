@@ -298,10 +298,11 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
             "error": p.error,
             "latency_s": p.latency_s,
             "adapter": canonical_json(dict(ctx.spec.identity)),
+            "params": canonical_json(dict(r.params)),
             "run_id": ctx.run_id,
             "created": now,
         }
-        for _, p in batch
+        for r, p in batch
     ]
     pairs = [(r.sample, p) for _, p in batch for r in ctx.sharing[p.key]]
     ctx.store.write(
@@ -371,6 +372,7 @@ def record_known(ctx: RunContext, plan: DatasetPlan) -> int:
                     "error": "",
                     "latency_s": 0.0,
                     "adapter": canonical_json(dict(ctx.spec.identity)),
+                    "params": canonical_json(dict(req.params)),
                     "run_id": ctx.run_id,
                     "created": now,
                 }

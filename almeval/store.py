@@ -65,6 +65,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
             "error": str,
             "latency_s": float,
             "adapter": str,
+            "params": str,  # the effective generation params (seed included), canonical JSON
             "run_id": str,
             "created": float,
         },
@@ -167,7 +168,8 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
     ),
 }
 CHUNK = 900  # below SQLite's bound-parameter limit
-STORE_VERSION = 1  # PRAGMA user_version; bump when SCHEMA changes
+STORE_VERSION = 2  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
+MIGRATIONS = {1: ["ALTER TABLE predictions ADD COLUMN params TEXT"]}  # from format N to N + 1
 
 
 class Store:
@@ -185,15 +187,19 @@ class Store:
 
     def _create(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, STORE_VERSION):
+        if version not in (0, STORE_VERSION, *MIGRATIONS):
             raise StoreError(
                 f"{self.path} has store format {version}, this almeval writes {STORE_VERSION}; "
                 "use a new --work-dir (the disk cache still makes the rerun cheap)"
             )
-        self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
         with self._tx():  # concurrent first runs (one per GPU) race to create the schema
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for step in range(version, STORE_VERSION) if version else ():
+                for sql in MIGRATIONS[step]:
+                    self.db.execute(sql)
             for name, (columns, pk) in SCHEMA.items():
                 self.db.table(name).create(columns, pk=pk, if_not_exists=True)
+            self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
             self.db.table("items").create_index(["pred_key"], index_name="items_by_pred", if_not_exists=True)
 
     @contextmanager

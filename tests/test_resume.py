@@ -39,3 +39,22 @@ def test_kill_9_then_resume(tmp_path):
     assert store.check() == []
     statuses = dict(store.db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
     assert statuses == {"running": 1, "done": 1}  # the killed run is visible as never finished
+
+
+def test_a_format_1_store_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)  # the format-1 predictions table: no params column
+    con.execute(
+        "CREATE TABLE predictions (key TEXT PRIMARY KEY, text TEXT, status TEXT, error TEXT, latency_s FLOAT,"
+        " adapter TEXT, run_id TEXT, created FLOAT)"
+    )
+    con.execute("INSERT INTO predictions VALUES ('k', 'hello', 'ok', '', 0.1, '{}', 'r', 0)")
+    con.execute("PRAGMA user_version=1")
+    con.commit()
+    con.close()
+    store = Store(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.db.execute("SELECT text, params FROM predictions").fetchall() == [("hello", None)]
+    assert store.check() == []

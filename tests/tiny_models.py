@@ -21,12 +21,12 @@ def byte_vocab(specials: list[str]) -> dict[str, int]:
     return vocab
 
 
-def tiny_llama(out: Path, seed: int = 0) -> Path:
-    """A 1-layer LlamaForCausalLM with a byte-level tokenizer and a ChatML template."""
+def tiny_llama(out: Path, seed: int = 0, extra: tuple[str, ...] = ()) -> Path:
+    """A 1-layer LlamaForCausalLM with a byte-level tokenizer, a ChatML template, and `extra` special tokens."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Tokenizer
 
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *extra]
     tok = Qwen2Tokenizer(
         vocab=byte_vocab(specials),
         merges=[],
@@ -259,3 +259,154 @@ def tiny_omni_thinker(out: Path, seed: int = 0) -> Path:
     tok.save_pretrained(out)
     WhisperFeatureExtractor(feature_size=128).save_pretrained(out)
     return out
+
+
+BAICHUAN_TOKENS = ("<audio_start_baichuan>", "<audio_end_baichuan>", "<B_SYS>", "<C_Q>", "<C_A>")
+BAICHUAN_CODE = '''
+"""A stand-in for Baichuan-Audio's checkpoint code with its interface (bind_processor, processor(texts)
+returning input ids, mask and audio features, generate taking them), around a tiny Llama."""
+import json
+import re
+from types import SimpleNamespace
+
+import soundfile
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM, PretrainedConfig
+
+
+class TinyAudioEncoderConfig(PretrainedConfig):
+    model_type = "tiny_audio_encoder"
+
+
+class TinyAudioConfig(LlamaConfig):
+    model_type = "tiny_audio_llm"
+
+    def __init__(self, audio_config=None, log_path=None, **kw):
+        super().__init__(**kw)
+        audio_config = audio_config or {}
+        self.audio_config = (
+            audio_config if isinstance(audio_config, PretrainedConfig) else TinyAudioEncoderConfig(**audio_config)
+        )
+        self.log_path = log_path
+
+
+class TinyAudioProcessor:
+    def __init__(self, tok, config):
+        self.tok, self.config = tok, config
+        start = tok.convert_ids_to_tokens(config.audio_config.audio_start_token_id)
+        end = tok.convert_ids_to_tokens(config.audio_config.audio_end_token_id)
+        self.span = re.compile(re.escape(start) + "(.*?)" + re.escape(end))
+        self.start, self.end = start, end
+
+    def _audio(self, match, feats):
+        wave, _ = soundfile.read(json.loads(match.group(1))["path"], dtype="float32")
+        feats.append(float(abs(wave).mean()))
+        return self.start + chr(65 + int(feats[-1] * 1000) % 26) * 3 + self.end
+
+    def __call__(self, texts):
+        if self.config.log_path:
+            with open(self.config.log_path, "a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(t, ensure_ascii=False) + "\\n" for t in texts)
+        feats = []
+        rendered = [self.span.sub(lambda m: self._audio(m, feats), t) for t in texts]
+        self.tok.padding_side = "left"
+        batch = self.tok(rendered, return_tensors="pt", padding=True)
+        n = len(feats)
+        return SimpleNamespace(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            audios=torch.tensor(feats).reshape(n, 1) if n else None,
+            encoder_length=torch.ones(n, dtype=torch.long) if n else None,
+            bridge_length=torch.ones(n, dtype=torch.long) if n else None,
+        )
+
+
+class TinyAudioLM(LlamaForCausalLM):
+    config_class = TinyAudioConfig
+
+    def bind_processor(self, tokenizer, training=False, relative_path="/"):
+        self.processor = TinyAudioProcessor(tokenizer, self.config)
+
+    def generate(self, input_ids=None, attention_mask=None, labels=None, audios=None, encoder_length=None,
+                 bridge_length=None, **kw):
+        assert labels is None and (audios is None or audios.shape[0] == encoder_length.shape[0])
+        return super().generate(input_ids=input_ids, attention_mask=attention_mask, **kw)
+'''
+
+
+def tiny_baichuan_like(out: Path, log_path: Path | None = None) -> Path:
+    """A tiny Llama behind a trust_remote_code module with Baichuan-Audio's processor interface."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    tiny_llama(out, extra=BAICHUAN_TOKENS)
+    tok = AutoTokenizer.from_pretrained(out)
+    cfg = json.loads((out / "config.json").read_text())
+    cfg.update(
+        model_type="tiny_audio_llm",
+        architectures=["TinyAudioLM"],
+        auto_map={
+            "AutoConfig": "modeling_tiny_audio.TinyAudioConfig",
+            "AutoModelForCausalLM": "modeling_tiny_audio.TinyAudioLM",
+        },
+        audio_config={
+            "audio_start_token_id": tok.convert_tokens_to_ids(BAICHUAN_TOKENS[0]),
+            "audio_end_token_id": tok.convert_tokens_to_ids(BAICHUAN_TOKENS[1]),
+        },
+        log_path=str(log_path) if log_path else None,
+    )
+    (out / "config.json").write_text(json.dumps(cfg, indent=1))
+    (out / "modeling_tiny_audio.py").write_text(BAICHUAN_CODE)
+    return out
+
+
+GLM_TOKENS = (
+    "<|system|>",
+    "<|user|>",
+    "<|assistant|>",
+    "<|begin_of_audio|>",
+    "<|end_of_audio|>",
+    *(f"<|audio_{i}|>" for i in range(16)),
+)
+SPEECH_TOKENIZER = '''
+"""A stand-in for the GLM-4-Voice repo's speech_tokenizer package (same names): 16 discrete codes."""
+'''
+SPEECH_MODELING = """
+class WhisperVQEncoder:
+    @classmethod
+    def from_pretrained(cls, path):
+        return cls()
+
+    def eval(self):
+        return self
+
+    def to(self, device):
+        return self
+"""
+SPEECH_UTILS = """
+import soundfile
+
+
+def extract_speech_token(model, feature_extractor, paths):
+    out = []
+    for path in paths:
+        wave, rate = soundfile.read(path, dtype="float32")
+        step = rate // 12  # about 12.5 tokens per second, like the real tokenizer
+        out.append([int(abs(wave[i:i + step]).mean() * 1000) % 16 for i in range(0, len(wave), step)])
+    return out
+"""
+
+
+def fake_speech_tokenizer(pkg_root: Path, model_dir: Path) -> Path:
+    """`speech_tokenizer` (the module GLM-4-Voice's repo provides) as a stand-in package on pkg_root, and a real
+    WhisperFeatureExtractor saved in model_dir, which is what the adapter loads from the tokenizer folder."""
+    from transformers import WhisperFeatureExtractor
+
+    pkg = pkg_root / "speech_tokenizer"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text(SPEECH_TOKENIZER)
+    (pkg / "modeling_whisper.py").write_text(SPEECH_MODELING)
+    (pkg / "utils.py").write_text(SPEECH_UTILS)
+    WhisperFeatureExtractor().save_pretrained(model_dir)
+    return pkg_root
