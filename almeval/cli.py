@@ -1,1 +1,443 @@
-../cli.py
+"""The `almeval` command (typer): a thin layer over the Python API (installed as almeval.cli).
+
+Exit codes: 0 ok · 1 run finished but some items failed (recorded; a rerun retries them) ·
+2 bad input or configuration · 3 interrupted · 4 store or cache damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from almeval.errors import AlmevalError, ConfigError, ExitCode
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Evaluate audio LLMs fast, exactly, and cheaply again."
+)
+data_app = typer.Typer(no_args_is_help=True, help="Datasets: list, check.")
+models_app = typer.Typer(no_args_is_help=True, help="Models under test.")
+cache_app = typer.Typer(no_args_is_help=True, help="The disk cache and the result store.")
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+app.add_typer(cache_app, name="cache")
+
+WorkDir = Annotated[Path, typer.Option("--work-dir", "-w", help="Where the SQLite store, runs/ and reports live.")]
+CacheDir = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Disk cache (default $ALMEVAL_CACHE_DIR or the user cache dir).")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="config.yaml (default $ALMEVAL_CONFIG or ./config.yaml).")
+]
+DEFAULT_WORK_DIR = Path("almeval-results")
+JudgeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--judge", "-j", help="Judge model (repeat for a panel), e.g. gpt-4o-mini; OpenAI-compatible."),
+]
+JudgeUrl = Annotated[
+    str,
+    typer.Option(
+        "--judge-base-url", help="OpenAI-compatible base URL (vLLM, SGLang, llama.cpp); else $OPENAI_BASE_URL."
+    ),
+]
+JudgeConc = Annotated[int, typer.Option("--judge-concurrency", help="Concurrent judge calls per endpoint.", min=1)]
+JudgeRpm = Annotated[float, typer.Option("--judge-rpm", help="Requests per minute allowed by the endpoint.")]
+JudgeTpm = Annotated[float, typer.Option("--judge-tpm", help="Tokens per minute allowed by the endpoint.")]
+JudgeTimeout = Annotated[float, typer.Option("--judge-timeout", help="Seconds before one judge call times out.")]
+JudgeAttempts = Annotated[int, typer.Option("--judge-attempts", help="Tries per judge call (retries + 1).", min=1)]
+MaxCost = Annotated[float | None, typer.Option("--max-cost", help="Stop before spending more than this many USD.")]
+Repair = Annotated[bool, typer.Option("--repair", help="Ask the judge once more when its reply cannot be parsed.")]
+TemplateOpt = Annotated[
+    list[str] | None, typer.Option("--template", help="DATASET=TEMPLATE_ID judge-template override (repeatable).")
+]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    from rich.console import Console
+
+    try:
+        yield
+    except AlmevalError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]interrupted[/]: everything recorded so far is kept; rerun to resume")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _split(values: list[str]) -> tuple[str, ...]:
+    return tuple(v for raw in values for v in re.split(r"[,\s]+", raw) if v)
+
+
+def _model_args(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--model-arg expects key=value, got {pair!r}")
+        out[key.strip()] = value
+    return out
+
+
+@app.command("eval")
+def eval_cmd(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name (see `almeval models list`), or replay:PATH.")
+    ],
+    data: Annotated[
+        list[str],
+        typer.Option("--data", "-d", help="all | asr | mqa | refqa | openqa | series | name | path.jsonl (repeatable)"),
+    ] = ["all"],  # noqa: B006
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    model_arg: Annotated[
+        list[str] | None, typer.Option("--model-arg", "-a", help="Adapter option key=value (repeatable).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N items of each dataset (recorded as partial).", min=1)
+    ] = None,
+    skip_judge: Annotated[bool, typer.Option("--skip-judge", help="Infer and score rule metrics only.")] = False,
+    config: ConfigOpt = None,
+    cache_dir: CacheDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No plan table or progress bars.")] = False,
+    judge: JudgeOpt = None,
+    judge_base_url: JudgeUrl = "",
+    judge_concurrency: JudgeConc = 32,
+    judge_rpm: JudgeRpm = 500.0,
+    judge_tpm: JudgeTpm = 200_000.0,
+    judge_timeout: JudgeTimeout = 60.0,
+    judge_attempts: JudgeAttempts = 8,
+    max_cost: MaxCost = None,
+    repair: Repair = False,
+    template: TemplateOpt = None,
+) -> None:
+    """Run a model on datasets: plan, infer only what is missing, judge as predictions land, score, record."""
+    from almeval.progress import Ui
+    from almeval.runner import EvalOptions, evaluate
+
+    with _errors():
+        jopts = _judge_options(
+            judge,
+            judge_base_url,
+            judge_concurrency,
+            judge_rpm,
+            judge_tpm,
+            judge_timeout,
+            judge_attempts,
+            max_cost,
+            repair,
+            template,
+        )
+        opts = EvalOptions(
+            model=model,
+            data=_split(data),
+            model_args=_model_args(model_arg or []),
+            work_dir=work_dir,
+            cache_dir=cache_dir,
+            config=config,
+            limit=limit,
+            skip_judge=skip_judge,
+            judge=jopts,
+        )
+        ui = Ui(quiet=quiet)
+        summary = evaluate(opts, ui)
+    if as_json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    typer.echo(_one_line(summary), err=True)
+    raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["failed"] else ExitCode.OK))
+
+
+def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, max_cost, repair, template):
+    from almeval.judges import JudgeOptions
+
+    return JudgeOptions(
+        judges=_split(judge or []),
+        base_url=base_url,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        timeout_s=timeout,
+        max_attempts=attempts,
+        max_cost=max_cost,
+        repair=repair,
+        templates=_model_args(template or []),
+    )
+
+
+@app.command("judge")
+def judge_cmd(
+    judge: JudgeOpt = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Only these models' predictions.")] = None,
+    data: Annotated[list[str] | None, typer.Option("--data", "-d", help="Only these datasets.")] = None,
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Only items whose judge call failed.")] = False,
+    config: ConfigOpt = None,
+    cache_dir: CacheDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No judge plan line.")] = False,
+    judge_base_url: JudgeUrl = "",
+    judge_concurrency: JudgeConc = 32,
+    judge_rpm: JudgeRpm = 500.0,
+    judge_tpm: JudgeTpm = 200_000.0,
+    judge_timeout: JudgeTimeout = 60.0,
+    judge_attempts: JudgeAttempts = 8,
+    max_cost: MaxCost = None,
+    repair: Repair = False,
+    template: TemplateOpt = None,
+) -> None:
+    """Judge stored predictions (no model under test is loaded); cached verdicts cost nothing."""
+    from almeval.judging import JudgeRunOptions, judge_stored
+    from almeval.progress import Ui
+    from almeval.runner import new_run_id, versions
+
+    with _errors():
+        jopts = _judge_options(
+            judge,
+            judge_base_url,
+            judge_concurrency,
+            judge_rpm,
+            judge_tpm,
+            judge_timeout,
+            judge_attempts,
+            max_cost,
+            repair,
+            template,
+        )
+        _existing_store(work_dir).close()
+        opts = JudgeRunOptions(
+            judge=jopts,
+            work_dir=work_dir,
+            models=_split(model or []),
+            data=_split(data or []),
+            cache_dir=cache_dir,
+            config=config,
+            retry_errors=retry_errors,
+            versions=versions(),
+        )
+        summary = judge_stored(opts, Ui(quiet=quiet), new_run_id())
+    if as_json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    typer.echo(
+        f"judged {summary['judged']} new, {summary['judge_cache_hits']} cached, "
+        f"{summary['judge_errors']} errors, {summary['invalid']} invalid, ${summary['cost_usd']:.4f}, "
+        f"{summary['wall_s']:.2f}s",
+        err=True,
+    )
+    raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["judge_errors"] else ExitCode.OK))
+
+
+def _one_line(s: dict) -> str:
+    scores = "; ".join(
+        f"{name} {v['metric'].upper()} {v[v['metric']]}{'%' if v['metric'] != 'score' else ''}"
+        for name, d in s["datasets"].items()
+        for rid, v in d["scores"].items()
+        if rid.startswith(("asr-default", "judge-default"))
+    )
+    judged = (
+        f", judged {s['judged']} new + {s['judge_cache_hits']} cached" if s["judged"] + s["judge_cache_hits"] else ""
+    )
+    return (
+        f"run {s['run_id']}: {s['items']} items, {s['inferred']} inferred, {s['inference_cache_hits']} cached, "
+        f"{s['failed']} failed{judged}, model loaded: {'yes' if s['model_loaded'] else 'no'}, {s['wall_s']:.2f}s"
+        + (f" — {scores}" if scores else "")
+    )
+
+
+@app.command("report")
+def report_cmd(
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the markdown here (default: stdout).")] = None,
+    recipe: Annotated[str, typer.Option(help="Which recipe's numbers: default | kimi.")] = "default",
+) -> None:
+    """Markdown report of every stored score, with provenance."""
+    from almeval.report import render
+
+    with _errors():
+        store = _existing_store(work_dir)
+        text = render(store, recipe)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text)
+
+
+def _existing_store(work_dir: Path):
+    from almeval.store import Store
+
+    path = work_dir / "almeval.sqlite"
+    if not path.is_file():
+        raise ConfigError(f"no results in {work_dir} (expected {path}); run `almeval eval` first or pass --work-dir")
+    return Store(path)
+
+
+@data_app.command("list")
+def data_list(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the listing as JSON.")] = False,
+) -> None:
+    """Every known dataset: task, subsets, how it is scored (rule recipes, judge template), prepared or not."""
+    from almeval.config import load_config
+    from almeval.datasets import Catalog
+    from almeval.judges.templates import Wiring, load_templates
+    from almeval.metrics import recipe_names
+
+    with _errors():
+        cfg = load_config(config)
+        catalog = Catalog(cfg)
+        wiring = Wiring.load(load_templates(), {}, [d.name for d in catalog.all()])
+    rows = [
+        {
+            "dataset": d.name,
+            "task": d.task,
+            "input": "spoken question" if d.interactive == "Audio-QA" else "audio + text",
+            "subsets": list(d.subsets),
+            "lang": d.lang,
+            "rules": recipe_names(d.name, d.task),
+            "judge": wiring.describe(d.name, d.task),
+            "prepared": bool(d.manifest),
+        }
+        for d in catalog.all()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    _print_table(rows)
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for col in rows[0]:
+        table.add_column(col)
+    for r in rows:
+        cells = [", ".join(v) if isinstance(v, list) else ("yes" if v is True else "no" if v is False else str(v))
+                 for v in r.values()]
+        table.add_row(*cells)
+    console = Console()
+    Console(width=max(console.width, 160)).print(table)
+
+
+@data_app.command("check")
+def data_check(
+    name: Annotated[str, typer.Argument(help="Dataset name or manifest path.")],
+    config: ConfigOpt = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """List every problem in a dataset's manifest and audio at once."""
+    from almeval.cache import AudioProbe, Memo
+    from almeval.config import load_config
+    from almeval.datasets import Catalog, check
+
+    with _errors():
+        info = Catalog(load_config(config)).select([name]).datasets[0]
+        good, problems = check(info, AudioProbe(Memo(cache_dir)))
+    for p in problems:
+        typer.echo(str(p))
+    typer.echo(f"{info.name}: {good} good item(s), {len(problems)} problem(s) in {info.manifest}", err=True)
+    raise typer.Exit(int(ExitCode.USER_ERROR if problems else ExitCode.OK))
+
+
+@data_app.command("prepare")
+def data_prepare(
+    name: Annotated[str, typer.Argument(help="Dataset, series, or `all` (see `almeval data list`).")],
+    root: Annotated[Path, typer.Option("--root", help="Where prepared datasets live (DATASETS.dataset_root).")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="KEY=PATH_OR_URL (or SERIES.KEY=… with `all`) instead of the official source."),
+    ] = None,
+) -> None:
+    """Download (streaming, resumable) and build manifests under --root; skipped items are listed."""
+    from almeval.prepare import prepare
+
+    with _errors():
+        results, failures = prepare(name, root.resolve(), _model_args(source or []))
+    typer.echo(json.dumps({"prepared": results, "failed": failures}, indent=2, ensure_ascii=False))
+    typer.echo(f"use it: DATASETS.dataset_root: {root} in config.yaml, or ALMEVAL_DATASET_ROOT={root}", err=True)
+    if failures:
+        raise typer.Exit(int(ExitCode.USER_ERROR))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Registered models and whether their optional dependencies are installed."""
+    from importlib.util import find_spec
+
+    from almeval.adapters import MODELS
+
+    for name in MODELS:
+        meta = MODELS.meta(name)
+        req = meta.get("requires")
+        ok = not req or find_spec(req) is not None
+        install = meta.get("install") or f"pip install 'almeval[{meta['extra']}]'"
+        hint = "" if ok else f"  (unavailable: {install})"
+        typer.echo(f"{name:<22} {meta.get('summary', '')}{hint}")
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR) -> None:
+    """Entries and size of the disk cache; row counts of the store."""
+    from almeval.cache import Memo
+
+    with _errors():
+        out = {"cache": Memo(cache_dir).stats()}
+        if (work_dir / "almeval.sqlite").is_file():
+            out["store"] = {"path": str(work_dir / "almeval.sqlite"), **_existing_store(work_dir).counts()}
+    typer.echo(json.dumps(out, indent=2))
+
+
+@cache_app.command("check")
+def cache_check(
+    cache_dir: CacheDir = None,
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    fix: Annotated[bool, typer.Option(help="Let diskcache repair what it can.")] = False,
+) -> None:
+    """Integrity of the disk cache and (if present) the store."""
+    from almeval.cache import Memo
+
+    with _errors():
+        problems = [f"cache: {w}" for w in Memo(cache_dir).check(fix=fix)]
+        if (work_dir / "almeval.sqlite").is_file():
+            problems += [f"store: {p}" for p in _existing_store(work_dir).check()]
+    for p in problems:
+        typer.echo(p)
+    typer.echo("ok" if not problems else f"{len(problems)} problem(s)", err=True)
+    raise typer.Exit(int(ExitCode.STORE_ERROR if problems else ExitCode.OK))
+
+
+@cache_app.command("prune")
+def cache_prune(
+    older_than: Annotated[str, typer.Option(help="Age like 30d, 12h, 90m.")] = "30d",
+    kind: Annotated[str | None, typer.Option(help="Only this kind: pred, audio, judge.")] = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Delete disk-cache entries older than the given age (the store, and so every score, is untouched)."""
+    from almeval.cache import Memo
+
+    with _errors():
+        seconds = _age(older_than)
+        n = Memo(cache_dir).prune(seconds, kind)
+    typer.echo(f"pruned {n} entr{'y' if n == 1 else 'ies'}")
+
+
+def _age(text: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([dhms])", text.strip())
+    if not m:
+        raise ConfigError(f"--older-than expects a number and d/h/m/s, like 30d; got {text!r}")
+    return float(m.group(1)) * {"d": 86400, "h": 3600, "m": 60, "s": 1}[m.group(2)]
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

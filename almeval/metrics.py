@@ -161,9 +161,10 @@ Recipe = Any  # AsrRecipe | rules.McqExtract | rules.Refusal: id, metric, item_k
 
 @cache
 def _catalog() -> dict[str, Recipe]:
-    from .rules import MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL
+    from .rules import IFEVAL, MCQ_EXTRACT, MCQ_EXTRACT_VB, PEDANT, REFUSAL
 
-    return {r.id.split("@")[0]: r for r in (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL)}
+    everything = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT)
+    return {r.id.split("@")[0]: r for r in everything}
 
 
 @cache
@@ -171,16 +172,36 @@ def _wiring() -> dict[str, dict[str, list[str]]]:
     import yaml
 
     data = yaml.safe_load((Path(__file__).with_name("recipes.yaml")).read_text(encoding="utf-8"))
-    for section in ("tasks", "datasets"):
+    for section in ("tasks", "datasets", "optional"):
         for names in (data.get(section) or {}).values():
             unknown = [n for n in names if n not in _catalog()]
             if unknown:
                 raise ConfigError(f"recipes.yaml names unknown recipe(s) {unknown}; known: {sorted(_catalog())}")
-    return {"tasks": data.get("tasks") or {}, "datasets": data.get("datasets") or {}}
+    return {section: data.get(section) or {} for section in ("tasks", "datasets", "optional")}
 
 
 def recipes_for(dataset: str, task: str) -> tuple[Recipe, ...]:
-    """Rule recipes of a dataset (or of its task); empty when only a judge scores it."""
+    """Rule recipes of a dataset (or of its task), plus its optional ones whose package is installed;
+    empty when only a judge scores it."""
     wiring = _wiring()
     names = wiring["datasets"].get(dataset, wiring["tasks"].get(task, []))
-    return tuple(_catalog()[n] for n in names)
+    optional = [n for n in wiring["optional"].get(dataset, []) if _installed(_catalog()[n])]
+    return tuple(_catalog()[n] for n in [*names, *optional])
+
+
+def recipe_names(dataset: str, task: str) -> list[str]:
+    """Every rule recipe wired to a dataset, optional ones marked with the package they need."""
+    wiring = _wiring()
+    names = list(wiring["datasets"].get(dataset, wiring["tasks"].get(task, [])))
+    for n in wiring["optional"].get(dataset, []):
+        extra = getattr(_catalog()[n], "extra", "")
+        names.append(n if _installed(_catalog()[n]) else f"{n} (needs {extra})")
+    return names
+
+
+@cache
+def _installed(recipe: Recipe) -> bool:
+    from importlib.util import find_spec
+
+    extra = getattr(recipe, "extra", "")
+    return not extra or find_spec(extra) is not None

@@ -8,6 +8,13 @@ mcq-extract-vb  the same, reproducing VoiceBench: an unmatched reply gets a rand
                 generator seeded by the item's content key (so the same reply always gets the same letter).
 refusal         AdvBench: refusal rate in %; an empty reply or one containing any refusal phrase
                 (rules/refusal_phrases.txt) counts as a refusal.
+pedant          sd-qa as VoiceBench scores it: qa-metrics' PEDANT classifier judges the reply against the
+                reference given the question (optional: computed when qa-metrics is installed; its
+                version enters every item's key, as PEDANT scores differ between versions).
+ifeval          IFEval with lm-eval's instruction checkers (google-research's, as lm-eval ships them):
+                strict and loose, at prompt level (all of an item's instructions followed) and at
+                instruction level (pooled over instructions); the score is the mean of the four, in %.
+                A failed prediction follows no instruction.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from typing import Any
 
 from almeval.cache.keys import content_key
 
-from .stats import mean_ci
+from .errors import ConfigError, DataError, MissingExtraError
+from .stats import columns_ci, mean_ci
 from .values import Prediction, Sample
 
 LETTERS = "ABCD"
@@ -139,6 +147,140 @@ class Refusal(_Rule):
         return self.summary(values, [v[1] for v in values], invalid=0)
 
 
+@cache
+def _ifeval_checker() -> tuple[Any, str]:
+    try:
+        from importlib.metadata import version
+
+        from lm_eval.tasks.ifeval.utils import process_results
+    except ImportError:
+        raise MissingExtraError("the ifeval recipe", "pip install 'almeval[ifeval]'") from None
+    return process_results, version("lm_eval")
+
+
+@dataclass(frozen=True)
+class IFEval(_Rule):
+    name: str = "ifeval"
+    fields: tuple[str, ...] = ("failed", "prompt_strict", "prompt_loose", "inst_strict", "inst_loose", "inst_total")
+
+    def check(self) -> None:
+        _ifeval_checker()
+
+    def _doc(self, sample: Sample) -> dict[str, Any]:
+        ids = list(sample.meta.get("instruction_id_list") or [])
+        if not ids:
+            raise DataError(
+                f"{sample.dataset} item {sample.index}",
+                "no meta.instruction_id_list: the ifeval recipe needs IFEval's instruction ids and kwargs",
+                "prepare the dataset with `almeval data prepare VoiceBench`",
+            )
+        kwargs = list(sample.meta.get("kwargs") or [{}] * len(ids))
+        clean = [{k: v for k, v in (kw or {}).items() if v is not None} for kw in kwargs]
+        return {"key": sample.index, "instruction_id_list": ids, "kwargs": clean, "prompt": sample.audio_content}
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        checker = _ifeval_checker()[1]
+        doc = self._doc(sample)
+        return content_key(
+            "metric", {"recipe": self.id, "lm_eval": checker, "doc": doc, "hyp": pred.text, "status": pred.status}
+        )
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+        doc = self._doc(sample)
+        n = len(doc["instruction_id_list"])
+        if pred.status != "ok":
+            return {
+                "failed": 1,
+                "prompt_strict": 0,
+                "prompt_loose": 0,
+                "inst_strict": 0,
+                "inst_loose": 0,
+                "inst_total": n,
+            }
+        out = _ifeval_checker()[0](doc, [pred.text])
+        return {
+            "failed": 0,
+            "prompt_strict": int(out["prompt_level_strict_acc"]),
+            "prompt_loose": int(out["prompt_level_loose_acc"]),
+            "inst_strict": sum(out["inst_level_strict_acc"]),
+            "inst_loose": sum(out["inst_level_loose_acc"]),
+            "inst_total": n,
+        }
+
+    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
+        rows = list(values)
+        cols = list(zip(*rows, strict=True)) if rows else []
+        if not cols:
+            return {"acc": None, "metric": "acc", "ci95": None, "n": 0, "failed": 0, "invalid": 0, "dropped": 0}
+        _, ps, pl, ist, ilo, tot = (list(c) for c in cols)
+        parts = {
+            "prompt_strict": sum(ps) / len(ps),
+            "prompt_loose": sum(pl) / len(pl),
+            "inst_strict": sum(ist) / sum(tot),
+            "inst_loose": sum(ilo) / sum(tot),
+        }
+        return {
+            "acc": round(100.0 * sum(parts.values()) / 4, 2),
+            "metric": "acc",
+            "ci95": columns_ci([ps, pl, ist, ilo, tot], _ifeval_final),
+            "n": len(ps),
+            "failed": sum(cols[0]),
+            "invalid": 0,
+            "dropped": 0,
+            **{k: round(100.0 * v, 2) for k, v in parts.items()},
+        }
+
+
+def _ifeval_final(r: Any) -> Any:
+    """Mean of the four IFEval fractions, in %, for resampled columns shaped (size, 5, n)."""
+    ps, pl, ist, ilo, tot = (r[:, i, :] for i in range(5))
+    total = tot.sum(axis=1)
+    return 25.0 * (ps.mean(axis=1) + pl.mean(axis=1) + (ist.sum(axis=1) + ilo.sum(axis=1)) / total)
+
+
+@cache
+def _pedant() -> tuple[Any, str]:
+    try:
+        from importlib.metadata import version
+
+        from qa_metrics.pedant import PEDANT
+    except ImportError:
+        raise MissingExtraError("the pedant recipe", "pip install 'almeval[pedant]'") from None
+    try:
+        return PEDANT(), version("qa-metrics")
+    except Exception as exc:  # its classifier is fetched from GitHub on first use
+        raise ConfigError(
+            f"qa-metrics' PEDANT could not load its classifier ({exc!r}); it downloads it on first use: "
+            "run once with network access, or uninstall qa-metrics to skip the optional pedant recipe"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Pedant(_Rule):
+    name: str = "pedant"
+    fields: tuple[str, ...] = ("failed", "correct")
+    extra: str = "qa_metrics"  # optional: wired datasets get it only when this module is installed
+
+    def check(self) -> None:
+        _pedant()
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        inputs = {"ref": sample.answer, "q": sample.audio_content or sample.question, "hyp": pred.text}
+        return content_key("metric", {"recipe": self.id, "qa_metrics": _pedant()[1], **inputs, "status": pred.status})
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+        if pred.status != "ok":
+            return {"failed": 1, "correct": 0}
+        judged = _pedant()[0].evaluate([sample.answer], pred.text, sample.audio_content or sample.question)
+        return {"failed": 0, "correct": int(bool(judged))}
+
+    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
+        values = list(values)
+        return self.summary(values, [v[1] for v in values], invalid=0)
+
+
 MCQ_EXTRACT = McqExtract()
 MCQ_EXTRACT_VB = McqExtract(name="mcq-extract-vb", random_fallback=True)
 REFUSAL = Refusal()
+IFEVAL = IFEval()
+PEDANT = Pedant()

@@ -67,6 +67,9 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     config = load_config(opts.config)
     catalog = Catalog(config)
     selection = catalog.select(list(opts.data))
+    for info in selection.datasets:  # a recipe's missing package stops the run before anything is computed
+        for recipe in recipes_for(info.name, info.task):
+            getattr(recipe, "check", lambda: None)()
     adapter, options = parse_model(opts.model, dict(opts.model_args))
     spec = ModelSpec.of(adapter, options)
     prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()], adapter.prompt_set)

@@ -46,6 +46,27 @@ def mean_ci(values: Sequence[float], resamples: int = RESAMPLES, seed: int = SEE
     return ratio_ci(values, [1.0] * len(values), scale=1.0, resamples=resamples, seed=seed)
 
 
+def columns_ci(
+    columns: Sequence[Sequence[float]],
+    statistic: Callable[[np.ndarray], np.ndarray],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> list[float] | None:
+    """95% percentile interval of `statistic` over items resampled with replacement. `columns` holds k
+    per-item columns of length n; `statistic` maps a (size, k, n) array of resampled columns to (size,)."""
+    data = np.asarray(columns, dtype=float)
+    n = data.shape[1] if data.ndim == 2 else 0
+    if n == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    stats = []
+    for size in _chunks(n * len(data), resamples):
+        idx = rng.integers(0, n, size=(size, n))
+        stats.append(statistic(data[:, idx].transpose(1, 0, 2)))
+    lo, hi = np.nanpercentile(np.concatenate(stats), [2.5, 97.5])
+    return [round(float(lo), 2), round(float(hi), 2)]
+
+
 def reuse_or_compute(
     previous: Mapping[Any, Mapping[str, Any]], key: Any, inputs: Any, compute: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class DatasetInfo:
     lang: str = ""
     manifest: str = ""  # resolved path of the JSONL manifest ("" = not prepared)
     description: str = ""
+    subsets: tuple[str, ...] = ()  # the subsets its preparer writes (reported separately)
 
 
 @dataclass(frozen=True, slots=True)

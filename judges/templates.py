@@ -120,6 +120,13 @@ class Wiring:
             datasets[known[name.lower()]] = tid
         return cls(tasks=dict(data.get("tasks") or {}), datasets=datasets, templates=templates)
 
+    def describe(self, dataset: str, task: str) -> str:
+        """The template id(s) judging a dataset, for listings ("" when rules alone score it)."""
+        entry = self.datasets.get(dataset, self.tasks.get(task))
+        if isinstance(entry, dict):
+            return ", ".join(f"{subset}: {tid}" for subset, tid in entry.items())
+        return entry or ""
+
     def template_for(self, sample: Sample) -> Template | None:
         entry = self.datasets.get(sample.dataset, self.tasks.get(sample.task))
         if isinstance(entry, dict):

@@ -60,7 +60,8 @@ def test_librispeech_from_the_official_layout(tmp_path):
         f"test-other={other}",
     )
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["items"] == 6 and json.loads(res.stdout)["skipped"] == 2
+    summary = json.loads(res.stdout)["prepared"]["LibriSpeech"]
+    assert summary["items"] == 6 and summary["skipped"] == 2
     manifest = root / "LibriSpeech" / "LibriSpeech.jsonl"
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert {r["subset"] for r in rows} == {"test_clean", "test_other"}

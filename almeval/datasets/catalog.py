@@ -1,7 +1,7 @@
 """Metadata of the datasets almeval knows by name (task, interaction, audio type, series, language).
 
-Manifests come from config.yaml (DATASETS.datasets) or the dataset root; the demo datasets ship
-inside the package. Preparing the public benchmarks from source is `almeval data prepare` (planned).
+Manifests come from config.yaml (DATASETS.datasets) or the dataset root (<root>/<SERIES>/<NAME>.jsonl,
+as `almeval data prepare` writes them); the demo datasets ship inside the package.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 TASKS = ("ASR", "MQA", "RefQA", "OpenQA")
 
 
-def _d(name: str, task: str, series: str, *, qa: bool = False, audio: str = "Speech", lang: str = "") -> DatasetInfo:
+def _d(
+    name: str, task: str, series: str, subsets: str, *, qa: bool = False, audio: str = "Speech", lang: str = ""
+) -> DatasetInfo:
     return DatasetInfo(
         name=name,
         task=task,
@@ -23,31 +25,38 @@ def _d(name: str, task: str, series: str, *, qa: bool = False, audio: str = "Spe
         audio_type=audio,
         series=series,
         lang=lang,
+        subsets=tuple(subsets.split()),
     )
 
 
 BENCHMARKS: tuple[DatasetInfo, ...] = (
-    _d("LibriSpeech", "ASR", "LibriSpeech", lang="en"),
-    _d("Fleurs-zh", "ASR", "Fleurs", lang="zh"),
-    _d("Fleurs-en", "ASR", "Fleurs", lang="en"),
-    _d("AISHELL-1", "ASR", "AISHELL-1", lang="zh"),
-    _d("AISHELL-2", "ASR", "AISHELL-2", lang="zh"),
-    _d("WenetSpeech", "ASR", "WenetSpeech", lang="zh"),
-    _d("mmau-test-mini", "MQA", "MMAU", audio="AudioEvent"),
-    _d("openbookqa", "MQA", "VoiceBench", qa=True),
-    _d("mmsu", "MQA", "VoiceBench", qa=True),
-    _d("MELD", "MQA", "MELD"),
-    _d("Nonspeech7k", "MQA", "Nonspeech7k", audio="AudioEvent"),
-    _d("TUT2017", "MQA", "TUT2017", audio="AudioEvent"),
-    _d("VocalSound", "MQA", "VocalSound", audio="AudioEvent"),
-    _d("CochlScene", "MQA", "CochlScene", audio="AudioEvent"),
-    _d("ClothoAQA", "RefQA", "ClothoAQA", audio="AudioEvent"),
-    _d("sd-qa", "RefQA", "VoiceBench", qa=True),
-    _d("OpenAudioBench", "RefQA", "OpenAudioBench", qa=True),
-    _d("alpacaeval_full", "OpenQA", "VoiceBench", qa=True),
-    _d("commoneval", "OpenQA", "VoiceBench", qa=True),
-    _d("advbench", "OpenQA", "VoiceBench", qa=True),
-    _d("ifeval", "OpenQA", "VoiceBench", qa=True),
+    _d("LibriSpeech", "ASR", "LibriSpeech", "test_clean test_other", lang="en"),
+    _d("Fleurs-zh", "ASR", "Fleurs", "fleurs_cmn_hans_cn", lang="zh"),
+    _d("Fleurs-en", "ASR", "Fleurs", "fleurs_en_us", lang="en"),
+    _d("AISHELL-1", "ASR", "AISHELL-1", "aishell1_test", lang="zh"),
+    _d("AISHELL-2", "ASR", "AISHELL-2", "aishell2_test", lang="zh"),
+    _d("WenetSpeech", "ASR", "WenetSpeech", "test_net test_meeting", lang="zh"),
+    _d("mmau-test-mini", "MQA", "MMAU", "sound music speech", audio="AudioEvent"),
+    _d("openbookqa", "MQA", "VoiceBench", "openbookqa", qa=True),
+    _d("mmsu", "MQA", "VoiceBench", "mmsu", qa=True),
+    _d("MELD", "MQA", "MELD", "emotion"),
+    _d("Nonspeech7k", "MQA", "Nonspeech7k", "test", audio="AudioEvent"),
+    _d("TUT2017", "MQA", "TUT2017", "acoustic_scene_classification", audio="AudioEvent"),
+    _d("VocalSound", "MQA", "VocalSound", "voice_classification", audio="AudioEvent"),
+    _d("CochlScene", "MQA", "CochlScene", "Test Val", audio="AudioEvent"),
+    _d("ClothoAQA", "RefQA", "ClothoAQA", "val test", audio="AudioEvent"),
+    _d("sd-qa", "RefQA", "VoiceBench", "sd-qa", qa=True),
+    _d(
+        "OpenAudioBench",
+        "RefQA",
+        "OpenAudioBench",
+        "alpaca_eval llama_questions reasoning_qa trivia_qa web_questions",
+        qa=True,
+    ),
+    _d("alpacaeval_full", "OpenQA", "VoiceBench", "alpacaeval_full", qa=True),
+    _d("commoneval", "OpenQA", "VoiceBench", "commoneval", qa=True),
+    _d("advbench", "OpenQA", "VoiceBench", "advbench", qa=True),
+    _d("ifeval", "OpenQA", "VoiceBench", "ifeval", qa=True),
 )
 
 DEMOS: tuple[DatasetInfo, ...] = (

@@ -1,15 +1,74 @@
-"""`almeval data prepare NAME --root DIR`: build manifests from each dataset's public source.
+"""`almeval data prepare NAME|all --root DIR`: build manifests from each dataset's public source.
 
-Manifests use paths relative to the root, with each audio file's sha256 and duration in `meta`, so a
-prepared tree can be moved. Every item filtered or skipped is listed in `<root>/<SERIES>/<NAME>.skipped.jsonl`
-with the reason; nothing is dropped silently. Preparers registered so far: LibriSpeech.
+One preparer per series (the folder a dataset lives in: <root>/<SERIES>/<NAME>.jsonl); naming a
+dataset prepares its series (`mmsu` → VoiceBench, all seven). Manifests use paths relative to the
+series folder, with each audio file's sha256 and duration in `meta`, so a prepared tree can be moved.
+Every item filtered or skipped is listed in `<root>/<SERIES>/<NAME>.skipped.jsonl` with the reason;
+nothing is dropped silently. Sources are official URLs (streamed, resumable) where the data has a
+direct download, or `--source KEY=PATH_OR_URL` (a folder, an archive, a hub id, a save_to_disk copy).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from almeval.errors import AlmevalError, UnknownNameError
 from almeval.registry import Registry
 
 PREPARERS: Registry = Registry("dataset preparer")
-PREPARERS.register("LibriSpeech", "almeval.prepare.librispeech:prepare")
+for _series, _target, _keys in (
+    ("LibriSpeech", "librispeech:prepare", "test-clean, test-other"),
+    ("Fleurs", "fleurs:prepare", "fleurs (hub id or save_to_disk folder)"),
+    ("AISHELL-1", "aishell:prepare_aishell1", "data_aishell"),
+    ("AISHELL-2", "aishell:prepare_aishell2", "ios_test (required)"),
+    ("WenetSpeech", "wenetspeech:prepare", "test_net, test_meeting (gated hub set)"),
+    ("MMAU", "questions:prepare_mmau", "audio (required), meta"),
+    ("VoiceBench", "voicebench:prepare", "voicebench (hub id or save_to_disk folder)"),
+    ("MELD", "questions:prepare_meld", "raw"),
+    ("Nonspeech7k", "sound:prepare_nonspeech7k", "audio, meta"),
+    ("TUT2017", "sound:prepare_tut2017", "audio1..audio4, meta"),
+    ("VocalSound", "sound:prepare_vocalsound", "audio, meta (required)"),
+    ("CochlScene", "sound:prepare_cochlscene", "cochlscene (required)"),
+    ("ClothoAQA", "questions:prepare_clothoaqa", "audio, val, test (CSVs required)"),
+    ("OpenAudioBench", "openaudiobench:prepare", "openaudiobench (repo copy or hub id)"),
+):
+    PREPARERS.register(_series, f"almeval.prepare.{_target}", sources=_keys)
 
-__all__ = ["PREPARERS"]
+
+def series_for(name: str) -> list[str]:
+    """`all`, a series, or a dataset name → the series to prepare."""
+    from almeval.datasets.catalog import BENCHMARKS
+
+    if name.lower() == "all":
+        return list(PREPARERS)
+    if name in PREPARERS:
+        return [PREPARERS.meta(name)["name"]]
+    for info in BENCHMARKS:
+        if info.name.lower() == name.lower():
+            return [info.series]
+    raise UnknownNameError("dataset or series", name, [*PREPARERS, *(d.name for d in BENCHMARKS)])
+
+
+def prepare(name: str, root: Path, sources: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Prepare `name` (see series_for). Source keys are `KEY` for one series or `SERIES.KEY` (needed with
+    `all`). With `all`, a series that fails is reported and the others still run; one named series raises."""
+    todo = series_for(name)
+    results: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    for series in todo:
+        prefix = series.lower() + "."
+        mine = {k[len(prefix) :]: v for k, v in sources.items() if k.lower().startswith(prefix)}
+        if len(todo) == 1:
+            mine.update({k: v for k, v in sources.items() if "." not in k})
+        try:
+            results.update(PREPARERS.get(series)(root, mine or None))
+        except AlmevalError as exc:
+            if len(todo) == 1:
+                raise
+            failures[series] = str(exc)
+    return results, failures
+
+
+__all__ = ["PREPARERS", "prepare", "series_for"]

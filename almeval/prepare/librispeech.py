@@ -7,7 +7,6 @@ and duration in meta. `sources` maps a split to a local tarball or a URL (stream
 
 from __future__ import annotations
 
-import json
 import tarfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +14,8 @@ from typing import Any
 
 from almeval.errors import DataError
 
-from .download import fetch, file_sha256
+from .common import Collected, row, series_dir, source_of, write
+from .download import fetch
 
 URLS = {
     "test-clean": "https://www.openslr.org/resources/12/test-clean.tar.gz",
@@ -25,24 +25,16 @@ QUESTION = "Please transcribe the spoken content into written text."
 
 
 def prepare(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
-    out_dir = root / "LibriSpeech"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    for split, source in (sources or URLS).items():
+    out_dir = series_dir(root, "LibriSpeech")
+    out = Collected("LibriSpeech")
+    for split, url in URLS.items():
+        source = source_of(sources, split, url)
         tarball = Path(source) if Path(source).is_file() else fetch(source, out_dir / "_downloads" / f"{split}.tar.gz")
-        _extract(tarball, out_dir, split, rows, skipped)
-    manifest = out_dir / "LibriSpeech.jsonl"
-    manifest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    (out_dir / "LibriSpeech.skipped.jsonl").write_text("".join(json.dumps(s) + "\n" for s in skipped))
-    return {"manifest": str(manifest), "items": len(rows), "skipped": len(skipped)}
+        _extract(tarball, out_dir, split, out)
+    return write(out_dir, [out])
 
 
-def _extract(
-    tarball: Path, out_dir: Path, split: str, rows: list[dict[str, Any]], skipped: list[dict[str, Any]]
-) -> None:
-    import soundfile
-
+def _extract(tarball: Path, out_dir: Path, split: str, out: Collected) -> None:
     try:
         tar = tarfile.open(tarball)  # noqa: SIM115 - entered below, after the error mapping
     except tarfile.TarError as exc:
@@ -54,23 +46,13 @@ def _extract(
             spk, chap, _ = utt.split("-")
             name = f"LibriSpeech/{split}/{spk}/{chap}/{utt}.flac"
             if name not in members:
-                skipped.append({"split": split, "utterance": utt, "reason": "audio missing from the tarball"})
+                out.skip(f"{split}/{utt}", "audio missing from the tarball")
                 continue
             dest = out_dir / split / spk / chap / f"{utt}.flac"
             if not (dest.is_file() and dest.stat().st_size == members[name].size):  # resumable
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(tar.extractfile(members[name]).read())  # type: ignore[union-attr]
-            info = soundfile.info(dest)
-            rows.append(
-                {
-                    "index": utt,
-                    "audio_path": f"{split}/{spk}/{chap}/{utt}.flac",
-                    "question": QUESTION,
-                    "answer": text,
-                    "subset": split.replace("-", "_"),
-                    "meta": {"sha256": file_sha256(dest), "duration_s": round(info.duration, 3)},
-                }
-            )
+            out.rows.append(row(out_dir, dest, utt, question=QUESTION, answer=text, subset=split.replace("-", "_")))
 
 
 def _transcripts(tar: tarfile.TarFile, files: list[tarfile.TarInfo]) -> dict[str, str]:
