@@ -154,3 +154,17 @@ def test_prepared_voicebench_evaluates_with_its_rule_recipes(tmp_path, monkeypat
     assert scores[("ifeval", "ifeval@1")]["n"] == 2 and "inst_loose" in scores[("ifeval", "ifeval@1")]
     assert scores[("advbench", "refusal@1")]["n"] == 1
     assert scores[("openbookqa", "mcq-extract@1")]["n"] == 2
+
+
+def test_data_list_shows_the_21_benchmarks_with_subsets_recipes_and_prepared(tmp_path):
+    root = tmp_path / "b"
+    PREPARERS.get("Nonspeech7k")(root, fx.nonspeech7k(tmp_path / "src"))
+    res = cli("data", "list", "--json", env={"ALMEVAL_DATASET_ROOT": str(root)}, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = {r["dataset"]: r for r in json.loads(res.stdout)}
+    benchmarks = [r for name, r in rows.items() if not name.startswith("demo")]
+    assert len(benchmarks) == 21
+    assert all(r["subsets"] and (r["rules"] or r["judge"]) for r in benchmarks)
+    assert [name for name, r in rows.items() if r["prepared"] and not name.startswith("demo")] == ["Nonspeech7k"]
+    assert rows["ifeval"]["rules"] == ["ifeval"] and rows["TUT2017"]["judge"] == "mcq-yesno-tut2017"
+    assert rows["LibriSpeech"]["subsets"] == ["test_clean", "test_other"]
