@@ -133,6 +133,11 @@ def test_download_resumes_after_a_reset_and_checks_sha256(tmp_path, flaky):
     assert dest.read_bytes() == payload
     assert server.requests == 2 and server.ranges[1] > 0  # the second request resumed, it did not restart
     assert fetch(url, dest, sha256=hashlib.sha256(payload).hexdigest()) == dest and server.requests == 2
+    # the recorded digest guards the reuse: a download damaged since is fetched again
+    assert (tmp_path / "f.tar.gz.sha256").read_text().strip() == hashlib.sha256(payload).hexdigest()
+    assert fetch(url, dest) == dest and server.requests == 2
+    dest.write_bytes(payload[:1000])
+    assert fetch(url, dest).read_bytes() == payload and server.requests == 3
 
 
 def test_download_with_a_wrong_checksum_is_a_clear_error(tmp_path, flaky):

@@ -14,9 +14,14 @@ CHUNK = 1 << 20
 
 def fetch(url: str, dest: Path, sha256: str = "", attempts: int = 5) -> Path:
     """Download `url` to `dest`, resuming a `.part` file left by an interrupted try; verify `sha256` if
-    given. A finished file is not downloaded again."""
-    if dest.is_file() and (not sha256 or file_sha256(dest) == sha256):
-        return dest
+    given. A finished download's sha256 is recorded beside it (`dest.sha256`): a later run reuses the
+    file only if it still has that digest (or the given one), and downloads it again otherwise."""
+    sums = dest.with_name(dest.name + ".sha256")
+    if dest.is_file():
+        want = sha256 or (sums.read_text().strip() if sums.is_file() else "")
+        if not want or file_sha256(dest) == want:
+            return dest
+        dest.unlink()  # changed since it was downloaded: fetch it again
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
@@ -28,12 +33,14 @@ def fetch(url: str, dest: Path, sha256: str = "", attempts: int = 5) -> Path:
             last = exc
     else:
         raise DataError(url, f"download failed after {attempts} tries ({last})", f"rerun to resume from {part}")
-    if sha256 and (got := file_sha256(part)) != sha256:
+    got = file_sha256(part)
+    if sha256 and got != sha256:
         part.unlink()
         raise DataError(
             url, f"checksum mismatch: got sha256 {got}, expected {sha256}", "the download was removed; rerun"
         )
     part.rename(dest)
+    sums.write_text(got + "\n")
     return dest
 
 
