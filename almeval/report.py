@@ -115,7 +115,25 @@ def subsets(rows: list[dict[str, Any]]) -> list[str]:
                 f"| {r['model']} | {r['subset'] or '**all**'} | {v['n']} | {v['failed']} | {v['invalid']} "
                 f"| {v.get('errors', 0)} | {_fmt(v.get(metric))} | {_ci(v).strip() or '–'} | {r['recipe']} |"
             )
+        lines += _parts(groups[column])
     return lines
+
+
+PARTS = {  # a recipe's component numbers, listed under its table (IFEval's four levels)
+    "prompt_strict": "prompt-level strict",
+    "prompt_loose": "prompt-level loose",
+    "inst_strict": "instruction-level strict",
+    "inst_loose": "instruction-level loose",
+}
+
+
+def _parts(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for r in sorted(rows, key=lambda r: r["model"]):
+        found = [f"{label} {_fmt(r['values'][k])}" for k, label in PARTS.items() if k in r["values"]]
+        if found and r["subset"] == "":
+            out.append(f"- {r['model']}: " + " · ".join(found) + " (the score is their mean)")
+    return ["", *out] if out else []
 
 
 def provenance(rows: list[dict[str, Any]]) -> list[str]:

@@ -31,7 +31,18 @@ from .scheduler import RunContext, failed_items, infer, record_known
 from .store import Store
 from .values import Prediction
 
-LIBS = ("almeval", "jiwer", "whisper-normalizer", "diskcache", "sqlite-utils", "numpy", "soundfile")
+LIBS = (
+    "almeval",
+    "jiwer",
+    "whisper-normalizer",
+    "cn2an",
+    "diskcache",
+    "sqlite-utils",
+    "numpy",
+    "soundfile",
+    "lm_eval",  # the ifeval recipe's checkers
+    "qa-metrics",  # the optional pedant recipe
+)
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,9 @@ def test_prepared_voicebench_evaluates_with_its_rule_recipes(tmp_path, monkeypat
     assert scores[("ifeval", "ifeval@1")]["n"] == 2 and "inst_loose" in scores[("ifeval", "ifeval@1")]
     assert scores[("advbench", "refusal@1")]["n"] == 1
     assert scores[("openbookqa", "mcq-extract@1")]["n"] == 2
+    from almeval.report import render
+
+    assert "instruction-level loose" in render(Store(tmp_path / "w" / "almeval.sqlite"))
 
 
 def test_data_list_shows_the_21_benchmarks_with_subsets_recipes_and_prepared(tmp_path):
