@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 DEMO = Path(__file__).resolve().parent.parent / "almeval" / "data" / "demo" / "audio"
 
@@ -59,6 +60,26 @@ def _save(folder: Path, splits: dict[str, dict[str, list]]) -> None:
 
 def _audio(i: int, name: str) -> dict[str, object]:
     return {"bytes": wav(i), "path": name}
+
+
+def librispeech(tmp: Path) -> dict[str, str]:
+    """OpenSLR 12's layout: LibriSpeech/<split>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac + .trans.txt, three
+    demo utterances per split and one transcript line without audio."""
+    rows = [json.loads(line) for line in (DEMO.parent / "demo.jsonl").read_text().splitlines()][:3]
+    out = {}
+    for split, speaker in (("test-clean", "1089"), ("test-other", "1688")):
+        files, lines = {}, []
+        for i, r in enumerate(rows):
+            utt = f"{speaker}-134686-{i:04d}"
+            audio, sr = sf.read(DEMO.parent / r["audio_path"])
+            buf = io.BytesIO()
+            sf.write(buf, audio, sr, format="FLAC")
+            files[f"LibriSpeech/{split}/{speaker}/134686/{utt}.flac"] = buf.getvalue()
+            lines.append(f"{utt} {r['answer'].upper()}")
+        lines.append(f"{speaker}-134686-0099 THIS LINE HAS NO AUDIO")
+        files[f"LibriSpeech/{split}/{speaker}/134686/{speaker}-134686.trans.txt"] = ("\n".join(lines) + "\n").encode()
+        out[split] = str(_tar(tmp / f"{split}.tar.gz", files))
+    return out
 
 
 def voicebench(tmp: Path) -> dict[str, str]:

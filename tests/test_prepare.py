@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 import threading
 from pathlib import Path
 
 import pytest
-import soundfile as sf
 from aiohttp import web
-from conftest import REPO, cli
+from conftest import cli
+from source_fixtures import librispeech
 
 from almeval.errors import DataError
 from almeval.prepare.download import fetch, file_sha256
 
-DEMO = REPO / "almeval" / "data" / "demo"
-
-
-def _librispeech_tarball(path: Path, split: str, speaker: str = "1089") -> Path:
-    """OpenSLR 12's layout: LibriSpeech/<split>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac + .trans.txt."""
-    rows = [json.loads(line) for line in (DEMO / "demo.jsonl").read_text().splitlines()][:3]
-    with tarfile.open(path, "w:gz") as tar:
-        lines = []
-        for i, row in enumerate(rows):
-            utt = f"{speaker}-134686-{i:04d}"
-            audio, sr = sf.read(DEMO / row["audio_path"])
-            buf = io.BytesIO()
-            sf.write(buf, audio, sr, format="FLAC")
-            _add(tar, f"LibriSpeech/{split}/{speaker}/134686/{utt}.flac", buf.getvalue())
-            lines.append(f"{utt} {row['answer'].upper()}")
-        lines.append(f"{speaker}-134686-0099 THIS LINE HAS NO AUDIO")
-        _add(
-            tar, f"LibriSpeech/{split}/{speaker}/134686/{speaker}-134686.trans.txt", ("\n".join(lines) + "\n").encode()
-        )
-    return path
-
-
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-
 
 def test_librispeech_from_the_official_layout(tmp_path):
-    clean = _librispeech_tarball(tmp_path / "test-clean.tar.gz", "test-clean")
-    other = _librispeech_tarball(tmp_path / "test-other.tar.gz", "test-other", speaker="1688")
+    sources = librispeech(tmp_path)
+    clean, other = sources["test-clean"], sources["test-other"]
     root = tmp_path / "bench"
     res = cli(
         "data",

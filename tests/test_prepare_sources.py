@@ -171,3 +171,17 @@ def test_data_list_shows_the_21_benchmarks_with_subsets_recipes_and_prepared(tmp
     assert [name for name, r in rows.items() if r["prepared"] and not name.startswith("demo")] == ["Nonspeech7k"]
     assert rows["ifeval"]["rules"] == ["ifeval"] and rows["TUT2017"]["judge"] == "mcq-yesno-tut2017"
     assert rows["LibriSpeech"]["subsets"] == ["test_clean", "test_other"]
+
+
+def test_prepare_all_routes_series_keys_and_reports_a_failing_series(tmp_path):
+    from almeval.prepare import prepare
+
+    builders = {series: case[0] for series, case in CASES.items()}
+    builders["LibriSpeech"] = fx.librispeech
+    sources = {}
+    for series, build in builders.items():
+        if series != "CochlScene":  # left without its required source: reported, the rest still prepared
+            sources.update({f"{series}.{k}": v for k, v in build(tmp_path / "src" / series).items()})
+    results, failures = prepare("all", tmp_path / "b", sources)
+    assert list(failures) == ["CochlScene"] and "--source cochlscene=" in failures["CochlScene"]
+    assert len(results) == 20 and results["LibriSpeech"]["items"] == 6
