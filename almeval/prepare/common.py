@@ -76,7 +76,14 @@ def extract(archive: Path, into: Path) -> Path:
                 zf.extractall(into)
         else:
             with tarfile.open(archive) as tar:
-                tar.extractall(into, filter="data")
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: the stdlib refuses unsafe members
+                    tar.extractall(into, filter="data")
+                else:
+                    for info in tar.getmembers():
+                        _inside(into, info.name, archive)
+                        if info.issym() or info.islnk():
+                            raise DataError(str(archive), f"link member {info.name!r}", "use the official archive")
+                    tar.extractall(into)  # every member checked above
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         raise DataError(str(archive), f"cannot unpack the archive ({exc})", "download it again") from None
     (into / DONE).write_text(archive.name)
