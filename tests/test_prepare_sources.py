@@ -185,3 +185,17 @@ def test_prepare_all_routes_series_keys_and_reports_a_failing_series(tmp_path):
     results, failures = prepare("all", tmp_path / "b", sources)
     assert list(failures) == ["CochlScene"] and "--source cochlscene=" in failures["CochlScene"]
     assert len(results) == 20 and results["LibriSpeech"]["items"] == 6
+
+
+def test_an_archive_member_outside_the_folder_is_refused(tmp_path):
+    import zipfile
+
+    from almeval.errors import DataError
+    from almeval.prepare.common import extract
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("../escaped.wav", b"x")
+    with pytest.raises(DataError, match="outside the archive"):
+        extract(bad, tmp_path / "out")
+    assert not (tmp_path / "escaped.wav").exists()
