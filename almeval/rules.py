@@ -14,7 +14,8 @@ pedant          sd-qa as VoiceBench scores it: qa-metrics' PEDANT classifier jud
 ifeval          IFEval with lm-eval's instruction checkers (google-research's, as lm-eval ships them):
                 strict and loose, at prompt level (all of an item's instructions followed) and at
                 instruction level (pooled over instructions); the score is the mean of the four, in %.
-                A failed prediction follows no instruction.
+                A failed prediction follows no instruction; an item whose checker cannot run (NLTK's
+                punkt_tab missing offline) is counted invalid and scored as unmet.
 """
 
 from __future__ import annotations
@@ -161,7 +162,15 @@ def _ifeval_checker() -> tuple[Any, str]:
 @dataclass(frozen=True)
 class IFEval(_Rule):
     name: str = "ifeval"
-    fields: tuple[str, ...] = ("failed", "prompt_strict", "prompt_loose", "inst_strict", "inst_loose", "inst_total")
+    fields: tuple[str, ...] = (
+        "failed",
+        "prompt_strict",
+        "prompt_loose",
+        "inst_strict",
+        "inst_loose",
+        "inst_total",
+        "invalid",
+    )
 
     def check(self) -> None:
         _ifeval_checker()
@@ -188,16 +197,13 @@ class IFEval(_Rule):
     def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
         doc = self._doc(sample)
         n = len(doc["instruction_id_list"])
+        unmet = {"prompt_strict": 0, "prompt_loose": 0, "inst_strict": 0, "inst_loose": 0, "inst_total": n}
         if pred.status != "ok":
-            return {
-                "failed": 1,
-                "prompt_strict": 0,
-                "prompt_loose": 0,
-                "inst_strict": 0,
-                "inst_loose": 0,
-                "inst_total": n,
-            }
-        out = _ifeval_checker()[0](doc, [pred.text])
+            return {"failed": 1, **unmet, "invalid": 0}
+        try:
+            out = _ifeval_checker()[0](doc, [pred.text])
+        except LookupError:  # a checker's NLTK data (punkt_tab) is missing: counted invalid, scored unmet
+            return {"failed": 0, **unmet, "invalid": 1}
         return {
             "failed": 0,
             "prompt_strict": int(out["prompt_level_strict_acc"]),
@@ -205,6 +211,7 @@ class IFEval(_Rule):
             "inst_strict": sum(out["inst_level_strict_acc"]),
             "inst_loose": sum(out["inst_level_loose_acc"]),
             "inst_total": n,
+            "invalid": 0,
         }
 
     def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
@@ -212,7 +219,7 @@ class IFEval(_Rule):
         cols = list(zip(*rows, strict=True)) if rows else []
         if not cols:
             return {"acc": None, "metric": "acc", "ci95": None, "n": 0, "failed": 0, "invalid": 0, "dropped": 0}
-        _, ps, pl, ist, ilo, tot = (list(c) for c in cols)
+        _, ps, pl, ist, ilo, tot, bad = (list(c) for c in cols)
         parts = {
             "prompt_strict": sum(ps) / len(ps),
             "prompt_loose": sum(pl) / len(pl),
@@ -225,7 +232,7 @@ class IFEval(_Rule):
             "ci95": columns_ci([ps, pl, ist, ilo, tot], _ifeval_final),
             "n": len(ps),
             "failed": sum(cols[0]),
-            "invalid": 0,
+            "invalid": sum(bad),
             "dropped": 0,
             **{k: round(100.0 * v, 2) for k, v in parts.items()},
         }

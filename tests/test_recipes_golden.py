@@ -170,3 +170,21 @@ def test_judge_recipe_per_template_family(template, replies, default, kimi):
 
 def test_every_template_parser_is_known():
     assert {t.parse for t in builtin_templates().values()} <= set(PARSERS)
+
+
+def test_ifeval_item_whose_checker_cannot_run_is_invalid_not_a_crash():
+    pytest.importorskip("lm_eval")
+    import nltk
+
+    from almeval.rules import IFEVAL
+
+    ids, kwargs = ["length_constraints:number_sentences"], [{"num_sentences": 3, "relation": "less than"}]
+    values = IFEVAL.item(_s("0", {"instruction_id_list": ids, "kwargs": kwargs}), Prediction("k", "One. Two."))
+    try:
+        nltk.data.find("tokenizers/punkt_tab")
+    except LookupError:  # offline (this sandbox): the sentence counter has no data → invalid, scored unmet
+        assert values["invalid"] == 1 and values["inst_strict"] == 0
+    else:  # with NLTK's data: two sentences are fewer than three → followed
+        assert values["invalid"] == 0 and values["inst_strict"] == 1
+    out = IFEVAL.aggregate("", [IFEVAL.compact(values)])
+    assert out["invalid"] == values["invalid"]
