@@ -23,7 +23,7 @@ from almeval.cache import Memo, canonical_json
 if TYPE_CHECKING:
     from almeval.judges import JudgeStage
 
-from .errors import ConfigError, ItemError, UserError
+from .errors import AlmevalError, ConfigError, ItemError, UserError
 from .plan import DatasetPlan, ModelSpec
 from .progress import Ui
 from .scoring import ItemScorer
@@ -305,14 +305,17 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
         for r, p in batch
     ]
     pairs = [(r.sample, p) for _, p in batch for r in ctx.sharing[p.key]]
-    ctx.store.write(
-        {
-            "predictions": preds,
-            "samples": [sample_row(s) for s, _ in pairs],
-            "items": [item_row(ctx, s, p, now) for s, p in pairs],
-            "item_scores": ctx.scorer.score(pairs),
-        }
-    )
+    rows = {
+        "predictions": preds,
+        "samples": [sample_row(s) for s, _ in pairs],
+        "items": [item_row(ctx, s, p, now) for s, p in pairs],
+    }
+    try:
+        rows["item_scores"] = ctx.scorer.score(pairs)
+    except AlmevalError:  # a scoring problem (bad item data) ends the run, but the inference is kept
+        ctx.store.write(rows)
+        raise
+    ctx.store.write(rows)
     ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
     for _, p in batch:
         ctx.new_status[p.key] = p.status

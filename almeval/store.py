@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write to {table} failed ({exc})") from exc
 
-    def write(self, batches: dict[str, Sequence[dict[str, Any]]]) -> None:
+    def write(self, batches: Mapping[str, Sequence[dict[str, Any]]]) -> None:
         """Several tables in one transaction: an item and its prediction land together or not at all."""
         try:
             with self._tx():

@@ -118,3 +118,32 @@ def test_config_yaml_errors_name_the_file(tmp_path):
     bad.write_text("DATASETS: [oops\n")
     out = cli("eval", "--model", "fake", "--data", "demo", "-q", cwd=tmp_path)
     assert out.returncode == 2 and "config.yaml" in out.stderr and "not valid YAML" in out.stderr
+
+
+def test_a_scoring_error_keeps_the_predictions_already_made(tmp_path):
+    pytest.importorskip("lm_eval")
+    from almeval.store import Store
+
+    write_wav(tmp_path / "a.wav")
+    # an ifeval item without its instruction ids: the ifeval recipe cannot score it
+    rows = [
+        {
+            "index": i,
+            "audio_path": "a.wav",
+            "question": f"q{i}",
+            "answer": "",
+            "subset": "ifeval",
+            "audio_content": "Say hi.",
+            "meta": {"instruction_id_list": ["startend:quotation"], "kwargs": [{}]},
+        }
+        for i in range(3)
+    ]
+    rows[2]["meta"] = {}
+    manifest = write_manifest(tmp_path / "ifeval.jsonl", rows)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"DATASETS:\n  datasets:\n    ifeval: {manifest}\n")
+    res = cli("eval", "-m", "fake", "-d", "ifeval", "--config", str(config), "-a", "batch_size=4", "-q", cwd=tmp_path)
+    said = " ".join(res.stderr.split())
+    assert res.returncode == 2 and "instruction_id_list" in said and "item 2" in said and "Traceback" not in said
+    store = Store(tmp_path / "almeval-results" / "almeval.sqlite")
+    assert store.db.execute("SELECT count(*) FROM predictions").fetchone()[0] == 3  # the inference is kept
