@@ -161,9 +161,9 @@ Recipe = Any  # AsrRecipe | rules.McqExtract | rules.Refusal: id, metric, item_k
 
 @cache
 def _catalog() -> dict[str, Recipe]:
-    from .rules import IFEVAL, MCQ_EXTRACT, MCQ_EXTRACT_VB, PEDANT, REFUSAL
+    from .rules import IFEVAL, MCQ_EXTRACT, MCQ_EXTRACT_VB, MMAU_MATCH, PEDANT, REFUSAL
 
-    everything = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT)
+    everything = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT, MMAU_MATCH)
     return {r.id.split("@")[0]: r for r in everything}
 
 

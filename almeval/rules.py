@@ -1,4 +1,4 @@
-"""Rule recipes beyond ASR: multiple-choice answer extraction and refusal rate (C9, recipes as data).
+"""Rule recipes beyond ASR: answer extraction and matching, refusal rate, IFEval, PEDANT (C9, recipes as data).
 
 mcq-extract     VoiceBench-style: the option letter is read from the reply by answer templates ("the
                 answer is B", "Answer: (B)", "答案是B", "\\boxed{B}", a reply that is just "B." …); the first
@@ -6,6 +6,9 @@ mcq-extract     VoiceBench-style: the option letter is read from the reply by an
                 accuracy and scored wrong — never guessed.
 mcq-extract-vb  the same, reproducing VoiceBench: an unmatched reply gets a random letter, drawn from a
                 generator seeded by the item's content key (so the same reply always gets the same letter).
+mmau-match      MMAU's official string match: right when every word of the correct option is in the reply
+                and no word that only a wrong option has is (words: lower-cased runs of letters and
+                digits). The options come from meta.choices (as `almeval data prepare MMAU` writes them).
 refusal         AdvBench: refusal rate in %; an empty reply or one containing any refusal phrase
                 (rules/refusal_phrases.txt) counts as a refusal.
 pedant          sd-qa as VoiceBench scores it: qa-metrics' PEDANT classifier judges the reply against the
@@ -119,6 +122,52 @@ class McqExtract(_Rule):
     def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
         values = list(values)
         return self.summary(values, [v[2] for v in values], invalid=sum(v[1] for v in values))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\b\w+\b", text.lower()))
+
+
+def option_matches(answer: str, reply: str, choices: Iterable[str]) -> bool:
+    """MMAU's rule: all of the answer's words in the reply, none of the words only wrong options have."""
+    said, right = _words(reply), _words(answer)
+    if not said:
+        return False
+    wrong: set[str] = set()
+    for choice in choices:
+        words = _words(choice)
+        if words != right:
+            wrong |= words - right
+    return right <= said and said.isdisjoint(wrong)
+
+
+@dataclass(frozen=True)
+class OptionMatch(_Rule):
+    name: str = "mmau-match"
+    fields: tuple[str, ...] = ("failed", "correct")
+
+    def _choices(self, sample: Sample) -> list[str]:
+        choices = sample.meta.get("choices")
+        if not choices:
+            raise DataError(
+                f"{sample.dataset} item {sample.index}",
+                "no meta.choices: the mmau-match recipe compares the reply with every option",
+                "prepare the dataset with `almeval data prepare MMAU`",
+            )
+        return [str(c) for c in choices]
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        inputs = {"ref": sample.answer, "choices": self._choices(sample), "hyp": pred.text, "status": pred.status}
+        return content_key("metric", {"recipe": self.id, **inputs})
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+        if pred.status != "ok":
+            return {"failed": 1, "correct": 0}
+        return {"failed": 0, "correct": int(option_matches(sample.answer, pred.text, self._choices(sample)))}
+
+    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
+        values = list(values)
+        return self.summary(values, [v[1] for v in values], invalid=0)
 
 
 @cache
@@ -289,5 +338,6 @@ class Pedant(_Rule):
 MCQ_EXTRACT = McqExtract()
 MCQ_EXTRACT_VB = McqExtract(name="mcq-extract-vb", random_fallback=True)
 REFUSAL = Refusal()
+MMAU_MATCH = OptionMatch()
 IFEVAL = IFEval()
 PEDANT = Pedant()

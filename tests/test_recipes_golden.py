@@ -188,3 +188,30 @@ def test_ifeval_item_whose_checker_cannot_run_is_invalid_not_a_crash():
         assert values["invalid"] == 0 and values["inst_strict"] == 1
     out = IFEVAL.aggregate("", [IFEVAL.compact(values)])
     assert out["invalid"] == values["invalid"]
+
+
+def test_mmau_official_string_match():
+    from almeval.rules import MMAU_MATCH
+
+    choices = ["Man", "Woman", "Child"]
+    replies = [
+        "It is a woman.",  # every answer word, no word of a wrong option → right
+        "A man",  # "woman" missing → wrong
+        "woman or man",  # "man" belongs only to a wrong option → wrong
+        "",  # no words at all → wrong
+        None,  # the prediction failed → counted, wrong
+    ]
+    values = [
+        MMAU_MATCH.compact(
+            MMAU_MATCH.item(
+                _s(str(i), {"choices": choices}, answer="Woman"), Prediction("k", r) if r is not None else FAILED
+            )
+        )
+        for i, r in enumerate(replies)
+    ]
+    out = MMAU_MATCH.aggregate("", values)
+    assert out["acc"] == 20.0 and out["failed"] == 1  # 1 of 5
+    # words shared with the answer do not count against it: "guitar" is in both options
+    sample = _s("g", {"choices": ["Electric guitar", "Acoustic guitar"]}, answer="Acoustic guitar")
+    assert MMAU_MATCH.item(sample, Prediction("k", "an acoustic guitar"))["correct"] == 1
+    assert MMAU_MATCH.item(sample, Prediction("k", "an electric guitar"))["correct"] == 0
