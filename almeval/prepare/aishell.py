@@ -13,8 +13,18 @@ from typing import IO, Any
 
 from almeval.errors import DataError
 
-from .common import Collected, find_one, materialize, place, row, series_dir, source_of, write
-from .download import fetch
+from .common import (
+    Collected,
+    find_one,
+    local_file,
+    materialize,
+    place,
+    required_source,
+    row,
+    series_dir,
+    source_of,
+    write,
+)
 
 AISHELL1_URL = "https://www.openslr.org/resources/33/data_aishell.tgz"
 QUESTION = "请把这段语音转录成文本。"
@@ -41,23 +51,22 @@ def prepare_aishell1(root: Path, sources: Mapping[str, str] | None = None) -> di
 
 def _outer_members(source: str, base: Path) -> Iterator[tuple[str, IO[bytes]]]:
     """(name, file) for each speaker tarball and the transcript, from the tgz as a stream or a folder."""
-    folder = Path(source).expanduser()
+    folder = local_file(source, base, "data_aishell")
     if folder.is_dir():
         for p in sorted(folder.rglob("*")):
             if p.name.endswith((".tar.gz", "aishell_transcript_v0.8.txt")):
                 with p.open("rb") as local:
                     yield p.as_posix(), local
         return
-    tgz = folder if folder.is_file() else fetch(source, base / "_downloads" / "data_aishell.tgz")
     try:
-        with tarfile.open(tgz, mode="r|gz") as tar:
+        with tarfile.open(folder, mode="r|gz") as tar:
             for member in tar:
                 if member.isfile() and member.name.endswith((".tar.gz", "aishell_transcript_v0.8.txt")):
                     inner = tar.extractfile(member)
                     if inner is not None:
                         yield member.name, inner
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise DataError(str(tgz), f"not a readable tarball ({exc})", "download it again") from None
+        raise DataError(str(folder), f"not a readable tarball ({exc})", "download it again") from None
 
 
 def _test_speaker(fh: IO[bytes], base: Path, wavs: dict[str, Path]) -> None:
@@ -86,13 +95,11 @@ def _transcripts(text: str) -> dict[str, str]:
 
 def prepare_aishell2(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     base = series_dir(root, "AISHELL-2")
-    source = (sources or {}).get("ios_test")
-    if not source:
-        raise DataError(
-            "AISHELL-2",
-            "AISHELL-2 is distributed on request (aishelltech.com); its iOS test set cannot be fetched by URL",
-            "pass --source ios_test=PATH (the iOS test.tar.gz from the TEST&DEV DATA archive, or its folder)",
-        )
+    how = (
+        "AISHELL-2 is distributed on request (aishelltech.com), not by URL: pass --source ios_test=PATH "
+        "(the iOS test.tar.gz from the TEST&DEV DATA archive, or its folder)"
+    )
+    source = required_source(sources, "ios_test", how)
     folder = materialize(source, base, "ios_test")
     scp = find_one(folder, "wav.scp", "wav.scp")
     trans = _transcripts(find_one(scp.parent, "trans.txt", "trans.txt").read_text(encoding="utf-8").replace("\t", " "))

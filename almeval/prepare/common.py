@@ -43,17 +43,31 @@ def source_of(sources: Mapping[str, str] | None, key: str, default: str) -> str:
     return (sources or {}).get(key) or default
 
 
+def required_source(sources: Mapping[str, str] | None, key: str, how: str) -> str:
+    """A source the user must pass (it has no direct download); otherwise a DataError saying how."""
+    value = (sources or {}).get(key)
+    if not value:
+        raise DataError(key, f"source {key!r} has no direct download", how)
+    return value
+
+
+def local_file(source: str, work: Path, key: str) -> Path:
+    """The source on disk: a URL is downloaded (streaming, resumable) into work/_downloads/ first."""
+    if "://" in source:
+        name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or key
+        return fetch(source, work / "_downloads" / name)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(source, f"source {key!r} not found", f"pass --source {key}=PATH_OR_URL")
+    return path
+
+
 def materialize(source: str, work: Path, key: str) -> Path:
     """A folder holding the source: itself if a folder; an archive (local or downloaded, resumably)
     extracted once under work/_extracted/<key>; a plain file (CSV, JSON) as is."""
-    if "://" in source:
-        name = source.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or key
-        source = str(fetch(source, work / "_downloads" / name))
-    path = Path(source).expanduser()
-    if path.is_dir() or (path.is_file() and not path.name.endswith(ARCHIVES)):
+    path = local_file(source, work, key)
+    if path.is_dir() or not path.name.endswith(ARCHIVES):
         return path
-    if not path.is_file():
-        raise DataError(source, f"source {key!r} not found", f"pass --source {key}=PATH_OR_URL")
     return extract(path, work / "_extracted" / key)
 
 

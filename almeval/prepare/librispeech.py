@@ -14,8 +14,7 @@ from typing import Any
 
 from almeval.errors import DataError
 
-from .common import Collected, row, series_dir, source_of, write
-from .download import fetch
+from .common import Collected, local_file, row, series_dir, source_of, write
 
 URLS = {
     "test-clean": "https://www.openslr.org/resources/12/test-clean.tar.gz",
@@ -29,7 +28,7 @@ def prepare(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, A
     out = Collected("LibriSpeech")
     for split, url in URLS.items():
         source = source_of(sources, split, url)
-        tarball = Path(source) if Path(source).is_file() else fetch(source, out_dir / "_downloads" / f"{split}.tar.gz")
+        tarball = local_file(source, out_dir, split)
         _extract(tarball, out_dir, split, out)
     return write(out_dir, [out])
 

@@ -19,6 +19,7 @@ from .common import (
     materialize,
     options_question,
     place,
+    required_source,
     row,
     series_dir,
     source_file,
@@ -33,17 +34,11 @@ MELD_MAX_S = 30.0  # longer clips are skipped (and listed), as Kimi-Audio-Evalki
 RATE = 16000
 
 
-def _required(sources: Mapping[str, str] | None, key: str, how: str) -> str:
-    if not (sources or {}).get(key):
-        raise DataError(key, f"source {key!r} has no direct download", how)
-    return (sources or {})[key]
-
-
 def prepare_mmau(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     """test-mini-audios.tar.gz (Google Drive link in MMAU's README) + mmau-test-mini.json (GitHub)."""
     base = series_dir(root, "MMAU")
     how = "pass --source audio=test-mini-audios.tar.gz (the Google Drive link in github.com/Sakshi113/MMAU)"
-    audio = index_files(materialize(_required(sources, "audio", how), base, "audio"))
+    audio = index_files(materialize(required_source(sources, "audio", how), base, "audio"))
     table = source_file((sources or {}).get("meta") or MMAU_META, base, "meta", "mmau-test-mini.json", "MMAU json")
     out = Collected("mmau-test-mini")
     for i, item in enumerate(json.loads(table.read_text(encoding="utf-8"))):
@@ -71,7 +66,7 @@ def prepare_clothoaqa(root: Path, sources: Mapping[str, str] | None = None) -> d
     out = Collected("ClothoAQA")
     for subset in ("val", "test"):
         how = f"pass --source {subset}=clotho_aqa_{subset}_clean.csv (from github.com/GeWu-Lab/MWAFM)"
-        table = source_file(_required(src, subset, how), base, subset, f"*{subset}*.csv", f"{subset} CSV")
+        table = source_file(required_source(src, subset, how), base, subset, f"*{subset}*.csv", f"{subset} CSV")
         with table.open(encoding="utf-8-sig", newline="") as fh:
             for i, line in enumerate(csv.DictReader(fh)):
                 name = line.get("file_name") or ""

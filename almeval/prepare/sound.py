@@ -19,6 +19,7 @@ from .common import (
     materialize,
     options_question,
     place,
+    required_source,
     row,
     series_dir,
     source_file,
@@ -70,18 +71,12 @@ COCHL_LABELS = (
 ASK = "Listen to the audio and choose the {what} it contains. Answer with the option's letter."
 
 
-def _need(sources: Mapping[str, str] | None, key: str, how: str) -> str:
-    if not (sources or {}).get(key):
-        raise DataError(key, f"no default download for source {key!r}", how)
-    return (sources or {})[key]
-
-
 def prepare_vocalsound(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     """vs_release_16k.zip (audio) + the repo's datafiles/te.json ({"data": [{"wav", "labels"}]})."""
     base = series_dir(root, "VocalSound")
     audio = index_files(
         materialize(
-            _need(
+            required_source(
                 sources,
                 "audio",
                 "pass --source audio=vs_release_16k.zip (Dropbox link in github.com/YuanGongND/vocalsound)",
@@ -90,7 +85,7 @@ def prepare_vocalsound(root: Path, sources: Mapping[str, str] | None = None) -> 
             "audio",
         )
     )
-    te = _need(sources, "meta", "pass --source meta=PATH to the vocalsound repo (or its datafiles/te.json)")
+    te = required_source(sources, "meta", "pass --source meta=PATH to the vocalsound repo (or its datafiles/te.json)")
     te_path = source_file(te, base, "meta", "te.json", "test split list")
     question = options_question(ASK.format(what="vocal sound"), VOCALSOUND_LABELS.values())
     out = Collected("VocalSound")
@@ -165,7 +160,7 @@ def prepare_cochlscene(root: Path, sources: Mapping[str, str] | None = None) -> 
         "pass --source cochlscene=PATH: the folder, or one zip merged from Zenodo 7080122's split parts "
         "(zip -s 0 CochlScene.zip --out CochlScene-merged.zip)"
     )
-    folder = materialize(_need(sources, "cochlscene", how), base, "cochlscene")
+    folder = materialize(required_source(sources, "cochlscene", how), base, "cochlscene")
     question = options_question(ASK.format(what="acoustic scene"), COCHL_LABELS)
     out = Collected("CochlScene")
     for split in ("Test", "Val"):
