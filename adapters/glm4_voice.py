@@ -19,7 +19,7 @@ from almeval.errors import MissingExtraError
 from almeval.values import Request, Sample
 
 from .base import Adapter, Output, length_override
-from .hf_causal import checkpoint_identity
+from .hf_causal import checkpoint_identity, weights_fingerprint
 
 INSTALL = (
     "the GLM-4-Voice repo on PYTHONPATH: git clone --recurse-submodules https://github.com/THUDM/GLM-4-Voice "
@@ -62,7 +62,7 @@ class GLM4VoiceAdapter(Adapter):
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
         where, speech = _where(options), options.get("tokenizer") or "THUDM/glm-4-voice-tokenizer"
         llm = checkpoint_identity(Path(where), options) if Path(where).is_dir() else {"weights": f"hub:{where}"}
-        tokenizer = checkpoint_identity(Path(speech), {})["weights"] if Path(speech).is_dir() else f"hub:{speech}"
+        tokenizer = weights_fingerprint(Path(speech)) if Path(speech).is_dir() else f"hub:{speech}"
         return {**super().identity(options), **llm, "speech_tokenizer": tokenizer}
 
     @classmethod

@@ -164,7 +164,7 @@ def _catalog() -> dict[str, Recipe]:
     from .rules import IFEVAL, MCQ_EXTRACT, MCQ_EXTRACT_VB, MMAU_MATCH, PEDANT, REFUSAL
 
     everything = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT, MMAU_MATCH)
-    return {r.id.split("@")[0]: r for r in everything}
+    return {_key(r): r for r in everything}
 
 
 @cache
@@ -180,23 +180,29 @@ def _wiring() -> dict[str, dict[str, list[str]]]:
     return {section: data.get(section) or {} for section in ("tasks", "datasets", "optional")}
 
 
+def _wired(dataset: str, task: str) -> tuple[list[Recipe], list[Recipe]]:
+    """(recipes, optional recipes) wired to a dataset; a dataset entry replaces its task's."""
+    wiring = _wiring()
+    names = wiring["datasets"].get(dataset, wiring["tasks"].get(task, []))
+    return [_catalog()[n] for n in names], [_catalog()[n] for n in wiring["optional"].get(dataset, [])]
+
+
 def recipes_for(dataset: str, task: str) -> tuple[Recipe, ...]:
     """Rule recipes of a dataset (or of its task), plus its optional ones whose package is installed;
     empty when only a judge scores it."""
-    wiring = _wiring()
-    names = wiring["datasets"].get(dataset, wiring["tasks"].get(task, []))
-    optional = [n for n in wiring["optional"].get(dataset, []) if _installed(_catalog()[n])]
-    return tuple(_catalog()[n] for n in [*names, *optional])
+    always, optional = _wired(dataset, task)
+    return (*always, *(r for r in optional if _installed(r)))
 
 
 def recipe_names(dataset: str, task: str) -> list[str]:
     """Every rule recipe wired to a dataset, optional ones marked with the package they need."""
-    wiring = _wiring()
-    names = list(wiring["datasets"].get(dataset, wiring["tasks"].get(task, [])))
-    for n in wiring["optional"].get(dataset, []):
-        extra = getattr(_catalog()[n], "extra", "")
-        names.append(n if _installed(_catalog()[n]) else f"{n} (needs {extra})")
-    return names
+    always, optional = _wired(dataset, task)
+    return [_key(r) for r in always] + [_key(r) if _installed(r) else f"{_key(r)} (needs {r.extra})" for r in optional]
+
+
+def _key(recipe: Recipe) -> str:
+    """A recipe's name in recipes.yaml: its id without the version."""
+    return str(recipe.id).split("@")[0]
 
 
 @cache
