@@ -27,18 +27,14 @@ def ratio_ci(
     seed: int = SEED,
 ) -> list[float] | None:
     """95% percentile interval of scale * Σnum / Σden over items resampled with replacement."""
-    num, den = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
-    n = len(num)
-    if n == 0 or den.sum() == 0:
+    if len(numerators) == 0 or float(np.sum(denominators)) == 0:
         return None
-    rng = np.random.default_rng(seed)
-    stats = []
-    for size in _chunks(n, resamples):
-        idx = rng.integers(0, n, size=(size, n))
-        d = den[idx].sum(axis=1)
-        stats.append(np.where(d > 0, scale * num[idx].sum(axis=1) / np.where(d > 0, d, 1), np.nan))
-    lo, hi = np.nanpercentile(np.concatenate(stats), [2.5, 97.5])
-    return [round(float(lo), 2), round(float(hi), 2)]
+
+    def ratio(r: np.ndarray) -> np.ndarray:
+        d = r[:, 1, :].sum(axis=1)
+        return np.where(d > 0, scale * r[:, 0, :].sum(axis=1) / np.where(d > 0, d, 1), np.nan)
+
+    return columns_ci([numerators, denominators], ratio, resamples, seed)
 
 
 def mean_ci(values: Sequence[float], resamples: int = RESAMPLES, seed: int = SEED) -> list[float] | None:
