@@ -23,6 +23,7 @@ from .common import (
     row,
     series_dir,
     source_file,
+    source_of,
     write,
 )
 
@@ -39,7 +40,7 @@ def prepare_mmau(root: Path, sources: Mapping[str, str] | None = None) -> dict[s
     base = series_dir(root, "MMAU")
     how = "pass --source audio=test-mini-audios.tar.gz (the Google Drive link in github.com/Sakshi113/MMAU)"
     audio = index_files(materialize(required_source(sources, "audio", how), base, "audio"))
-    table = source_file((sources or {}).get("meta") or MMAU_META, base, "meta", "mmau-test-mini.json", "MMAU json")
+    table = source_file(source_of(sources, "meta", MMAU_META), base, "meta", "mmau-test-mini.json", "MMAU json")
     out = Collected("mmau-test-mini")
     for i, item in enumerate(json.loads(table.read_text(encoding="utf-8"))):
         name = Path(item.get("audio_id", "")).name
@@ -61,12 +62,11 @@ def prepare_mmau(root: Path, sources: Mapping[str, str] | None = None) -> dict[s
 def prepare_clothoaqa(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Zenodo 6473207 audio_files.zip + clotho_aqa_{val,test}_clean.csv (file_name, QuestionText, answer)."""
     base = series_dir(root, "ClothoAQA")
-    src = sources or {}
-    audio = index_files(materialize(src.get("audio") or CLOTHO_AUDIO, base, "audio"))
+    audio = index_files(materialize(source_of(sources, "audio", CLOTHO_AUDIO), base, "audio"))
     out = Collected("ClothoAQA")
     for subset in ("val", "test"):
         how = f"pass --source {subset}=clotho_aqa_{subset}_clean.csv (from github.com/GeWu-Lab/MWAFM)"
-        table = source_file(required_source(src, subset, how), base, subset, f"*{subset}*.csv", f"{subset} CSV")
+        table = source_file(required_source(sources, subset, how), base, subset, f"*{subset}*.csv", f"{subset} CSV")
         with table.open(encoding="utf-8-sig", newline="") as fh:
             for i, line in enumerate(csv.DictReader(fh)):
                 name = line.get("file_name") or ""
@@ -82,7 +82,7 @@ def prepare_clothoaqa(root: Path, sources: Mapping[str, str] | None = None) -> d
 def prepare_meld(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     """MELD.Raw.tar.gz: test.tar.gz (output_repeated_splits_test/dia<D>_utt<U>.mp4) + test_sent_emo.csv."""
     base = series_dir(root, "MELD")
-    raw = materialize((sources or {}).get("raw") or MELD_RAW, base, "raw")
+    raw = materialize(source_of(sources, "raw", MELD_RAW), base, "raw")
     inner = sorted(raw.rglob("test.tar.gz"))
     clips = index_files(materialize(str(inner[0]), base, "test") if inner else raw, (".mp4",))
     table = find_one(raw, "test_sent_emo.csv", "test_sent_emo.csv")

@@ -23,6 +23,7 @@ from .common import (
     row,
     series_dir,
     source_file,
+    source_of,
     write,
 )
 
@@ -74,17 +75,8 @@ ASK = "Listen to the audio and choose the {what} it contains. Answer with the op
 def prepare_vocalsound(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     """vs_release_16k.zip (audio) + the repo's datafiles/te.json ({"data": [{"wav", "labels"}]})."""
     base = series_dir(root, "VocalSound")
-    audio = index_files(
-        materialize(
-            required_source(
-                sources,
-                "audio",
-                "pass --source audio=vs_release_16k.zip (Dropbox link in github.com/YuanGongND/vocalsound)",
-            ),
-            base,
-            "audio",
-        )
-    )
+    how = "pass --source audio=vs_release_16k.zip (Dropbox link in github.com/YuanGongND/vocalsound)"
+    audio = index_files(materialize(required_source(sources, "audio", how), base, "audio"))
     te = required_source(sources, "meta", "pass --source meta=PATH to the vocalsound repo (or its datafiles/te.json)")
     te_path = source_file(te, base, "meta", "te.json", "test split list")
     question = options_question(ASK.format(what="vocal sound"), VOCALSOUND_LABELS.values())
@@ -105,9 +97,9 @@ def prepare_vocalsound(root: Path, sources: Mapping[str, str] | None = None) -> 
 def prepare_nonspeech7k(root: Path, sources: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Zenodo 6967442: test.zip + "metadata of test set.csv" (Filename, Classname, …)."""
     base = series_dir(root, "Nonspeech7k")
-    src = sources or {}
-    audio = index_files(materialize(src.get("audio") or ZENODO.format(record=6967442, name="test.zip"), base, "audio"))
-    meta_src = src.get("meta") or ZENODO.format(record=6967442, name="metadata%20of%20test%20set.csv")
+    audio_src = source_of(sources, "audio", ZENODO.format(record=6967442, name="test.zip"))
+    audio = index_files(materialize(audio_src, base, "audio"))
+    meta_src = source_of(sources, "meta", ZENODO.format(record=6967442, name="metadata%20of%20test%20set.csv"))
     table = source_file(meta_src, base, "meta", "*test*.csv", "metadata CSV of the test set")
     question = options_question(ASK.format(what="sound"), NONSPEECH_LABELS)
     out = Collected("Nonspeech7k")
@@ -127,12 +119,11 @@ def prepare_tut2017(root: Path, sources: Mapping[str, str] | None = None) -> dic
     `audio/<n>.wav<TAB><scene>`)."""
     base = series_dir(root, "TUT2017")
     stem = "TUT-acoustic-scenes-2017-evaluation"
-    src = sources or {}
     audio: dict[str, Path] = {}
     for part in range(1, 5):
-        default = ZENODO.format(record=1040168, name=f"{stem}.audio.{part}.zip")
-        audio.update(index_files(materialize(src.get(f"audio{part}") or default, base, f"audio{part}")))
-    meta_src = src.get("meta") or ZENODO.format(record=1040168, name=f"{stem}.meta.zip")
+        part_src = source_of(sources, f"audio{part}", ZENODO.format(record=1040168, name=f"{stem}.audio.{part}.zip"))
+        audio.update(index_files(materialize(part_src, base, f"audio{part}")))
+    meta_src = source_of(sources, "meta", ZENODO.format(record=1040168, name=f"{stem}.meta.zip"))
     meta = source_file(meta_src, base, "meta", "meta.txt", "meta.txt")
     question = options_question(ASK.format(what="acoustic scene"), TUT_LABELS)
     out = Collected("TUT2017")
