@@ -87,6 +87,12 @@ class _Rule:
     def compact(self, values: Mapping[str, float]) -> tuple[int, ...]:
         return tuple(int(values[f]) for f in self.fields)
 
+    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
+        """The rate of the last field (the hit) over items; an `invalid` field, if any, is counted beside it."""
+        rows = list(values)
+        at = self.fields.index("invalid") if "invalid" in self.fields else None
+        return self.summary(rows, [v[-1] for v in rows], invalid=sum(v[at] for v in rows) if at is not None else 0)
+
     def summary(self, values: list[tuple[int, ...]], hits: list[int], invalid: int) -> dict[str, Any]:
         rate = round(100.0 * sum(hits) / len(values), 2) if values else None
         return {
@@ -118,10 +124,6 @@ class McqExtract(_Rule):
             seed = int(hashlib.sha256(self.item_key(sample, pred).encode()).hexdigest()[:16], 16)
             got = random.Random(seed).choice(LETTERS)
         return {"failed": 0, "invalid": int(invalid), "correct": int(got is not None and got == truth)}
-
-    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
-        values = list(values)
-        return self.summary(values, [v[2] for v in values], invalid=sum(v[1] for v in values))
 
 
 def _words(text: str) -> set[str]:
@@ -165,10 +167,6 @@ class OptionMatch(_Rule):
             return {"failed": 1, "correct": 0}
         return {"failed": 0, "correct": int(option_matches(sample.answer, pred.text, self._choices(sample)))}
 
-    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
-        values = list(values)
-        return self.summary(values, [v[1] for v in values], invalid=0)
-
 
 @cache
 def refusal_phrases() -> tuple[str, ...]:
@@ -191,10 +189,6 @@ class Refusal(_Rule):
             return {"failed": 1, "refused": 0}
         text = pred.text.strip().lower()
         return {"failed": 0, "refused": int(not text or any(p in text for p in refusal_phrases()))}
-
-    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
-        values = list(values)
-        return self.summary(values, [v[1] for v in values], invalid=0)
 
 
 @cache
@@ -329,10 +323,6 @@ class Pedant(_Rule):
             return {"failed": 1, "correct": 0}
         judged = _pedant()[0].evaluate([sample.answer], pred.text, sample.audio_content or sample.question)
         return {"failed": 0, "correct": int(bool(judged))}
-
-    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
-        values = list(values)
-        return self.summary(values, [v[1] for v in values], invalid=0)
 
 
 MCQ_EXTRACT = McqExtract()
