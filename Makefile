@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORK ?= almeval-results
 
-.PHONY: install demo test bench lint typecheck clean
+.PHONY: install demo demo-audio test check bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,10 +34,18 @@ demo: $(STAMP) $(VENV)/.demo-judge
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Benchmarks (tests/bench/, not collected by pytest): each prints its figures and ratios from one run.
 bench: $(STAMP)
-	$(BIN)/python bench/rerun.py
-	$(BIN)/python bench/judge_throughput.py
-	$(BIN)/python bench/overlap.py
+	$(BIN)/python tests/bench/rerun.py
+	$(BIN)/python tests/bench/judge_throughput.py
+	$(BIN)/python tests/bench/overlap.py
+
+# Rebuild the shipped demo audio (needs Debian's flite; see tests/tools/make_demo_audio.py).
+demo-audio: $(STAMP)
+	$(BIN)/python tests/tools/make_demo_audio.py
+
+# What CI runs: lint, type checks, then the tests.
+check: lint typecheck test
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -278,23 +278,54 @@ def _existing_store(work_dir: Path):
 
 
 @data_app.command("list")
-def data_list(config: ConfigOpt = None) -> None:
-    """Every known dataset with its task, language and whether its manifest is present."""
+def data_list(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the listing as JSON.")] = False,
+) -> None:
+    """Every known dataset: task, subsets, how it is scored (rule recipes, judge template), prepared or not."""
+    from almeval.config import load_config
+    from almeval.datasets import Catalog
+    from almeval.judges.templates import Wiring, load_templates
+    from almeval.metrics import recipe_names
+
+    with _errors():
+        cfg = load_config(config)
+        catalog = Catalog(cfg)
+        wiring = Wiring.load(load_templates(), {}, [d.name for d in catalog.all()])
+    rows = [
+        {
+            "dataset": d.name,
+            "task": d.task,
+            "input": "spoken question" if d.interactive == "Audio-QA" else "audio + text",
+            "subsets": list(d.subsets),
+            "lang": d.lang,
+            "rules": recipe_names(d.name, d.task),
+            "judge": wiring.describe(d.name, d.task),
+            "prepared": bool(d.manifest),
+        }
+        for d in catalog.all()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    _print_table(rows)
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from almeval.config import load_config
-    from almeval.datasets import Catalog
-
-    with _errors():
-        catalog = Catalog(load_config(config))
     table = Table()
-    for col in ("dataset", "task", "interactive", "audio", "series", "lang", "prepared"):
+    for col in rows[0]:
         table.add_column(col)
-    for d in catalog.all():
-        table.add_row(d.name, d.task, d.interactive, d.audio_type, d.series, d.lang, "yes" if d.manifest else "no")
+    for r in rows:
+        cells = [
+            ", ".join(v) if isinstance(v, list) else ("yes" if v is True else "no" if v is False else str(v))
+            for v in r.values()
+        ]
+        table.add_row(*cells)
     console = Console()
-    Console(width=max(console.width, 120)).print(table)
+    Console(width=max(console.width, 160)).print(table)
 
 
 @data_app.command("check")
@@ -334,7 +365,7 @@ def data_prepare(
     typer.echo(json.dumps({"prepared": results, "failed": failures}, indent=2, ensure_ascii=False))
     typer.echo(f"use it: DATASETS.dataset_root: {root} in config.yaml, or ALMEVAL_DATASET_ROOT={root}", err=True)
     if failures:
-        raise typer.Exit(int(ExitCode.DATA_ERROR))
+        raise typer.Exit(int(ExitCode.USER_ERROR))
 
 
 @models_app.command("list")

@@ -27,7 +27,7 @@ class Endpoint:
     timeout_s: float = 60.0
     max_attempts: int = 8
     limits: Limits = field(default_factory=Limits)
-    transport: str = "aiohttp"  # or "httpx": the openai client's default (bench/judge_throughput.py compares them)
+    transport: str = "aiohttp"  # or "httpx", the openai client default (tests/bench/judge_throughput.py compares)
 
     @property
     def url(self) -> str:

@@ -19,7 +19,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "almeval" / "data" / "demo"
+OUT = Path(__file__).resolve().parent.parent.parent / "almeval" / "data" / "demo"
 VOICES = ("slt", "kal16")  # both natively 16 kHz
 
 SENTENCES = [

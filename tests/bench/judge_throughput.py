@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from almeval.cache import Memo
@@ -38,7 +38,7 @@ from almeval.values import Prediction, Sample
 @contextmanager
 def server(*args: str) -> Iterator[str]:
     """The loopback server in its own process; yields its base URL."""
-    script = Path(__file__).resolve().parent.parent / "tests" / "openai_server.py"
+    script = Path(__file__).resolve().parent.parent / "openai_server.py"
     proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())  # type: ignore[union-attr]
