@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from almeval.errors import AlmevalError, ConfigError, ExitCode
+from almeval.errors import AlmevalError, ConfigError, ExitCode, UnknownNameError
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Evaluate audio LLMs fast, exactly, and cheaply again."
@@ -252,20 +252,23 @@ def _one_line(s: dict) -> str:
 @app.command("report")
 def report_cmd(
     work_dir: WorkDir = DEFAULT_WORK_DIR,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the markdown here (default: stdout).")] = None,
-    recipe: Annotated[str, typer.Option(help="Which recipe's numbers: default | kimi.")] = "default",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here (default: stdout).")] = None,
+    recipe: Annotated[str, typer.Option(help="Which recipes' numbers: default | kimi | all.")] = "default",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json (fields: README, Report).")] = "markdown",
 ) -> None:
-    """Markdown report of every stored score, with provenance."""
-    from almeval.report import render
+    """Report of every stored score, with provenance: markdown tables, or one JSON document."""
+    from almeval.report import as_json, render
 
     with _errors():
+        if fmt not in ("markdown", "json"):
+            raise UnknownNameError("report format", fmt, ["markdown", "json"])
         store = _existing_store(work_dir)
-        text = render(store, recipe)
+        text = render(store, recipe) if fmt == "markdown" else json.dumps(as_json(store, recipe), indent=2) + "\n"
     if out:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}", err=True)
     else:
-        typer.echo(text)
+        typer.echo(text, nl=False)
 
 
 def _existing_store(work_dir: Path):
@@ -373,7 +376,8 @@ def models_list() -> None:
     """Registered models and whether their optional dependencies are installed."""
     from importlib.util import find_spec
 
-    from almeval.adapters import MODELS
+    with _errors():
+        from almeval.adapters import MODELS
 
     for name in MODELS:
         meta = MODELS.meta(name)

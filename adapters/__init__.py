@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from almeval.registry import Registry
+from almeval.registry import Registry, load_entry_points
 
 from .base import Adapter, Output
 
@@ -91,6 +91,10 @@ MODELS.register(
     summary="glm-4-voice[:DIR] — GLM-4-Voice-9B with its speech tokenizer, text tokens scored",
     install="git clone --recurse-submodules https://github.com/THUDM/GLM-4-Voice and put it on PYTHONPATH",
 )
+
+
+for _name, _target, _dist in load_entry_points("almeval.adapters"):  # models from other packages
+    MODELS.register(_name, _target, extra="", summary=f"from the package {_dist}", source=f"package {_dist}")
 
 
 def parse_model(spec: str, args: dict[str, str]) -> tuple[type[Adapter], dict[str, str]]:

@@ -25,6 +25,12 @@ class Adapter(ABC):
     uses_prompt: ClassVar[bool] = True  # False: the rendered prompt does not reach the model (pure ASR)
     prompt_set: ClassVar[str] = ""  # adapters/prompts/<set>.yaml; "" = almeval/prompts.yaml
     max_batch_size: ClassVar[int] = 16
+    # Options that change how a model runs but never what it outputs. Every other option counts as
+    # output-deciding and enters the model's key (two configurations are never merged, C12). `path` is
+    # here because `key_identity` already says which weights (digest), endpoint or file it names.
+    operational: ClassVar[frozenset[str]] = frozenset(
+        {"label", "path", "batch_size", "concurrency", "rpm", "tpm", "timeout", "device", "api_key"}
+    )
 
     def __init__(self, options: Mapping[str, str]):
         self.options = options
@@ -33,6 +39,12 @@ class Adapter(ABC):
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
         """Name, adapter version and weights revision: everything about the model that decides outputs."""
         return {"name": cls.name, "version": cls.version}
+
+    @classmethod
+    def key_identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
+        """What names this model in the store (with its output-deciding options): its identity unless
+        the adapter says otherwise (replay: the file it reads, not the file's current bytes)."""
+        return cls.identity(options)
 
     @classmethod
     def label(cls, options: Mapping[str, str]) -> str:
@@ -74,3 +86,25 @@ def length_override(options: Mapping[str, str]) -> dict[str, Any]:
     """`--model-arg max_new_tokens=N` over a model's published generation length (smoke runs, tests);
     recorded in the params like the rest."""
     return {"max_new_tokens": int(options["max_new_tokens"])} if "max_new_tokens" in options else {}
+
+
+class AsyncModel(Adapter):
+    """A model under test behind an endpoint: the scheduler runs `concurrency` `acomplete` calls at a time
+    in the event loop, through the endpoint's limiter, instead of micro-batches in a worker thread."""
+
+    @abstractmethod
+    async def start(self, limiters: dict[str, Any]) -> None:
+        """Inside the running loop: connect, sharing the endpoint's limiter from `limiters` (by URL)."""
+
+    @abstractmethod
+    async def acomplete(self, request: Request) -> Output: ...
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+    @classmethod
+    def concurrency(cls, options: Mapping[str, str]) -> int:
+        return int(options.get("concurrency", 16))
+
+    def generate(self, requests: list[Request]) -> list[Output]:
+        raise NotImplementedError(f"{self.name} runs through acomplete() in the event loop")

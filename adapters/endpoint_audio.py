@@ -13,19 +13,18 @@ import base64
 import io
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from almeval.judges.endpoint import ChatClient, Endpoint
-from almeval.judges.limiter import EndpointLimiter, Limits
+from almeval.endpoint.client import ChatClient, Endpoint
+from almeval.endpoint.limiter import EndpointLimiter, Limits
 from almeval.values import Audio, Request, Sample
 
-from .base import Adapter, Output
+from .base import AsyncModel, Output
 
 
-class EndpointAudioAdapter(Adapter):
+class EndpointAudioAdapter(AsyncModel):
     name = "openai"
     version = "1"
-    is_async: ClassVar[bool] = True
 
     def __init__(self, options: Mapping[str, str]):
         super().__init__(options)
@@ -48,10 +47,6 @@ class EndpointAudioAdapter(Adapter):
             "seed": int(options.get("seed", 0)),
         }
 
-    @classmethod
-    def concurrency(cls, options: Mapping[str, str]) -> int:
-        return int(options.get("concurrency", 16))
-
     async def start(self, limiters: dict[str, EndpointLimiter]) -> None:
         """Inside the running loop; shares the endpoint's limiter with any judge on the same URL."""
         limiter = limiters.setdefault(self.endpoint.url, EndpointLimiter(self.endpoint.limits))
@@ -61,9 +56,6 @@ class EndpointAudioAdapter(Adapter):
         assert self.client is not None, "start() first"
         reply = await self.client.complete(messages(request), request.params)
         return reply.text
-
-    def generate(self, requests: list[Request]) -> list[Output]:
-        raise NotImplementedError("endpoint models run through acomplete() in the event loop")
 
     async def aclose(self) -> None:
         if self.client is not None:

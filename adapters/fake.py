@@ -29,6 +29,8 @@ class FakeAdapter(Adapter):
     name = "fake"
     version = "1"
     max_batch_size = 16
+    # latency, the call log and injected failures shape a run, not its outputs
+    operational = Adapter.operational | {"item_latency", "batch_latency", "log", "fail"}
 
     def __init__(self, options: Mapping[str, str]):
         super().__init__(options)

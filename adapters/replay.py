@@ -44,6 +44,12 @@ class ReplayAdapter(Adapter):
         return {**super().identity(options), "predictions_sha256": digest.hexdigest()}
 
     @classmethod
+    def key_identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
+        """A replayed model is the file it reads (its resolved path): re-exporting fixed predictions to
+        the same file updates that model's results instead of adding a model."""
+        return {**super().identity(options), "path": str(_path(options).resolve())}
+
+    @classmethod
     def label(cls, options: Mapping[str, str]) -> str:
         return options.get("label") or f"replay:{_path(options).stem}"
 

@@ -140,20 +140,26 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
             "invalid": 0,
             "cost_usd": 0.0,
         }
+        labels = store.display_names()
         for model, dataset in _scope(store, opts):
             stage = make_stage(opts.judge, config, [*names, dataset], store, memo, model, run_id)
             if stage is None:
                 raise ConfigError("no judge: pass --judge NAME (or set JUDGE.model in config.yaml)")
-            items = _stored_items(store, model, dataset)
-            pairs = [(s, p) for s, p in items if p.status == "ok" and _wanted(store, opts, model, s)]
+            items, dropped = _stored_items(store, model, dataset)
+            retry = store.judge_errors(model, dataset) if opts.retry_errors else None
+            pairs = [(s, p) for s, p in items if p.status == "ok" and (retry is None or s.index in retry)]
             check_budget(stage, pairs, ui)
             asyncio.run(run_judged(stage, pairs))
-            size, prov = _coverage(store, model, dataset, len(items))
+            size, prov = store.coverage(model, dataset) or (len(items), {"model_key": model})
+            current = store.manifest(dataset)
+            size = len(current) if current is not None else size
             prov = {**prov, "versions": opts.versions, "run_id": run_id}
             result = score_dataset(stage, dataset, [(s, p.status) for s, p in items], size, run_id, prov)
             c = stage.counters
-            out["datasets"][f"{model}/{dataset}"] = {
+            out["datasets"][f"{labels.get(model, model)}/{dataset}"] = {
                 **result,
+                "model_key": model,
+                "not_in_manifest": dropped,
                 "judged": c.judged,
                 "cache_hits": c.judge_cache_hits,
                 "errors": c.errors,
@@ -172,10 +178,19 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
 
 
 def _scope(store: Store, opts: JudgeRunOptions) -> list[tuple[str, str]]:
-    rows = store.db.execute("SELECT DISTINCT model, dataset FROM items ORDER BY model, dataset").fetchall()
-    want_m = {m.lower() for m in opts.models}
+    """(model key, dataset) pairs to judge. `--model` takes a label or a key prefix; a label that two
+    models share is refused with their keys (C12)."""
+    keys: set[str] | None = None
+    if opts.models:
+        keys = set()
+        for text in opts.models:
+            found = store.find_models(text)
+            if len(found) > 1:
+                listed = ", ".join(f"{m.label} (key {m.key})" for m in found)
+                raise ConfigError(f"--model {text!r} names {len(found)} models: {listed}; pass a key prefix instead")
+            keys.update(m.key for m in found)
     want_d = {d.lower() for d in opts.data if d.lower() != "all"}
-    chosen = [(m, d) for m, d in rows if (not want_m or m.lower() in want_m) and (not want_d or d.lower() in want_d)]
+    chosen = [(m, d) for m, d in store.scopes() if (keys is None or m in keys) and (not want_d or d.lower() in want_d)]
     if not chosen:
         raise ConfigError(
             f"no stored predictions match --model {' '.join(opts.models) or '(any)'} "
@@ -184,12 +199,15 @@ def _scope(store: Store, opts: JudgeRunOptions) -> list[tuple[str, str]]:
     return chosen
 
 
-def _stored_items(store: Store, model: str, dataset: str) -> list[Pair]:
-    q = """SELECT s.*, p.key AS pkey, p.text, p.status AS pstatus FROM items i
-           JOIN samples s ON s.dataset = i.dataset AND s.idx = i.idx
-           JOIN predictions p ON p.key = i.pred_key WHERE i.model = ? AND i.dataset = ? ORDER BY i.idx"""
-    out = []
-    for r in store.db.query(q, [model, dataset]):
+def _stored_items(store: Store, model: str, dataset: str) -> tuple[list[Pair], int]:
+    """The model's stored items that the dataset's manifest in force holds, and how many it no longer
+    holds (kept in the store, not scored)."""
+    current = store.manifest(dataset)
+    out, dropped = [], 0
+    for r in store.stored_items(model, dataset):
+        if current is not None and r["idx"] not in current:
+            dropped += 1
+            continue
         meta = json.loads(r["meta"] or "{}")
         sample = Sample(
             dataset=dataset,
@@ -204,22 +222,4 @@ def _stored_items(store: Store, model: str, dataset: str) -> list[Pair]:
             meta=MappingProxyType(meta) if meta else EMPTY,
         )
         out.append((sample, Prediction(r["pkey"], r["text"], status=r["pstatus"], source="store")))
-    return out
-
-
-def _wanted(store: Store, opts: JudgeRunOptions, model: str, sample: Sample) -> bool:
-    """With --retry-errors, only items whose last judge call failed."""
-    if not opts.retry_errors:
-        return True
-    row = store.db.execute(
-        "SELECT 1 FROM item_judgments WHERE model=? AND dataset=? AND idx=? AND status='error'",
-        [model, sample.dataset, sample.index],
-    ).fetchone()
-    return row is not None
-
-
-def _coverage(store: Store, model: str, dataset: str, default: int) -> tuple[int, dict[str, Any]]:
-    """The dataset's size and the model's provenance, as the eval that made the predictions recorded them."""
-    q = "SELECT size, provenance FROM coverage WHERE model=? AND dataset=?"
-    row = store.db.execute(q, [model, dataset]).fetchone()
-    return (int(row[0]), json.loads(row[1] or "{}")) if row else (default, {"model": model})
+    return out, dropped

@@ -15,21 +15,26 @@ from .datasets import load_samples
 from .errors import DataError
 from .prompts import Prompt, PromptBook
 from .store import Store
-from .values import EMPTY, DatasetInfo, Prediction, Request, Sample
+from .values import EMPTY, DatasetInfo, ModelId, Prediction, Request, Sample
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The model under test as known before loading: class, options and identity."""
+    """The model under test as known before loading: class, options, identity and the key that names
+    its results (C12)."""
 
     cls: type[Adapter]
     options: Mapping[str, str]
-    label: str
+    id: ModelId
     identity: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return self.id.label
 
     @classmethod
     def of(cls, adapter: type[Adapter], options: Mapping[str, str]) -> ModelSpec:
-        return cls(adapter, options, adapter.label(options), adapter.identity(options))
+        return cls(adapter, options, model_id(adapter, options), adapter.identity(options))
 
     def request(self, sample: Sample, prompt: Prompt) -> Request:
         params = self.cls.params(self.options, sample)
@@ -38,14 +43,25 @@ class ModelSpec:
         return Request(key=key, sample=sample, prompt=prompt.user, params=params or EMPTY, system=prompt.system)
 
 
+def model_id(adapter: type[Adapter], options: Mapping[str, str]) -> ModelId:
+    """Key = the adapter's key identity plus every option it does not declare operational."""
+    deciding = {k: v for k, v in sorted(options.items()) if k not in adapter.operational}
+    key = content_key("model", {"identity": adapter.key_identity(options), "options": deciding})[:16]
+    return ModelId(key, adapter.label(options))
+
+
 @dataclass(frozen=True)
 class DatasetPlan:
     info: DatasetInfo
-    size: int  # items in the manifest (a limited run covers fewer)
+    indices: tuple[str, ...]  # every item of the manifest in force (a limited run covers fewer)
     requests: tuple[Request, ...]
     known: Mapping[str, Prediction]  # key → prediction already in the store or the disk cache
     stored_items: Mapping[str, str]  # idx → pred_key recorded before this run
     prompt_digests: tuple[str, ...] = field(default=())
+
+    @property
+    def size(self) -> int:
+        return len(self.indices)
 
     @property
     def misses(self) -> list[Request]:
@@ -75,12 +91,12 @@ def plan_dataset(
     memo: Memo,
     limit: int | None,
 ) -> DatasetPlan:
-    samples, size = load_samples(info, probe, limit)
+    samples, indices = load_samples(info, probe, limit)
     info = _with_task(info, samples)
     requests = tuple(spec.request(s, prompts.render(s)) for s in samples)
     digests = sorted({text_digest(prompts.template(s)) for s in samples}) if spec.cls.uses_prompt else []
     return DatasetPlan(
-        info, size, requests, lookup(requests, store, memo), store.items(spec.label, info.name), tuple(digests)
+        info, indices, requests, lookup(requests, store, memo), store.items(spec.id.key, info.name), tuple(digests)
     )
 
 

@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from .errors import UnknownNameError
 from .store import Store
 
 UNITS = {"wer": " %", "cer": " %", "acc": " %", "score": ""}
@@ -31,12 +32,28 @@ def _variant(family: str) -> bool:
     return family.endswith(("-default", "-kimi"))
 
 
+VIEWS = ("default", "kimi", "all")
+
+
 def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
+    """Score rows of the chosen recipe view; `model` is the display name (label, or label@key8 where two
+    model keys share a label) and `model_key` the key that stored it."""
+    if recipe not in VIEWS:
+        raise UnknownNameError("report recipe view", recipe, VIEWS)
+    names = store.display_names()
     out = []
     for row in store.scores():
         family = _family(row["recipe"])
-        if not _variant(family) or family.endswith(f"-{recipe}"):
-            out.append({**row, "values": json.loads(row["values_json"]), "prov": json.loads(row["provenance"])})
+        if recipe == "all" or not _variant(family) or family.endswith(f"-{recipe}"):
+            out.append(
+                {
+                    **row,
+                    "model": names.get(row["model"], row["model"]),
+                    "model_key": row["model"],
+                    "values": json.loads(row["values_json"]),
+                    "prov": json.loads(row["provenance"]),
+                }
+            )
     return out
 
 
@@ -167,9 +184,8 @@ def provenance(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def agreements(store: Store) -> list[str]:
-    rows = store.db.execute(
-        "SELECT model, dataset, judges, items, agreement, kappa FROM agreements ORDER BY model, dataset, judges"
-    ).fetchall()
+    names = store.display_names()
+    rows = store.agreement_rows()
     if not rows:
         return []
     lines = [
@@ -179,12 +195,21 @@ def agreements(store: Store) -> list[str]:
         "| model | dataset | judges | items | agreement | Cohen's κ |",
         "|---|---|---|---|---|---|",
     ]
-    lines += [f"| {m} | {d} | {j} | {n} | {100 * a:.1f} % | {_fmt(k)} |" for m, d, j, n, a, k in rows]
+    lines += [f"| {names.get(m, m)} | {d} | {j} | {n} | {100 * a:.1f} % | {_fmt(k)} |" for m, d, j, n, a, k in rows]
     return lines
 
 
 def aggregates(rows: list[dict[str, Any]]) -> list[str]:
     """Computed aggregates per model, shown only where the model has at least one component."""
+    lines = []
+    for a in aggregate_values(rows):
+        shown = _fmt(a["value"]) if a["value"] is not None else f"– (missing: {', '.join(a['missing'])})"
+        lines.append(f"| {a['model']} | {a['aggregate']} | {shown} |")
+    return ["", "## Aggregates", "", "| model | aggregate | value |", "|---|---|---|", *lines] if lines else []
+
+
+def aggregate_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per model and aggregate: its value (None while a component is missing) and the missing components."""
     from .aggregates import OPENAUDIOBENCH, VOICEBENCH
 
     per_model: dict[str, dict[str, float | None]] = defaultdict(dict)
@@ -194,25 +219,35 @@ def aggregates(rows: list[dict[str, Any]]) -> list[str]:
             per_model[r["model"]].setdefault(r["dataset"], v)
         if r["dataset"] == "OpenAudioBench" and r["subset"]:
             per_model[r["model"]].setdefault(r["subset"], v)
-    lines = []
+    out = []
     for model, values in sorted(per_model.items()):
         for agg in (VOICEBENCH, OPENAUDIOBENCH):
-            if not any(k in values for k in agg.weights):
-                continue
-            result = agg.compute(values)
-            shown = _fmt(result) if result is not None else f"– (missing: {', '.join(agg.missing(values))})"
-            lines.append(f"| {model} | {agg.name} | {shown} |")
-    return ["", "## Aggregates", "", "| model | aggregate | value |", "|---|---|---|", *lines] if lines else []
+            if any(k in values for k in agg.weights):
+                out.append(
+                    {
+                        "model": model,
+                        "aggregate": agg.name,
+                        "value": agg.compute(values),
+                        "missing": agg.missing(values),
+                    }
+                )
+    return out
 
 
 def unscored(store: Store) -> list[str]:
-    q = (
-        "SELECT i.model, i.dataset, count(*) FROM items i LEFT JOIN scores s ON s.model = i.model "
-        "AND s.dataset = i.dataset WHERE s.model IS NULL GROUP BY i.model, i.dataset"
-    )
+    names = store.display_names()
     return [
-        f"- {m} / {d}: {n} predictions stored; scored by a judge: run `almeval judge --judge NAME`"
-        for m, d, n in store.db.execute(q).fetchall()
+        f"- {names.get(m, m)} / {d}: {n} predictions stored; scored by a judge: run `almeval judge --judge NAME`"
+        for m, d, n in store.unscored()
+    ]
+
+
+def outside_manifest(store: Store) -> list[str]:
+    names = store.display_names()
+    return [
+        f"- {names.get(m, m)} / {d}: {n} stored item(s) are no longer in the manifest in force; they are kept "
+        "in the store and not scored"
+        for m, d, n in store.outside_manifest()
     ]
 
 
@@ -234,7 +269,7 @@ def render(store: Store, recipe: str = "default") -> str:
             "scale. [lo–hi]: seeded bootstrap 95% interval (1,000 resamples of the items). "
             '"partial" marks fewer items than the dataset has; failed / invalid / errors are counted '
             "in the denominator by the `default` recipe and dropped by `kimi`.",
-            *overview(rows, dict(store.db.execute("SELECT dataset, task FROM coverage").fetchall())),
+            *overview(rows, store.dataset_tasks()),
         ]
         lines += ["", "## Per subset", *subsets(rows)]
         lines += aggregates(rows)
@@ -243,4 +278,69 @@ def render(store: Store, recipe: str = "default") -> str:
     pending = unscored(store)
     if pending:
         lines += ["", "## Not scored yet", "", *pending]
+    dropped = outside_manifest(store)
+    if dropped:
+        lines += ["", "## Dropped from the manifest", "", *dropped]
     return "\n".join(lines) + "\n"
+
+
+REPORT_FORMAT = 1  # bump when a field of `as_json` changes meaning or goes away (adding fields keeps it)
+
+
+def as_json(store: Store, recipe: str = "default") -> dict[str, Any]:
+    """The report as one JSON document (`almeval report --format json`); the README lists every field."""
+    rows = _rows(store, recipe)
+    names = store.display_names()
+    labels = {m.key: m.label for m in store.models()}
+    scores = []
+    for r in rows:
+        v = r["values"]
+        metric = v["metric"]
+        ci = v.get("ci95")
+        scores.append(
+            {
+                "model": r["model"],
+                "model_label": labels.get(r["model_key"], r["model"]),
+                "model_key": r["model_key"],
+                "benchmark": r["dataset"],
+                "subset": r["subset"],
+                "recipe": r["recipe"],
+                "metric": metric,
+                "value": v.get(metric),
+                "ci95": list(ci) if ci else None,
+                "n": v.get("n", r["n"]),
+                "size": r["dataset_size"],
+                "complete": bool(r["complete"]),
+                "counts": {k: int(v.get(k) or 0) for k in ("failed", "invalid", "errors", "unjudged", "dropped")},
+                "parts": {k: v[k] for k in PARTS if k in v},
+                "provenance": r["prov"],
+                "run_id": r["run_id"],
+            }
+        )
+    return {
+        "format": REPORT_FORMAT,
+        "store": str(store.path),
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "recipe_view": recipe,
+        "scores": scores,
+        "aggregates": aggregate_values(rows),
+        "agreements": [
+            {
+                "model": names.get(m, m),
+                "model_key": m,
+                "benchmark": d,
+                "judges": j,
+                "items": n,
+                "agreement": a,
+                "kappa": k,
+            }
+            for m, d, j, n, a, k in store.agreement_rows()
+        ],
+        "not_scored": [
+            {"model": names.get(m, m), "model_key": m, "benchmark": d, "stored": n} for m, d, n in store.unscored()
+        ],
+        "not_in_manifest": [
+            {"model": names.get(m, m), "model_key": m, "benchmark": d, "stored": n}
+            for m, d, n in store.outside_manifest()
+        ],
+    }

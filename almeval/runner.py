@@ -17,6 +17,7 @@ from typing import Any
 
 from almeval.adapters import parse_model
 from almeval.cache import AudioProbe, Memo
+from almeval.cache.keys import text_digest
 from almeval.judges import JudgeOptions, make_stage
 
 from .config import load_config
@@ -90,10 +91,11 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     store.reap(socket.gethostname(), _alive)
     if not opts.skip_judge:
         names = [*(d.name for d in catalog.all()), *(d.name for d in selection.datasets)]
-        ctx.judge = make_stage(opts.judge, config, names, store, memo, spec.label, ctx.run_id)
+        ctx.judge = make_stage(opts.judge, config, names, store, memo, spec.id.key, ctx.run_id)
         if ctx.judge is not None:
             ctx.judge.limiters = ctx.limiters  # one limiter per endpoint for both roles
-    store.start_run(ctx.run_id, spec.label, [d.name for d in selection.datasets], _public(opts))
+    store.add_model(spec.id, spec.identity, ctx.run_id)
+    store.start_run(ctx.run_id, spec.id.key, [d.name for d in selection.datasets], _public(opts))
     status = "failed"
     try:
         summary = _run(ctx, opts, selection, prompts, started)
@@ -126,6 +128,7 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
         )
     for p in plans:
         record_known(ctx, p)
+        ctx.store.set_manifest(p.info.name, p.indices, text_digest("\n".join(p.indices)))
     ctx.store.write({"coverage": [_coverage(ctx, p) for p in plans]})
     with ctx.ui.stages():
         asyncio.run(_pipeline(ctx, plans))
@@ -177,7 +180,7 @@ async def _pipeline(ctx: RunContext, plans: list[DatasetPlan]) -> None:
 def _coverage(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     """Dataset size and the model's provenance, so `almeval judge` can score from the store alone."""
     return {
-        "model": ctx.spec.label,
+        "model": ctx.spec.id.key,
         "dataset": plan.info.name,
         "task": plan.info.task,
         "size": plan.size,
@@ -191,6 +194,7 @@ def _coverage(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
 def _provenance(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     return {
         "model": ctx.spec.label,
+        "model_key": ctx.spec.id.key,
         "adapter": dict(ctx.spec.identity),
         "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
         "versions": versions(),
@@ -246,6 +250,7 @@ def _summary(
     return {
         "run_id": ctx.run_id,
         "model": ctx.spec.label,
+        "model_key": ctx.spec.id.key,
         "adapter": dict(ctx.spec.identity),
         "datasets": per_dataset,
         "skipped_unprepared": list(skipped),

@@ -13,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from almeval.adapters import Adapter
+from almeval.adapters.base import AsyncModel
 from almeval.cache import Memo, canonical_json
 
 if TYPE_CHECKING:
     from almeval.judges import JudgeStage
 
+from .batching import MicroBatcher
 from .errors import AlmevalError, ConfigError, ItemError, UserError
 from .plan import DatasetPlan, ModelSpec
 from .progress import Ui
@@ -59,62 +60,7 @@ class RunContext:
     claimed_elsewhere: set[str] = field(default_factory=set)  # misses another process is inferring
 
     def __post_init__(self) -> None:
-        self.scorer = ItemScorer(self.spec.label)
-
-
-class Batchable(Protocol):
-    @property
-    def params(self) -> Mapping[str, Any]: ...
-
-
-B = TypeVar("B", bound=Batchable)
-
-
-class MicroBatcher(Generic[B]):
-    """Collects requests into batches of up to `size` with the same params; flushes on size, on a
-    deadline after the first request, on a params change, or at the end of input (None). Used for
-    models under test and for local judges alike."""
-
-    def __init__(self, queue: asyncio.Queue[B | None], size: int, deadline_s: float):
-        self.queue, self.size, self.deadline_s = queue, size, deadline_s
-        self._held: B | None = None
-        self._done = False
-
-    async def next(self) -> list[B] | None:
-        first = self._held if self._held is not None else (None if self._done else await self.queue.get())
-        self._held = None
-        if first is None:
-            self._done = True
-            return None
-        batch = [first]
-        end = time.monotonic() + self.deadline_s
-        while len(batch) < self.size and not self._done:
-            item = await self._get(end)
-            if item is _TIMEOUT:
-                break
-            if item is None:
-                self._done = True
-            elif item.params != first.params:
-                self._held = item
-                break
-            else:
-                batch.append(item)
-        return batch
-
-    async def _get(self, end: float) -> Any:
-        try:
-            return self.queue.get_nowait()
-        except asyncio.QueueEmpty:
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                return _TIMEOUT
-            try:
-                return await asyncio.wait_for(self.queue.get(), remaining)
-            except TimeoutError:
-                return _TIMEOUT
-
-
-_TIMEOUT = object()
+        self.scorer = ItemScorer(self.spec.id.key)
 
 
 async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
@@ -130,7 +76,7 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=2 * size)
     landed: asyncio.Queue[list[tuple[Request, Prediction]] | None] = asyncio.Queue(maxsize=4)
     ctx.ui.stage("infer", len(misses))
-    if getattr(ctx.spec.cls, "is_async", False):
+    if issubclass(ctx.spec.cls, AsyncModel):
         await _endpoint_loop(ctx, misses)
         return
     # the model thread gets the GIL back within 1 ms of waking (not CPython's default 5 ms) while the
@@ -346,7 +292,7 @@ def sample_row(s: Sample) -> dict[str, Any]:
 
 def item_row(ctx: RunContext, s: Sample, p: Prediction, now: float) -> dict[str, Any]:
     return {
-        "model": ctx.spec.label,
+        "model": ctx.spec.id.key,
         "dataset": s.dataset,
         "idx": s.index,
         "subset": s.subset,

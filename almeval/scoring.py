@@ -69,7 +69,7 @@ class ItemScorer:
     ) -> list[dict[str, Any]]:
         rows = []
         lang = plan.requests[0].sample.lang if plan.requests else ""
-        previous = store.score_values(spec.label, plan.info.name)
+        previous = store.score_values(spec.id.key, plan.info.name)
         for recipe in recipes_for(plan.info.name, plan.info.task):
             have = self.values[(plan.info.name, recipe.id)]
             groups: dict[str, list[tuple[int, ...]]] = defaultdict(list)
@@ -80,7 +80,7 @@ class ItemScorer:
                 agg = reuse_or_compute(previous, (subset, recipe.id), values, partial(recipe.aggregate, lang, values))
                 rows.append(
                     {
-                        "model": spec.label,
+                        "model": spec.id.key,
                         "dataset": plan.info.name,
                         "subset": subset,
                         "recipe": recipe.id,

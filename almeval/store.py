@@ -10,6 +10,8 @@ Tables (all upserted by key, written in small transactions as items land, WAL mo
   item_judgments (model, dataset, idx, judge, sample_no) → judgment_key (+ repair_key): the item's verdict now
   scores       (model, dataset, subset, recipe) → aggregate values, coverage, provenance
   claims       key → owner (host:pid:run): which process is inferring a key now (one process per GPU)
+  models       key → label, identity: every `model` column holds a model key (C12), never a label
+  manifests    dataset → the item indices of the manifest in force: scores count only these (C12)
 
 kill -9 at any moment loses at most the batch in flight; a rerun upserts, so no row is duplicated.
 """
@@ -27,6 +29,7 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StoreError
+from .values import ModelId
 
 SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
     "runs": (
@@ -150,6 +153,8 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
         ("model", "dataset", "judges"),
     ),
     "claims": ({"key": str, "owner": str, "claimed": float}, "key"),
+    "models": ({"key": str, "label": str, "identity": str, "first_run": str, "updated": float}, "key"),
+    "manifests": ({"dataset": str, "size": int, "digest": str, "indices": str, "updated": float}, "dataset"),
     "scores": (
         {
             "model": str,
@@ -168,8 +173,44 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
     ),
 }
 CHUNK = 900  # below SQLite's bound-parameter limit
-STORE_VERSION = 2  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
-MIGRATIONS = {1: ["ALTER TABLE predictions ADD COLUMN params TEXT"]}  # from format N to N + 1
+STORE_VERSION = 3  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
+MODEL_TABLES = ("items", "item_scores", "item_judgments", "coverage", "agreements", "scores", "runs")
+
+
+def _labels_to_keys(db: sqlite_utils.Database) -> None:
+    """Format 2 keyed results by label. Each old label becomes the model `legacy-<label>` (its identity
+    taken from the coverage provenance it recorded); a rerun of that model files its results under its
+    real key, and the content-keyed predictions and judgments make that rerun cheap."""
+    db.table("models").create(SCHEMA["models"][0], pk="key", if_not_exists=True)
+    labels = {
+        label
+        for table in MODEL_TABLES
+        if db.table(table).exists()
+        for (label,) in db.execute(f"SELECT DISTINCT model FROM {table}").fetchall()
+    }
+    for label in sorted(labels):
+        prov = db.execute("SELECT provenance FROM coverage WHERE model = ? LIMIT 1", [label]).fetchone()
+        identity = json.loads(prov[0] or "{}").get("adapter", {}) if prov else {}
+        db.table("models").upsert(
+            {
+                "key": f"legacy-{label}",
+                "label": label,
+                "identity": json.dumps(identity, sort_keys=True),
+                "first_run": "",
+                "updated": time.time(),
+            },
+            pk="key",
+        )
+    for table in MODEL_TABLES:
+        if db.table(table).exists():
+            db.execute(f"UPDATE {table} SET model = 'legacy-' || model")
+
+
+# from format N to N + 1: SQL statements, or a function of the database
+MIGRATIONS: dict[int, list[str | Callable[[sqlite_utils.Database], None]]] = {
+    1: ["ALTER TABLE predictions ADD COLUMN params TEXT"],
+    2: [_labels_to_keys],
+}
 
 
 class Store:
@@ -195,8 +236,11 @@ class Store:
         with self._tx():  # concurrent first runs (one per GPU) race to create the schema
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             for step in range(version, STORE_VERSION) if version else ():
-                for sql in MIGRATIONS[step]:
-                    self.db.execute(sql)
+                for change in MIGRATIONS[step]:
+                    if isinstance(change, str):
+                        self.db.execute(change)
+                    else:
+                        change(self.db)
             for name, (columns, pk) in SCHEMA.items():
                 self.db.table(name).create(columns, pk=pk, if_not_exists=True)
             self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
@@ -317,6 +361,120 @@ class Store:
             if dup:
                 problems.append(f"{table}: {dup} duplicated key(s)")
         return problems
+
+    # models (C12) ------------------------------------------------------------------------------
+    def add_model(self, model: ModelId, identity: Mapping[str, Any], run_id: str) -> None:
+        """Record a model key and its label (a later label for the same key replaces the shown one)."""
+        with self._tx():
+            self.db.conn.execute(
+                "INSERT INTO models (key, label, identity, first_run, updated) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET label = excluded.label, updated = excluded.updated",
+                [model.key, model.label, json.dumps(dict(identity), sort_keys=True, default=str), run_id, time.time()],
+            )
+
+    def models(self) -> list[ModelId]:
+        return [ModelId(k, lab) for k, lab in self.db.execute("SELECT key, label FROM models ORDER BY label, key")]
+
+    def find_models(self, text: str) -> list[ModelId]:
+        """`--model X`: the models labelled X (case-insensitive), else those whose key starts with X."""
+        known = self.models()
+        by_label = [m for m in known if m.label.lower() == text.lower()]
+        return by_label or [m for m in known if m.key.startswith(text.lower())]
+
+    def display_names(self) -> dict[str, str]:
+        """key → what reports show: the label, or `label@key8` where two keys share a label."""
+        known = self.models()
+        counts: dict[str, int] = {}
+        for m in known:
+            counts[m.label] = counts.get(m.label, 0) + 1
+        return {m.key: m.short if counts[m.label] > 1 else m.label for m in known}
+
+    # the manifest in force (C12) -----------------------------------------------------------------
+    def set_manifest(self, dataset: str, indices: Sequence[str], digest: str) -> None:
+        """Remember which items the dataset's manifest holds now; written only when it changed."""
+        row = self.db.execute("SELECT digest FROM manifests WHERE dataset = ?", [dataset]).fetchone()
+        if row is not None and row[0] == digest:
+            return
+        self.upsert(
+            "manifests",
+            [
+                {
+                    "dataset": dataset,
+                    "size": len(indices),
+                    "digest": digest,
+                    "indices": json.dumps(list(indices)),
+                    "updated": time.time(),
+                }
+            ],
+        )
+
+    def manifest(self, dataset: str) -> set[str] | None:
+        """The indices of the manifest in force (None: never recorded, e.g. a store from before format 3)."""
+        row = self.db.execute("SELECT indices FROM manifests WHERE dataset = ?", [dataset]).fetchone()
+        return set(json.loads(row[0])) if row else None
+
+    def outside_manifest(self) -> list[tuple[str, str, int]]:
+        """(model, dataset, n): stored items that the manifest in force no longer holds (kept, not scored)."""
+        out = []
+        for dataset, indices in self.db.execute("SELECT dataset, indices FROM manifests").fetchall():
+            current = set(json.loads(indices))
+            per_model: dict[str, int] = {}
+            for model, idx in self.db.execute("SELECT model, idx FROM items WHERE dataset = ?", [dataset]):
+                if idx not in current:
+                    per_model[model] = per_model.get(model, 0) + 1
+            out += [(m, dataset, n) for m, n in sorted(per_model.items())]
+        return out
+
+    # what `almeval judge` and the report read ---------------------------------------------------------
+    def scopes(self) -> list[tuple[str, str]]:
+        """(model key, dataset) pairs that have stored predictions."""
+        return [tuple(r) for r in self.db.execute("SELECT DISTINCT model, dataset FROM items ORDER BY model, dataset")]
+
+    def stored_items(self, model: str, dataset: str) -> list[dict[str, Any]]:
+        """The item rows (sample fields + its current prediction's key, text and status) of a model on a dataset."""
+        q = """SELECT s.*, p.key AS pkey, p.text, p.status AS pstatus FROM items i
+               JOIN samples s ON s.dataset = i.dataset AND s.idx = i.idx
+               JOIN predictions p ON p.key = i.pred_key WHERE i.model = ? AND i.dataset = ? ORDER BY i.idx"""
+        return list(self.db.query(q, [model, dataset]))
+
+    def judge_errors(self, model: str, dataset: str) -> set[str]:
+        """Indices whose last judge call failed (for `almeval judge --retry-errors`)."""
+        q = "SELECT DISTINCT idx FROM item_judgments WHERE model = ? AND dataset = ? AND status = 'error'"
+        return {i for (i,) in self.db.execute(q, [model, dataset]).fetchall()}
+
+    def coverage(self, model: str, dataset: str) -> tuple[int, dict[str, Any]] | None:
+        """The dataset's size and the model's provenance as the eval that made the predictions recorded them."""
+        q = "SELECT size, provenance FROM coverage WHERE model = ? AND dataset = ?"
+        row = self.db.execute(q, [model, dataset]).fetchone()
+        return (int(row[0]), json.loads(row[1] or "{}")) if row else None
+
+    def dataset_tasks(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT dataset, task FROM coverage").fetchall())
+
+    def verdict_rows(self, model: str, dataset: str, judge: str) -> dict[str, list[dict[str, Any]]]:
+        """idx → the judge's rows (sample_no, template, status, reply, repair reply, model returned) for the
+        item's current prediction only."""
+        q = """SELECT ij.idx, ij.sample_no, ij.template, ij.status, j.reply, j.model_returned, r.reply AS repair
+               FROM items i JOIN item_judgments ij ON ij.model = i.model AND ij.dataset = i.dataset
+                    AND ij.idx = i.idx AND ij.pred_key = i.pred_key
+               LEFT JOIN judgments j ON j.key = ij.judgment_key LEFT JOIN judgments r ON r.key = ij.repair_key
+               WHERE i.model = ? AND i.dataset = ? AND ij.judge = ?"""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in self.db.query(q, [model, dataset, judge]):
+            out.setdefault(row["idx"], []).append(row)
+        return out
+
+    def agreement_rows(self) -> list[tuple[str, str, str, int, float, float | None]]:
+        q = "SELECT model, dataset, judges, items, agreement, kappa FROM agreements ORDER BY model, dataset, judges"
+        return [tuple(r) for r in self.db.execute(q).fetchall()]
+
+    def unscored(self) -> list[tuple[str, str, int]]:
+        """(model, dataset, n stored items) for model/dataset pairs with predictions but no score yet."""
+        q = (
+            "SELECT i.model, i.dataset, count(*) FROM items i LEFT JOIN scores s ON s.model = i.model "
+            "AND s.dataset = i.dataset WHERE s.model IS NULL GROUP BY i.model, i.dataset"
+        )
+        return [tuple(r) for r in self.db.execute(q).fetchall()]
 
     def claim(self, keys: list[str], owner: str, stale_s: float) -> list[str]:
         """Claim keys for inference: free ones, our own, and claims older than `stale_s`; never keys that

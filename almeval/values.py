@@ -26,6 +26,20 @@ class Audio:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelId:
+    """Who a model under test is (C12). `key` (16 hex digits of a content key over the adapter's identity
+    and its output-deciding options) keys every result; `label` is for display only."""
+
+    key: str
+    label: str
+
+    @property
+    def short(self) -> str:
+        """`label@key8`: how a model is shown where two keys share a label."""
+        return f"{self.label}@{self.key[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetInfo:
     name: str
     task: str  # ASR | MQA | RefQA | OpenQA

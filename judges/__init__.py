@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from almeval.config import Config
+from almeval.endpoint.client import Endpoint, estimate_tokens
+from almeval.endpoint.limiter import Limits
 from almeval.errors import ConfigError
 
-from .endpoint import Endpoint, estimate_tokens
-from .limiter import Limits
 from .pool import JudgeCounters, JudgeSpec, JudgeStage, build_requests, cost
 from .templates import Template, Wiring, load_templates
 

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from almeval.adapters.hf_causal import HFCausalLM
-from almeval.scheduler import MicroBatcher
-
-from .endpoint import Reply
+from almeval.batching import MicroBatcher
+from almeval.endpoint.client import Reply
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from almeval.cache import Memo, content_key
+from almeval.endpoint.client import ChatClient, Endpoint, Reply, estimate_tokens
+from almeval.endpoint.limiter import EndpointLimiter
 from almeval.errors import ItemError, UserError
 from almeval.store import Store
 from almeval.values import Prediction, Sample
 
-from .endpoint import ChatClient, Endpoint, Reply, estimate_tokens
-from .limiter import EndpointLimiter
 from .templates import Template, Wiring
 
 FLUSH_ROWS = 32

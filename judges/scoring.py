@@ -36,23 +36,11 @@ class JudgedItem:
     models_returned: tuple[str, ...] = ()
 
 
-def _rows(store: Store, model: str, dataset: str, judge: str) -> dict[str, list[dict[str, Any]]]:
-    q = """SELECT ij.idx, ij.sample_no, ij.template, ij.status, j.reply, j.model_returned, r.reply AS repair
-           FROM items i JOIN item_judgments ij ON ij.model = i.model AND ij.dataset = i.dataset AND ij.idx = i.idx
-                AND ij.pred_key = i.pred_key
-           LEFT JOIN judgments j ON j.key = ij.judgment_key LEFT JOIN judgments r ON r.key = ij.repair_key
-           WHERE i.model = ? AND i.dataset = ? AND ij.judge = ?"""
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in store.db.query(q, [model, dataset, judge]):
-        out[row["idx"]].append(row)
-    return out
-
-
 def judged_items(
     store: Store, wiring: Wiring, model: str, dataset: str, judge: str, samples: Iterable[tuple[Sample, str]]
 ) -> list[JudgedItem]:
     """`samples`: (sample, prediction status) for every item in scope."""
-    rows = _rows(store, model, dataset, judge)
+    rows = store.verdict_rows(model, dataset, judge)
     return [_item(wiring.template_for(s), s, status, rows.get(s.index, [])) for s, status in samples]
 
 

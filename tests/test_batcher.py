@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from almeval.scheduler import MicroBatcher
+from almeval.batching import MicroBatcher
 from almeval.values import Request, Sample
 
 

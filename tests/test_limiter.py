@@ -8,8 +8,8 @@ import time
 from conftest import write_manifest, write_wav
 from openai_server import FakeOpenAI
 
+from almeval.endpoint.limiter import EndpointLimiter, Limits
 from almeval.judges import JudgeOptions
-from almeval.judges.limiter import EndpointLimiter, Limits
 from almeval.runner import EvalOptions, evaluate
 
 

@@ -55,6 +55,6 @@ def test_a_format_1_store_is_upgraded_in_place(tmp_path):
     con.commit()
     con.close()
     store = Store(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3  # 1 → 2 → 3
     assert store.db.execute("SELECT text, params FROM predictions").fetchall() == [("hello", None)]
     assert store.check() == []

@@ -7,12 +7,13 @@ Selectors: `all`; a task (`asr`, `mqa`, `refqa`, `openqa`, `close-qa` = mqa+refq
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from almeval.config import Config
 from almeval.errors import ConfigError, UnknownNameError
-from almeval.registry import Registry
+from almeval.registry import Registry, load_entry_points
 from almeval.values import DatasetInfo
 
 from .catalog import BENCHMARKS, DEMOS, TASKS
@@ -33,6 +34,20 @@ GROUPS = {
 }
 
 
+def plugin_benchmarks() -> list[tuple[DatasetInfo, str]]:
+    """(benchmark, source) declared by other packages: entry point group `almeval.benchmarks`, each
+    naming a DatasetInfo or a sequence of them."""
+    out: list[tuple[DatasetInfo, str]] = []
+    for name, target, dist in load_entry_points("almeval.benchmarks"):
+        module, _, attr = target.partition(":")
+        value = getattr(importlib.import_module(module), attr)
+        for info in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(info, DatasetInfo):
+                raise ConfigError(f"entry point {name!r} of package {dist} is not an almeval DatasetInfo: {info!r}")
+            out.append((info, f"package {dist}"))
+    return out
+
+
 @dataclass(frozen=True)
 class Selection:
     datasets: tuple[DatasetInfo, ...]
@@ -43,16 +58,12 @@ class Catalog:
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
         self.registry: Registry[DatasetInfo] = Registry("dataset")
-        for info in (*BENCHMARKS, *DEMOS):
-            self._add(self._locate(info))
-        for name, entry in self.config.datasets.items():
+        for info, source in [*((b, "almeval") for b in (*BENCHMARKS, *DEMOS)), *plugin_benchmarks()]:
+            self.registry.register(info.name, self._locate(info), source=source)
+        for name, entry in self.config.datasets.items():  # config.yaml points known names at its manifests
             base = self.registry.get(name) if name in self.registry else DatasetInfo(name=name, task=entry.task)
-            self._add(
-                replace(base, manifest=str(entry.path), task=entry.task or base.task, lang=entry.lang or base.lang)
-            )
-
-    def _add(self, info: DatasetInfo) -> None:
-        self.registry.register(info.name, info)
+            info = replace(base, manifest=str(entry.path), task=entry.task or base.task, lang=entry.lang or base.lang)
+            self.registry.register(name, info, replace=True)
 
     def _locate(self, info: DatasetInfo) -> DatasetInfo:
         """Kimi-Audio-Evalkit's lookup under the dataset root:

@@ -24,28 +24,31 @@ REQUIRED = ("index", "audio_path", "question", "answer", "subset")
 FIX_LINE = "fix or remove that line, then run again"
 
 
-def load_samples(info: DatasetInfo, probe: AudioProbe, limit: int | None = None) -> tuple[list[Sample], int]:
-    """The samples of a dataset (the first `limit` if given) and the manifest's item count.
+def load_samples(
+    info: DatasetInfo, probe: AudioProbe, limit: int | None = None
+) -> tuple[list[Sample], tuple[str, ...]]:
+    """The samples of a dataset (the first `limit` if given) and the indices of every item in the
+    manifest (the manifest in force: scores count these items only).
 
     Raises the first DataError found; every line is parsed even under a limit, so a limited run
     knows it covers only part of the dataset."""
     out: list[Sample] = []
-    total = 0
+    indices: list[str] = []
     for item in scan(info, probe, limit):
         if isinstance(item, DataError):
             raise item
-        if item is not None:
+        if isinstance(item, Sample):
             out.append(item)
-        total += 1
-    return out, total
+            indices.append(item.index)
+        else:
+            indices.append(item)
+    return out, tuple(indices)
 
 
 def check(info: DatasetInfo, probe: AudioProbe) -> tuple[int, list[DataError]]:
     """Every problem in a manifest at once: (number of good samples, errors)."""
     good, errors = 0, []
     for item in scan(info, probe, None):
-        if item is None:
-            continue
         if isinstance(item, DataError):
             errors.append(item)
         else:
@@ -53,8 +56,8 @@ def check(info: DatasetInfo, probe: AudioProbe) -> tuple[int, list[DataError]]:
     return good, errors
 
 
-def scan(info: DatasetInfo, probe: AudioProbe, limit: int | None) -> Iterator[Sample | DataError | None]:
-    """Samples and problems, line by line; None stands for a valid line beyond `limit` (not probed)."""
+def scan(info: DatasetInfo, probe: AudioProbe, limit: int | None) -> Iterator[Sample | DataError | str]:
+    """Samples and problems, line by line; a valid line beyond `limit` gives its index only (not probed)."""
     path = Path(info.manifest)
     if not info.manifest or not path.is_file():
         yield DataError(
@@ -79,7 +82,7 @@ def scan(info: DatasetInfo, probe: AudioProbe, limit: int | None) -> Iterator[Sa
             continue
         seen[index] = lineno
         if limit is not None and taken >= limit:
-            yield None  # still parsed and checked for duplicates, not probed
+            yield index  # still parsed and checked for duplicates, not probed
             continue
         taken += 1
         yield _sample(info, row, path.parent, where, lineno, probe)

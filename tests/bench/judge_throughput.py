@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 from almeval.cache import Memo
+from almeval.endpoint.client import Endpoint
+from almeval.endpoint.limiter import Limits
 from almeval.judges import JudgeSpec, JudgeStage, Wiring
-from almeval.judges.endpoint import Endpoint
-from almeval.judges.limiter import Limits
 from almeval.judges.templates import load_templates
 from almeval.store import Store
 from almeval.values import Prediction, Sample

@@ -1,0 +1,75 @@
+"""Plugins by entry points: a separately installed package adds a model and a benchmark without editing
+almeval (groups `almeval.adapters`, `almeval.benchmarks`); registering a name twice is an error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import asr_rows, cli, write_manifest, write_wav
+
+PLUGIN = '''
+import os
+
+from almeval.adapters.base import Adapter
+from almeval.values import DatasetInfo
+
+
+class Shout(Adapter):
+    """Answers every item with its reference in capitals (the normaliser lowercases it again)."""
+
+    name = "shout"
+
+    def generate(self, requests):
+        return [r.sample.answer.upper() for r in requests]
+
+
+BENCHMARKS = (DatasetInfo(name="tiny-asr", task="ASR", lang="en", manifest=os.environ.get("TINY_MANIFEST", "")),)
+'''
+
+
+def _install(tmp_path: Path, entry_points: str) -> Path:
+    """Build and install (pip --target) a one-module distribution with the given entry points."""
+    src = tmp_path / "plugin"
+    src.mkdir()
+    (src / "tinyplugin.py").write_text(PLUGIN)
+    (src / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=77"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "almeval-tinyplugin"\nversion = "0.1"\n'
+        '[tool.setuptools]\npy-modules = ["tinyplugin"]\n' + entry_points
+    )
+    target = tmp_path / "site"
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target)]
+    out = subprocess.run([*cmd, str(src)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return target
+
+
+def test_a_plugin_package_adds_a_model_and_a_benchmark_that_run_end_to_end(tmp_path):
+    site = _install(
+        tmp_path,
+        '[project.entry-points."almeval.adapters"]\nshout = "tinyplugin:Shout"\n'
+        '[project.entry-points."almeval.benchmarks"]\ntiny = "tinyplugin:BENCHMARKS"\n',
+    )
+    rows = asr_rows(5)
+    for i, row in enumerate(rows):  # five different recordings: five distinct content keys
+        row["audio_path"] = write_wav(tmp_path / "data" / f"a{i}.wav", freq=300.0 + 50 * i).name
+    manifest = write_manifest(tmp_path / "data" / "tiny.jsonl", rows)
+    env = {"PYTHONPATH": str(site), "TINY_MANIFEST": str(manifest)}
+    listing = cli("models", "list", env=env)
+    assert listing.returncode == 0 and "shout" in listing.stdout and "almeval-tinyplugin" in listing.stdout
+    datasets = json.loads(cli("data", "list", "--json", env=env).stdout)
+    assert any(d["dataset"] == "tiny-asr" and d["prepared"] for d in datasets)
+    out = cli("eval", "--model", "shout", "--data", "tiny-asr", "-w", str(tmp_path / "w"), "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["inferred"] == 5 and summary["datasets"]["tiny-asr"]["scores"]["asr-default@1"]["wer"] == 0.0
+
+
+def test_a_plugin_that_registers_a_built_in_name_again_is_refused(tmp_path):
+    site = _install(tmp_path, '[project.entry-points."almeval.adapters"]\nfake = "tinyplugin:Shout"\n')
+    out = cli("models", "list", env={"PYTHONPATH": str(site)})
+    assert out.returncode == 2
+    assert "registered twice" in out.stderr and "almeval-tinyplugin" in out.stderr
