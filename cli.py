@@ -294,7 +294,7 @@ def data_list(
     with _errors():
         cfg = load_config(config)
         catalog = Catalog(cfg)
-        wiring = Wiring.load(load_templates(), {}, [d.name for d in catalog.all()])
+        wiring = Wiring.load(load_templates(), {}, catalog.all())
     rows = [
         {
             "dataset": d.name,
@@ -302,7 +302,7 @@ def data_list(
             "input": "spoken question" if d.interactive == "Audio-QA" else "audio + text",
             "subsets": list(d.subsets),
             "lang": d.lang,
-            "rules": recipe_names(d.name, d.task),
+            "rules": recipe_names(d),
             "judge": wiring.describe(d.name, d.task),
             "prepared": bool(d.manifest),
         }

@@ -20,7 +20,7 @@ from .datasets import Catalog
 from .errors import ConfigError
 from .progress import Ui
 from .store import Store
-from .values import EMPTY, Prediction, Sample
+from .values import EMPTY, DatasetInfo, Prediction, Sample
 
 Pair = tuple[Sample, Prediction]
 
@@ -128,7 +128,8 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
     """`almeval judge`: judge predictions already in the store; no model under test is loaded."""
     started = time.perf_counter()
     config = load_config(opts.config)
-    names = [d.name for d in Catalog(config).all()]
+    benchmarks = Catalog(config).all()
+    known = {b.name for b in benchmarks}
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
     try:
         out: dict[str, Any] = {
@@ -142,7 +143,8 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
         }
         labels = store.display_names()
         for model, dataset in _scope(store, opts):
-            stage = make_stage(opts.judge, config, [*names, dataset], store, memo, model, run_id)
+            extra = [] if dataset in known else [DatasetInfo(name=dataset, task="")]  # a manifest given by path
+            stage = make_stage(opts.judge, config, [*benchmarks, *extra], store, memo, model, run_id)
             if stage is None:
                 raise ConfigError("no judge: pass --judge NAME (or set JUDGE.model in config.yaml)")
             items, dropped = _stored_items(store, model, dataset)

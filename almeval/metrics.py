@@ -16,14 +16,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 
 from almeval.cache.keys import content_key
 
 from .errors import ConfigError
 from .stats import ratio_ci
-from .values import Prediction, Sample
+from .values import DatasetInfo, Prediction, Sample
 
 CJK_LANGS = ("zh", "yue", "ja")
 ZH_LANGS = ("zh", "yue")
@@ -167,41 +166,34 @@ def _catalog() -> dict[str, Recipe]:
     return {_key(r): r for r in everything}
 
 
-@cache
-def _wiring() -> dict[str, dict[str, list[str]]]:
-    import yaml
-
-    data = yaml.safe_load((Path(__file__).with_name("recipes.yaml")).read_text(encoding="utf-8"))
-    for section in ("tasks", "datasets", "optional"):
-        for names in (data.get(section) or {}).values():
-            unknown = [n for n in names if n not in _catalog()]
-            if unknown:
-                raise ConfigError(f"recipes.yaml names unknown recipe(s) {unknown}; known: {sorted(_catalog())}")
-    return {section: data.get(section) or {} for section in ("tasks", "datasets", "optional")}
+TASK_RULES: dict[str, tuple[str, ...]] = {"ASR": ("asr-default", "asr-kimi")}  # a benchmark's rules=None
 
 
-def _wired(dataset: str, task: str) -> tuple[list[Recipe], list[Recipe]]:
-    """(recipes, optional recipes) wired to a dataset; a dataset entry replaces its task's."""
-    wiring = _wiring()
-    names = wiring["datasets"].get(dataset, wiring["tasks"].get(task, []))
-    return [_catalog()[n] for n in names], [_catalog()[n] for n in wiring["optional"].get(dataset, [])]
+def rule_names(info: DatasetInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(rule recipe names, optional ones) a benchmark declares; an unknown name is an error."""
+    names = info.rules if info.rules is not None else TASK_RULES.get(info.task, ())
+    unknown = [n for n in (*names, *info.optional_rules) if n not in _catalog()]
+    if unknown:
+        raise ConfigError(f"benchmark {info.name!r} names unknown recipe(s) {unknown}; known: {sorted(_catalog())}")
+    return names, info.optional_rules
 
 
-def recipes_for(dataset: str, task: str) -> tuple[Recipe, ...]:
-    """Rule recipes of a dataset (or of its task), plus its optional ones whose package is installed;
-    empty when only a judge scores it."""
-    always, optional = _wired(dataset, task)
-    return (*always, *(r for r in optional if _installed(r)))
+def recipes_for(info: DatasetInfo) -> tuple[Recipe, ...]:
+    """Rule recipes of a benchmark, plus its optional ones whose package is installed; empty when only a
+    judge scores it."""
+    names, optional = rule_names(info)
+    return (*(_catalog()[n] for n in names), *(r for r in map(_catalog().get, optional) if _installed(r)))
 
 
-def recipe_names(dataset: str, task: str) -> list[str]:
-    """Every rule recipe wired to a dataset, optional ones marked with the package they need."""
-    always, optional = _wired(dataset, task)
-    return [_key(r) for r in always] + [_key(r) if _installed(r) else f"{_key(r)} (needs {r.extra})" for r in optional]
+def recipe_names(info: DatasetInfo) -> list[str]:
+    """Every rule recipe of a benchmark, optional ones marked with the package they need."""
+    names, optional = rule_names(info)
+    marked = [n if _installed(_catalog()[n]) else f"{n} (needs {_catalog()[n].extra})" for n in optional]
+    return [*names, *marked]
 
 
 def _key(recipe: Recipe) -> str:
-    """A recipe's name in recipes.yaml: its id without the version."""
+    """A recipe's name as benchmarks declare it: its id without the version."""
     return str(recipe.id).split("@")[0]
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import UnknownNameError
 from .store import Store
+from .values import DatasetInfo
 
 UNITS = {"wer": " %", "cer": " %", "acc": " %", "score": ""}
 LOWER_IS_BETTER = {"wer", "cer"}
@@ -82,25 +84,29 @@ def _ci(v: dict[str, Any]) -> str:
     return f" [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else ""
 
 
-GROUPS = ("ASR", "Audio understanding", "Audio-to-text chat")
+def _groups() -> dict[str, str]:
+    """Benchmark → its report table, as declared in the catalog."""
+    from .datasets import all_series
+    from .datasets.catalog import group_of
+
+    return {b.name: group_of(b) for series, _ in all_series() for b in series.benchmarks}
 
 
-def task_group(dataset: str, task: str) -> str:
-    """Kimi-Audio's table grouping: ASR; understanding (a text question about audio); chat (spoken questions)."""
-    from .datasets import Catalog
+def task_group(dataset: str, task: str, groups: Mapping[str, str]) -> str:
+    """A benchmark's declared table; a manifest given by path goes by its task."""
+    from .datasets.catalog import group_of
 
-    registry = Catalog().registry
-    interactive = registry.get(dataset).interactive if dataset in registry else ""
-    if task == "ASR":
-        return "ASR"
-    return "Audio-to-text chat" if interactive == "Audio-QA" or task == "OpenQA" else "Audio understanding"
+    return groups.get(dataset) or group_of(DatasetInfo(name=dataset, task=task))
 
 
 def overview(rows: list[dict[str, Any]], tasks: dict[str, str]) -> list[str]:
+    from .datasets.catalog import GROUPS
+
     overall = [r for r in rows if r["subset"] == ""]
+    declared = _groups()
     lines: list[str] = []
     for group in GROUPS:
-        mine = [r for r in overall if task_group(r["dataset"], tasks.get(r["dataset"], "")) == group]
+        mine = [r for r in overall if task_group(r["dataset"], tasks.get(r["dataset"], ""), declared) == group]
         if not mine:
             continue
         columns = sorted({_column(r) for r in mine})
@@ -209,28 +215,29 @@ def aggregates(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def aggregate_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per model and aggregate: its value (None while a component is missing) and the missing components."""
-    from .aggregates import OPENAUDIOBENCH, VOICEBENCH
+    """Per model and suite (declared with its series): the value (None while a component is missing),
+    and the missing components. Each component is read from the recipe family the suite names."""
+    from .datasets import all_series
 
-    per_model: dict[str, dict[str, float | None]] = defaultdict(dict)
-    for r in rows:
-        v = r["values"].get(r["values"]["metric"])
-        if r["subset"] == "":
-            per_model[r["model"]].setdefault(r["dataset"], v)
-        if r["dataset"] == "OpenAudioBench" and r["subset"]:
-            per_model[r["model"]].setdefault(r["subset"], v)
     out = []
-    for model, values in sorted(per_model.items()):
-        for agg in (VOICEBENCH, OPENAUDIOBENCH):
-            if any(k in values for k in agg.weights):
-                out.append(
-                    {
-                        "model": model,
-                        "aggregate": agg.name,
-                        "value": agg.compute(values),
-                        "missing": agg.missing(values),
-                    }
-                )
+    models = sorted({r["model"] for r in rows})
+    for suite in (x for series, _ in all_series() for x in series.suites):
+        for model in models:
+            values: dict[str, float | None] = {}
+            for r in rows:
+                part = r["dataset"] if suite.over == "benchmarks" else r["subset"]
+                if r["model"] != model or part not in suite.weights or part in values:
+                    continue
+                if (suite.over == "subsets" and r["dataset"] != suite.of) or (
+                    suite.over == "benchmarks" and r["subset"]
+                ):
+                    continue
+                family = _family(r["recipe"])
+                if family == suite.recipes[part] or family.startswith(suite.recipes[part] + "-"):
+                    values[part] = r["values"].get(r["values"]["metric"])
+            if values:
+                value, missing = suite.compute(values), suite.missing(values)
+                out.append({"model": model, "aggregate": suite.name, "value": value, "missing": missing})
     return out
 
 

@@ -80,7 +80,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     catalog = Catalog(config)
     selection = catalog.select(list(opts.data))
     for info in selection.datasets:  # a recipe's missing package stops the run before anything is computed
-        for recipe in recipes_for(info.name, info.task):
+        for recipe in recipes_for(info):
             getattr(recipe, "check", lambda: None)()
     adapter, options = parse_model(opts.model, dict(opts.model_args))
     spec = ModelSpec.of(adapter, options)
@@ -90,8 +90,8 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     ctx.owner = f"{socket.gethostname()}:{os.getpid()}:{ctx.run_id}"
     store.reap(socket.gethostname(), _alive)
     if not opts.skip_judge:
-        names = [*(d.name for d in catalog.all()), *(d.name for d in selection.datasets)]
-        ctx.judge = make_stage(opts.judge, config, names, store, memo, spec.id.key, ctx.run_id)
+        benchmarks = [*catalog.all(), *selection.datasets]
+        ctx.judge = make_stage(opts.judge, config, benchmarks, store, memo, spec.id.key, ctx.run_id)
         if ctx.judge is not None:
             ctx.judge.limiters = ctx.limiters  # one limiter per endpoint for both roles
     store.add_model(spec.id, spec.identity, ctx.run_id)
@@ -119,6 +119,8 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     plans = [
         plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit) for info in selection.datasets
     ]
+    for p in plans:
+        ctx.scorer.use(p.info)
     ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
     if ctx.judge is not None:  # known predictions as they are, misses with the reference as a length proxy
         check_budget(
@@ -210,11 +212,11 @@ def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     failed = failed_items(ctx, plan)
     overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}
     out = {**plan.counts(), "failed": failed, "scores": overall, "scored_by": "rules"}
-    if not recipes_for(plan.info.name, plan.info.task):
+    if not recipes_for(plan.info):
         out["scored_by"] = "needs a judge (pass --judge)"
-    if ctx.judge is not None and plan.requests and ctx.judge.wiring.template_for(plan.requests[0].sample):
+    if ctx.judge is not None and any(ctx.judge.wiring.template_for(r.sample) for r in plan.requests):
         judged = _judged(ctx, plan, provenance)
-        rules = bool(recipes_for(plan.info.name, plan.info.task))
+        rules = bool(recipes_for(plan.info))
         out.update(
             scores={**overall, **judged["scores"]},
             agreement=judged["agreement"],
@@ -271,7 +273,7 @@ def _summary(
         "audio_files_hashed": probe.hashed,
         "claimed_elsewhere": len(ctx.claimed_elsewhere),
         "limit": opts.limit,
-        "recipes": sorted({r.id for p in plans for r in recipes_for(p.info.name, p.info.task)}),
+        "recipes": sorted({r.id for p in plans for r in recipes_for(p.info)}),
         "wall_s": round(time.perf_counter() - started, 4),
         "versions": versions(),
     }

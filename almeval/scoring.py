@@ -13,7 +13,7 @@ from .metrics import Recipe, recipes_for
 from .plan import DatasetPlan, ModelSpec
 from .stats import reuse_or_compute
 from .store import Store
-from .values import Prediction, Sample
+from .values import DatasetInfo, Prediction, Sample
 
 OVERALL = ""  # the subset name of a whole-dataset row
 
@@ -24,11 +24,16 @@ class ItemScorer:
     def __init__(self, model: str):
         self.model = model
         self.values: dict[tuple[str, str], dict[str, tuple[int, ...]]] = defaultdict(dict)
+        self.recipes: dict[str, tuple[Recipe, ...]] = {}
+
+    def use(self, info: DatasetInfo) -> None:
+        """Score this benchmark's items with its rule recipes as they land."""
+        self.recipes[info.name] = recipes_for(info)
 
     def score(self, pairs: Iterable[tuple[Sample, Prediction]]) -> list[dict[str, Any]]:
         rows = []
         for sample, pred in pairs:
-            for recipe in recipes_for(sample.dataset, sample.task):
+            for recipe in self.recipes.get(sample.dataset, ()):
                 values = recipe.item(sample, pred)
                 self.values[(sample.dataset, recipe.id)][sample.index] = recipe.compact(values)
                 rows.append(self._row(sample, recipe, recipe.item_key(sample, pred), values))
@@ -49,7 +54,7 @@ class ItemScorer:
         """Values for items not scored as they landed (cache hits): reuse stored ones whose metric key
         still matches, compute the rest."""
         rows: list[dict[str, Any]] = []
-        for recipe in recipes_for(plan.info.name, plan.info.task):
+        for recipe in recipes_for(plan.info):
             have = self.values[(plan.info.name, recipe.id)]
             todo = [req for req in plan.requests if req.sample.index not in have]
             stored = store.item_scores(self.model, plan.info.name, recipe.id) if todo else {}
@@ -70,7 +75,7 @@ class ItemScorer:
         rows = []
         lang = plan.requests[0].sample.lang if plan.requests else ""
         previous = store.score_values(spec.id.key, plan.info.name)
-        for recipe in recipes_for(plan.info.name, plan.info.task):
+        for recipe in recipes_for(plan.info):
             have = self.values[(plan.info.name, recipe.id)]
             groups: dict[str, list[tuple[int, ...]]] = defaultdict(list)
             for req in plan.requests:

@@ -39,8 +39,13 @@ class ModelId:
         return f"{self.label}@{self.key[:8]}"
 
 
+TASK_DEFAULT = "(task default)"  # a benchmark's judge when it names none: its task's template
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetInfo:
+    """A benchmark as declared (almeval/datasets/catalog.py, `benchmark(...)`) or found by path."""
+
     name: str
     task: str  # ASR | MQA | RefQA | OpenQA
     interactive: str = "Audio-analysis"  # Audio-analysis (text instruction) | Audio-QA (spoken question)
@@ -50,6 +55,10 @@ class DatasetInfo:
     manifest: str = ""  # resolved path of the JSONL manifest ("" = not prepared)
     description: str = ""
     subsets: tuple[str, ...] = ()  # the subsets its preparer writes (reported separately)
+    rules: tuple[str, ...] | None = None  # rule recipe names; None = the task's default
+    optional_rules: tuple[str, ...] = ()  # computed where their package is installed
+    judge: str | Mapping[str, str] | None = TASK_DEFAULT  # template id, subset → id, None = rules only
+    group: str = ""  # the report table; "" = derived from task and input
 
 
 @dataclass(frozen=True, slots=True)

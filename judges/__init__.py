@@ -14,6 +14,7 @@ from almeval.config import Config
 from almeval.endpoint.client import Endpoint, estimate_tokens
 from almeval.endpoint.limiter import Limits
 from almeval.errors import ConfigError
+from almeval.values import DatasetInfo
 
 from .pool import JudgeCounters, JudgeSpec, JudgeStage, build_requests, cost
 from .templates import Template, Wiring, load_templates
@@ -103,7 +104,13 @@ def local_judge(name: str) -> dict[str, str] | None:
 
 
 def make_stage(
-    opts: JudgeOptions, config: Config, known_datasets: Iterable[str], store: Any, memo: Any, model: str, run_id: str
+    opts: JudgeOptions,
+    config: Config,
+    benchmarks: Iterable[DatasetInfo],
+    store: Any,
+    memo: Any,
+    model: str,
+    run_id: str,
 ) -> JudgeStage | None:
     section = config.raw.get("JUDGE") or {}
     names = opts.judges or tuple(filter(None, [section.get("model")]))
@@ -111,7 +118,7 @@ def make_stage(
         return None
     opts = replace(opts, judges=tuple(names))
     overrides = {**(section.get("templates") or {}), **opts.templates}
-    wiring = Wiring.load(load_templates(_template_dirs(config)), overrides, known_datasets)
+    wiring = Wiring.load(load_templates(_template_dirs(config)), overrides, benchmarks)
     return JudgeStage(resolve_judges(opts, config.raw), wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
 
 

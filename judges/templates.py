@@ -2,7 +2,8 @@
 
 A template's digest (over what it sends: messages and params) enters every judge key, so editing
 one template's prompt re-judges exactly the items that use it; editing only its parse rule re-scores.
-Which template judges which dataset is data too (wiring.yaml).
+Which template judges which benchmark is declared with the benchmark (almeval/datasets/catalog.py:
+`judge=`); a benchmark that names none gets its task's template (TASK_TEMPLATES).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from almeval.cache.keys import canonical_json
 from almeval.errors import ConfigError, UnknownNameError
-from almeval.values import Sample
+from almeval.values import TASK_DEFAULT, DatasetInfo, Sample
 
 from .parsers import PARSERS, SCALES, Parsed
 
@@ -97,28 +98,38 @@ def load_templates(extra_dirs: Iterable[Path] = ()) -> dict[str, Template]:
     return out
 
 
+TASK_TEMPLATES: dict[str, str | None] = {
+    "MQA": "mcq-yesno",
+    "RefQA": "refqa-yesno",
+    "OpenQA": "openqa-score",
+    "ASR": None,
+}
+
+
 @dataclass(frozen=True)
 class Wiring:
+    """Which template judges which item: the benchmark's own (by subset where it maps subsets), else its
+    task's. Overrides (config.yaml JUDGE.templates, --template DATASET=ID) naming an unknown benchmark
+    or template are errors, never silent no-ops."""
+
     tasks: Mapping[str, str | None]
     datasets: Mapping[str, Any]
     templates: Mapping[str, Template]
 
     @classmethod
     def load(
-        cls, templates: Mapping[str, Template], overrides: Mapping[str, str], known_datasets: Iterable[str]
+        cls, templates: Mapping[str, Template], overrides: Mapping[str, str], benchmarks: Iterable[DatasetInfo]
     ) -> Wiring:
-        import yaml
-
-        data = yaml.safe_load((HERE / "wiring.yaml").read_text(encoding="utf-8"))
-        datasets = dict(data.get("datasets") or {})
-        known = {k.lower(): k for k in known_datasets}
+        benchmarks = list(benchmarks)
+        datasets: dict[str, Any] = {b.name: b.judge for b in benchmarks if b.judge != TASK_DEFAULT}
+        known = {b.name.lower(): b.name for b in benchmarks}
         for name, tid in overrides.items():
             if name.lower() not in known:
                 raise UnknownNameError("dataset in judge template overrides", name, known.values())
             if tid not in templates:
                 raise UnknownNameError("judge template", tid, templates)
             datasets[known[name.lower()]] = tid
-        return cls(tasks=dict(data.get("tasks") or {}), datasets=datasets, templates=templates)
+        return cls(tasks=TASK_TEMPLATES, datasets=datasets, templates=templates)
 
     def describe(self, dataset: str, task: str) -> str:
         """The template id(s) judging a dataset, for listings ("" when rules alone score it)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from almeval.aggregates import OPENAUDIOBENCH, VOICEBENCH
+from almeval.datasets.catalog import SUITES
+
+VOICEBENCH, OPENAUDIOBENCH = (next(s for s in SUITES if s.name == n) for n in ("VoiceBench Avg", "OpenAudioBench Avg"))
 
 # Kimi-Audio-Evalkit LEADERBOARD.md, VoiceBench: AlpacaEval, CommonEval, SD-QA, MMSU, OpenBookQA, IFEval, AdvBench, Avg
 ROWS = {
@@ -46,6 +48,8 @@ def test_report_shows_an_aggregate_only_with_all_its_components(tmp_path):
 
     store = Store(tmp_path / "almeval.sqlite")
     rows = []
+    # each component under the recipe the suite names: judge scores, IFEval's checkers, AdvBench's refusal rate
+    recipe = {"ifeval": "ifeval@1", "advbench": "refusal@1"}
     for key, value in zip(KEYS, ROWS["Kimi-Audio"][:-1], strict=True):
         metric = "score" if key in ("alpacaeval_full", "commoneval") else "acc"
         vals = {metric: value, "metric": metric, "n": 10, "failed": 0, "invalid": 0}
@@ -54,7 +58,7 @@ def test_report_shows_an_aggregate_only_with_all_its_components(tmp_path):
                 "model": "kimi",
                 "dataset": key,
                 "subset": "",
-                "recipe": "judge-default@1:gpt-4o-mini",
+                "recipe": recipe.get(key, "judge-default@1:gpt-4o-mini"),
                 "values_json": json.dumps(vals),
                 "n": 10,
                 "dataset_size": 10,

@@ -55,7 +55,7 @@ def test_built_wheel_installs_the_links_as_almeval_subpackages_and_no_generic_to
         "almeval/adapters/base.py",
         "almeval/adapters/prompts/kimi-audio.yaml",
         "almeval/judges/pool.py",
-        "almeval/judges/wiring.yaml",
+        "almeval/judges/templates/mcq-yesno.yaml",
         "almeval/cache/keys.py",
         "almeval/data/demo/demo.jsonl",
     ):

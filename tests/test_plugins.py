@@ -1,5 +1,6 @@
-"""Plugins by entry points: a separately installed package adds a model and a benchmark without editing
-almeval (groups `almeval.adapters`, `almeval.benchmarks`); registering a name twice is an error."""
+"""Plugins by entry points: a separately installed package adds a model and benchmarks (each one
+declaration with its recipes and judge) without editing almeval (groups `almeval.adapters`,
+`almeval.benchmarks`); registering a name twice is an error."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ PLUGIN = '''
 import os
 
 from almeval.adapters.base import Adapter
-from almeval.values import DatasetInfo
+from almeval.datasets.catalog import benchmark
 
 
 class Shout(Adapter):
@@ -26,7 +27,10 @@ class Shout(Adapter):
         return [r.sample.answer.upper() for r in requests]
 
 
-BENCHMARKS = (DatasetInfo(name="tiny-asr", task="ASR", lang="en", manifest=os.environ.get("TINY_MANIFEST", "")),)
+BENCHMARKS = (
+    benchmark("tiny-asr", "ASR", lang="en", manifest=os.environ.get("TINY_MANIFEST", "")),
+    benchmark("tiny-quiz", "MQA", rules=("mcq-extract",), judge=None, manifest=os.environ.get("TINY_QUIZ", "")),
+)
 '''
 
 
@@ -57,15 +61,25 @@ def test_a_plugin_package_adds_a_model_and_a_benchmark_that_run_end_to_end(tmp_p
     for i, row in enumerate(rows):  # five different recordings: five distinct content keys
         row["audio_path"] = write_wav(tmp_path / "data" / f"a{i}.wav", freq=300.0 + 50 * i).name
     manifest = write_manifest(tmp_path / "data" / "tiny.jsonl", rows)
-    env = {"PYTHONPATH": str(site), "TINY_MANIFEST": str(manifest)}
+    quiz = [{**r, "question": "Pick one. (A) yes (B) no", "answer": "A", "meta": {}} for r in rows]
+    env = {
+        "PYTHONPATH": str(site),
+        "TINY_MANIFEST": str(manifest),
+        "TINY_QUIZ": str(write_manifest(tmp_path / "data" / "quiz.jsonl", quiz)),
+    }
     listing = cli("models", "list", env=env)
     assert listing.returncode == 0 and "shout" in listing.stdout and "almeval-tinyplugin" in listing.stdout
     datasets = json.loads(cli("data", "list", "--json", env=env).stdout)
-    assert any(d["dataset"] == "tiny-asr" and d["prepared"] for d in datasets)
-    out = cli("eval", "--model", "shout", "--data", "tiny-asr", "-w", str(tmp_path / "w"), "--json", env=env)
+    listed = {d["dataset"]: d for d in datasets}
+    assert listed["tiny-asr"]["prepared"] and listed["tiny-asr"]["rules"] == ["asr-default", "asr-kimi"]
+    assert listed["tiny-quiz"]["rules"] == ["mcq-extract"] and listed["tiny-quiz"]["judge"] == ""
+    work = str(tmp_path / "w")
+    out = cli("eval", "--model", "shout", "--data", "tiny-asr", "--data", "tiny-quiz", "-w", work, "--json", env=env)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    assert summary["inferred"] == 5 and summary["datasets"]["tiny-asr"]["scores"]["asr-default@1"]["wer"] == 0.0
+    assert summary["inferred"] == 10 and summary["datasets"]["tiny-asr"]["scores"]["asr-default@1"]["wer"] == 0.0
+    # the answer "A" shouted back is extracted as A by the rule recipe the declaration names
+    assert summary["datasets"]["tiny-quiz"]["scores"]["mcq-extract@1"]["acc"] == 100.0
 
 
 def test_a_plugin_that_registers_a_built_in_name_again_is_refused(tmp_path):

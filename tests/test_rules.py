@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from almeval.datasets import Catalog
 from almeval.metrics import recipes_for
 from almeval.rules import MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, extract_letter
 from almeval.values import Prediction, Sample
@@ -58,7 +59,8 @@ def test_refusal_rate():
 
 
 def test_recipes_are_wired_per_dataset_as_data():
-    assert [r.id for r in recipes_for("openbookqa", "MQA")] == ["mcq-extract@1", "mcq-extract-vb@1"]
-    assert [r.id for r in recipes_for("advbench", "OpenQA")] == ["refusal@1"]
-    assert [r.id for r in recipes_for("LibriSpeech", "ASR")] == ["asr-default@1", "asr-kimi@1"]
-    assert recipes_for("commoneval", "OpenQA") == ()
+    catalog = Catalog()
+    assert [r.id for r in recipes_for(catalog.get("openbookqa"))] == ["mcq-extract@1", "mcq-extract-vb@1"]
+    assert [r.id for r in recipes_for(catalog.get("advbench"))] == ["refusal@1"]
+    assert [r.id for r in recipes_for(catalog.get("LibriSpeech"))] == ["asr-default@1", "asr-kimi@1"]
+    assert recipes_for(catalog.get("commoneval")) == ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 from almeval.config import Config
@@ -16,10 +17,10 @@ from almeval.errors import ConfigError, UnknownNameError
 from almeval.registry import Registry, load_entry_points
 from almeval.values import DatasetInfo
 
-from .catalog import BENCHMARKS, DEMOS, TASKS
+from .catalog import SERIES, TASKS, Series, series_of
 from .manifest import check, load_samples
 
-__all__ = ["TASKS", "Catalog", "Selection", "check", "load_samples"]
+__all__ = ["TASKS", "Catalog", "Selection", "all_series", "check", "load_samples"]
 
 GROUPS = {
     "asr": lambda d: d.task == "ASR",
@@ -34,18 +35,18 @@ GROUPS = {
 }
 
 
-def plugin_benchmarks() -> list[tuple[DatasetInfo, str]]:
-    """(benchmark, source) declared by other packages: entry point group `almeval.benchmarks`, each
-    naming a DatasetInfo or a sequence of them."""
-    out: list[tuple[DatasetInfo, str]] = []
+@cache
+def all_series() -> tuple[tuple[Series, str], ...]:
+    """(series, source): almeval's own, then those of other packages (entry point group
+    `almeval.benchmarks`, each naming a Series, a benchmark(...) value or a tuple of them)."""
+    out = [(s, "almeval") for s in SERIES]
     for name, target, dist in load_entry_points("almeval.benchmarks"):
         module, _, attr = target.partition(":")
-        value = getattr(importlib.import_module(module), attr)
-        for info in value if isinstance(value, (list, tuple)) else [value]:
-            if not isinstance(info, DatasetInfo):
-                raise ConfigError(f"entry point {name!r} of package {dist} is not an almeval DatasetInfo: {info!r}")
-            out.append((info, f"package {dist}"))
-    return out
+        try:
+            out.append((series_of(getattr(importlib.import_module(module), attr), name), f"package {dist}"))
+        except TypeError as exc:
+            raise ConfigError(f"entry point {name!r} of package {dist}: {exc}") from None
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ class Catalog:
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
         self.registry: Registry[DatasetInfo] = Registry("dataset")
-        for info, source in [*((b, "almeval") for b in (*BENCHMARKS, *DEMOS)), *plugin_benchmarks()]:
-            self.registry.register(info.name, self._locate(info), source=source)
+        for series, source in all_series():
+            for info in series.benchmarks:
+                self.registry.register(info.name, self._locate(info), source=source)
         for name, entry in self.config.datasets.items():  # config.yaml points known names at its manifests
             base = self.registry.get(name) if name in self.registry else DatasetInfo(name=name, task=entry.task)
             info = replace(base, manifest=str(entry.path), task=entry.task or base.task, lang=entry.lang or base.lang)

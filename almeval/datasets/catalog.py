@@ -1,79 +1,293 @@
-"""Metadata of the datasets almeval knows by name (task, interaction, audio type, series, language).
+"""Every benchmark almeval knows by name, each declared once: task, subsets, language, input kind, rule
+recipes, judge template(s), report group, and the series (source folder) it is prepared with, with
+that series' preparer and suites (aggregates such as VoiceBench Avg).
 
-Manifests come from config.yaml (DATASETS.datasets) or the dataset root (<root>/<SERIES>/<NAME>.jsonl,
-as `almeval data prepare` writes them); the demo datasets ship inside the package.
+Adding a benchmark touches one `benchmark(...)` line here (in an existing or a new `Series`), plus a
+preparer function in `almeval/prepare/` when its source needs converting, plus a fixture in
+`tests/source_fixtures.py`. Names of recipes, templates and preparers are strings, resolved and
+checked by the engine and by `tests/test_catalog.py`. Manifests come from config.yaml
+(DATASETS.datasets) or the dataset root (<root>/<SERIES>/<NAME>.jsonl, as `almeval data prepare`
+writes them); the demo datasets ship inside the package. Other packages add benchmarks through the
+`almeval.benchmarks` entry point (a `benchmark(...)` value, a tuple of them, or a `Series`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Literal
 
-from almeval.values import DatasetInfo
+from almeval.values import TASK_DEFAULT, DatasetInfo
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 
 TASKS = ("ASR", "MQA", "RefQA", "OpenQA")
+GROUPS = ("ASR", "Audio understanding", "Audio-to-text chat")  # Kimi-Audio's report tables, in order
 
 
-def _d(
-    name: str, task: str, series: str, subsets: str, *, qa: bool = False, audio: str = "Speech", lang: str = ""
+def benchmark(
+    name: str,
+    task: str,
+    subsets: str = "",
+    *,
+    lang: str = "",
+    spoken_question: bool = False,
+    audio: str = "Speech",
+    rules: tuple[str, ...] | None = None,
+    optional_rules: tuple[str, ...] = (),
+    judge: str | Mapping[str, str] | None = TASK_DEFAULT,
+    group: str = "",
+    manifest: str = "",
+    description: str = "",
 ) -> DatasetInfo:
+    """One benchmark. `rules`: rule recipe names (None = the task's default: ASR → asr-default, asr-kimi);
+    `optional_rules`: computed where their package is installed; `judge`: a template id, a subset → id
+    map, None (scored by rules only), or the task's default template; `group`: the report table
+    (default: ASR, or chat for spoken questions and open QA, else understanding)."""
     return DatasetInfo(
         name=name,
         task=task,
-        interactive="Audio-QA" if qa else "Audio-analysis",
+        interactive="Audio-QA" if spoken_question else "Audio-analysis",
         audio_type=audio,
-        series=series,
         lang=lang,
+        manifest=manifest,
+        description=description,
         subsets=tuple(subsets.split()),
+        rules=rules,
+        optional_rules=optional_rules,
+        judge=judge,
+        group=group,
     )
 
 
-BENCHMARKS: tuple[DatasetInfo, ...] = (
-    _d("LibriSpeech", "ASR", "LibriSpeech", "test_clean test_other", lang="en"),
-    _d("Fleurs-zh", "ASR", "Fleurs", "fleurs_cmn_hans_cn", lang="zh"),
-    _d("Fleurs-en", "ASR", "Fleurs", "fleurs_en_us", lang="en"),
-    _d("AISHELL-1", "ASR", "AISHELL-1", "aishell1_test", lang="zh"),
-    _d("AISHELL-2", "ASR", "AISHELL-2", "aishell2_test", lang="zh"),
-    _d("WenetSpeech", "ASR", "WenetSpeech", "test_net test_meeting", lang="zh"),
-    _d("mmau-test-mini", "MQA", "MMAU", "sound music speech", audio="AudioEvent"),
-    _d("openbookqa", "MQA", "VoiceBench", "openbookqa", qa=True),
-    _d("mmsu", "MQA", "VoiceBench", "mmsu", qa=True),
-    _d("MELD", "MQA", "MELD", "emotion"),
-    _d("Nonspeech7k", "MQA", "Nonspeech7k", "test", audio="AudioEvent"),
-    _d("TUT2017", "MQA", "TUT2017", "acoustic_scene_classification", audio="AudioEvent"),
-    _d("VocalSound", "MQA", "VocalSound", "voice_classification", audio="AudioEvent"),
-    _d("CochlScene", "MQA", "CochlScene", "Test Val", audio="AudioEvent"),
-    _d("ClothoAQA", "RefQA", "ClothoAQA", "val test", audio="AudioEvent"),
-    _d("sd-qa", "RefQA", "VoiceBench", "sd-qa", qa=True),
-    _d(
-        "OpenAudioBench",
-        "RefQA",
-        "OpenAudioBench",
-        "alpaca_eval llama_questions reasoning_qa trivia_qa web_questions",
-        qa=True,
+@dataclass(frozen=True)
+class Suite:
+    """An aggregate over components (benchmarks, or the subsets of one benchmark `of`): the weighted sum
+    of each component's overall value under the named recipe family, divided by `divisor`. Reported
+    only when every component is present; otherwise the missing ones are named."""
+
+    name: str
+    weights: Mapping[str, float]
+    divisor: float
+    recipes: Mapping[str, str]  # component → recipe family its value is read from ("judge" = the judge's)
+    over: Literal["benchmarks", "subsets"] = "benchmarks"
+    of: str = ""
+
+    def compute(self, values: Mapping[str, float | None]) -> float | None:
+        present = {k: values.get(k) for k in self.weights}
+        if any(v is None for v in present.values()):
+            return None
+        total = sum(w * float(present[k] or 0.0) for k, w in self.weights.items())
+        return round(total / self.divisor, 2)
+
+    def missing(self, values: Mapping[str, float | None]) -> list[str]:
+        return [k for k in self.weights if values.get(k) is None]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A source folder (<root>/<SERIES>/) with its preparer ("module:function" under almeval.prepare, ""
+    = none), the source keys it takes, its benchmarks and its suites."""
+
+    name: str
+    prepare: str
+    sources: str
+    benchmarks: tuple[DatasetInfo, ...]
+    suites: tuple[Suite, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "benchmarks", tuple(replace(b, series=self.name) for b in self.benchmarks))
+
+
+def group_of(info: DatasetInfo) -> str:
+    """The report table a benchmark's numbers go in (Kimi-Audio's grouping unless it declares one)."""
+    if info.group:
+        return info.group
+    if info.task == "ASR":
+        return "ASR"
+    return "Audio-to-text chat" if info.interactive == "Audio-QA" or info.task == "OpenQA" else "Audio understanding"
+
+
+_SUBSETS_OAB = ("alpaca_eval", "llama_questions", "reasoning_qa", "trivia_qa", "web_questions")
+
+SERIES: tuple[Series, ...] = (
+    Series(
+        "LibriSpeech",
+        "librispeech:prepare",
+        "test-clean, test-other",
+        (benchmark("LibriSpeech", "ASR", "test_clean test_other", lang="en"),),
     ),
-    _d("alpacaeval_full", "OpenQA", "VoiceBench", "alpacaeval_full", qa=True),
-    _d("commoneval", "OpenQA", "VoiceBench", "commoneval", qa=True),
-    _d("advbench", "OpenQA", "VoiceBench", "advbench", qa=True),
-    _d("ifeval", "OpenQA", "VoiceBench", "ifeval", qa=True),
+    Series(
+        "Fleurs",
+        "fleurs:prepare",
+        "fleurs (hub id or save_to_disk folder)",
+        (
+            benchmark("Fleurs-zh", "ASR", "fleurs_cmn_hans_cn", lang="zh"),
+            benchmark("Fleurs-en", "ASR", "fleurs_en_us", lang="en"),
+        ),
+    ),
+    Series(
+        "AISHELL-1",
+        "aishell:prepare_aishell1",
+        "data_aishell",
+        (benchmark("AISHELL-1", "ASR", "aishell1_test", lang="zh"),),
+    ),
+    Series(
+        "AISHELL-2",
+        "aishell:prepare_aishell2",
+        "ios_test (required)",
+        (benchmark("AISHELL-2", "ASR", "aishell2_test", lang="zh"),),
+    ),
+    Series(
+        "WenetSpeech",
+        "wenetspeech:prepare",
+        "test_net, test_meeting (gated hub set)",
+        (benchmark("WenetSpeech", "ASR", "test_net test_meeting", lang="zh"),),
+    ),
+    Series(
+        "MMAU",
+        "questions:prepare_mmau",
+        "audio (required), meta",
+        # MMAU's official string-match scorer, beside Kimi-Audio-Evalkit's judge
+        (benchmark("mmau-test-mini", "MQA", "sound music speech", audio="AudioEvent", rules=("mmau-match",)),),
+    ),
+    Series(
+        "VoiceBench",
+        "voicebench:prepare",
+        "voicebench (hub id or save_to_disk folder)",
+        (
+            # judged as Kimi-Audio-Evalkit does, and extracted as VoiceBench does
+            benchmark("openbookqa", "MQA", "openbookqa", spoken_question=True, rules=("mcq-extract", "mcq-extract-vb")),
+            benchmark("mmsu", "MQA", "mmsu", spoken_question=True, rules=("mcq-extract", "mcq-extract-vb")),
+            benchmark("sd-qa", "RefQA", "sd-qa", spoken_question=True, optional_rules=("pedant",), judge="sdqa-yesno"),
+            benchmark("alpacaeval_full", "OpenQA", "alpacaeval_full", spoken_question=True),
+            benchmark("commoneval", "OpenQA", "commoneval", spoken_question=True),
+            benchmark("advbench", "OpenQA", "advbench", spoken_question=True, rules=("refusal",), judge=None),
+            benchmark("ifeval", "OpenQA", "ifeval", spoken_question=True, rules=("ifeval",), judge=None),
+        ),
+        # Kimi-Audio-Evalkit's VoiceBench Avg: the two 1-5 judge scores ×20, the five others in percent
+        # (IFEval as its final score ×100); reproduces its leaderboard Avg from the other seven columns.
+        suites=(
+            Suite(
+                "VoiceBench Avg",
+                {
+                    "alpacaeval_full": 20,
+                    "commoneval": 20,
+                    "sd-qa": 1,
+                    "mmsu": 1,
+                    "openbookqa": 1,
+                    "ifeval": 1,
+                    "advbench": 1,
+                },
+                divisor=7,
+                recipes={
+                    "alpacaeval_full": "judge",
+                    "commoneval": "judge",
+                    "sd-qa": "judge",
+                    "mmsu": "judge",
+                    "openbookqa": "judge",
+                    "ifeval": "ifeval",
+                    "advbench": "refusal",
+                },
+            ),
+        ),
+    ),
+    Series("MELD", "questions:prepare_meld", "raw", (benchmark("MELD", "MQA", "emotion"),)),
+    Series(
+        "Nonspeech7k",
+        "sound:prepare_nonspeech7k",
+        "audio, meta",
+        (benchmark("Nonspeech7k", "MQA", "test", audio="AudioEvent"),),
+    ),
+    Series(
+        "TUT2017",
+        "sound:prepare_tut2017",
+        "audio1..audio4, meta",
+        (benchmark("TUT2017", "MQA", "acoustic_scene_classification", audio="AudioEvent", judge="mcq-yesno-tut2017"),),
+    ),
+    Series(
+        "VocalSound",
+        "sound:prepare_vocalsound",
+        "audio, meta (required)",
+        (benchmark("VocalSound", "MQA", "voice_classification", audio="AudioEvent"),),
+    ),
+    Series(
+        "CochlScene",
+        "sound:prepare_cochlscene",
+        "cochlscene (required)",
+        (benchmark("CochlScene", "MQA", "Test Val", audio="AudioEvent", judge="mcq-yesno-cochlscene"),),
+    ),
+    Series(
+        "ClothoAQA",
+        "questions:prepare_clothoaqa",
+        "audio, val, test (CSVs required)",
+        (benchmark("ClothoAQA", "RefQA", "val test", audio="AudioEvent", judge="refqa-yesno"),),
+    ),
+    Series(
+        "OpenAudioBench",
+        "openaudiobench:prepare",
+        "openaudiobench (repo copy or hub id)",
+        (
+            benchmark(
+                "OpenAudioBench",
+                "RefQA",
+                " ".join(_SUBSETS_OAB),
+                spoken_question=True,
+                judge={
+                    "alpaca_eval": "oab-rating10",
+                    "llama_questions": "oab-correct",
+                    "reasoning_qa": "oab-math5",
+                    "trivia_qa": "oab-json",
+                    "web_questions": "oab-json",
+                },
+            ),
+        ),
+        suites=(
+            Suite(
+                "OpenAudioBench Avg",
+                dict.fromkeys(_SUBSETS_OAB, 1.0),
+                divisor=5,
+                recipes=dict.fromkeys(_SUBSETS_OAB, "judge"),
+                over="subsets",
+                of="OpenAudioBench",
+            ),
+        ),
+    ),
+    Series(
+        "demo",
+        "",
+        "",
+        (
+            benchmark(
+                "demo",
+                "ASR",
+                lang="en",
+                manifest=str(DEMO_DIR / "demo.jsonl"),
+                description="flite-rendered English sentences + 2 CMU ARCTIC recordings",
+            ),
+            benchmark(
+                "demo-mqa",
+                "MQA",
+                spoken_question=True,
+                rules=("mcq-extract",),
+                manifest=str(DEMO_DIR / "demo-mqa.jsonl"),
+                description="spoken multiple-choice questions (flite), for judge recipes",
+            ),
+        ),
+    ),
 )
 
-DEMOS: tuple[DatasetInfo, ...] = (
-    DatasetInfo(
-        name="demo",
-        task="ASR",
-        series="demo",
-        lang="en",
-        manifest=str(DEMO_DIR / "demo.jsonl"),
-        description="flite-rendered English sentences + 2 CMU ARCTIC recordings",
-    ),
-    DatasetInfo(
-        name="demo-mqa",
-        task="MQA",
-        interactive="Audio-QA",
-        series="demo",
-        manifest=str(DEMO_DIR / "demo-mqa.jsonl"),
-        description="spoken multiple-choice questions (flite), for judge recipes",
-    ),
-)
+BENCHMARKS: tuple[DatasetInfo, ...] = tuple(b for s in SERIES for b in s.benchmarks)
+SUITES: tuple[Suite, ...] = tuple(x for s in SERIES for x in s.suites)
+
+
+def series_of(value: Any, source: str) -> Series:
+    """A plugin's entry point value as a Series: a Series as is; benchmarks (one or a tuple) in a series
+    of their own named for the package."""
+    if isinstance(value, Series):
+        return value
+    items = value if isinstance(value, (list, tuple)) else (value,)
+    if not items or not all(isinstance(i, DatasetInfo) for i in items):
+        raise TypeError(f"{source}: expected benchmark(...) values or a Series, got {value!r}")
+    return Series(items[0].series or items[0].name, "", "", tuple(items))

@@ -14,41 +14,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from almeval.datasets.catalog import BENCHMARKS, SERIES
 from almeval.errors import AlmevalError, UnknownNameError
 from almeval.registry import Registry
 
 PREPARERS: Registry = Registry("dataset preparer")
-for _series, _target, _keys in (
-    ("LibriSpeech", "librispeech:prepare", "test-clean, test-other"),
-    ("Fleurs", "fleurs:prepare", "fleurs (hub id or save_to_disk folder)"),
-    ("AISHELL-1", "aishell:prepare_aishell1", "data_aishell"),
-    ("AISHELL-2", "aishell:prepare_aishell2", "ios_test (required)"),
-    ("WenetSpeech", "wenetspeech:prepare", "test_net, test_meeting (gated hub set)"),
-    ("MMAU", "questions:prepare_mmau", "audio (required), meta"),
-    ("VoiceBench", "voicebench:prepare", "voicebench (hub id or save_to_disk folder)"),
-    ("MELD", "questions:prepare_meld", "raw"),
-    ("Nonspeech7k", "sound:prepare_nonspeech7k", "audio, meta"),
-    ("TUT2017", "sound:prepare_tut2017", "audio1..audio4, meta"),
-    ("VocalSound", "sound:prepare_vocalsound", "audio, meta (required)"),
-    ("CochlScene", "sound:prepare_cochlscene", "cochlscene (required)"),
-    ("ClothoAQA", "questions:prepare_clothoaqa", "audio, val, test (CSVs required)"),
-    ("OpenAudioBench", "openaudiobench:prepare", "openaudiobench (repo copy or hub id)"),
-):
-    PREPARERS.register(_series, f"almeval.prepare.{_target}", sources=_keys)
+for _series in SERIES:  # each series names its preparer in the catalog (its one declaration)
+    if _series.prepare:
+        PREPARERS.register(_series.name, f"almeval.prepare.{_series.prepare}", sources=_series.sources)
 
 
 def series_for(name: str) -> list[str]:
     """`all`, a series, or a dataset name → the series to prepare."""
-    from almeval.datasets.catalog import BENCHMARKS
-
     if name.lower() == "all":
         return list(PREPARERS)
     if name in PREPARERS:
         return [PREPARERS.meta(name)["name"]]
-    for info in BENCHMARKS:
+    preparable = [d for d in BENCHMARKS if d.series in PREPARERS]
+    for info in preparable:
         if info.name.lower() == name.lower():
             return [info.series]
-    raise UnknownNameError("dataset or series", name, [*PREPARERS, *(d.name for d in BENCHMARKS)])
+    raise UnknownNameError("dataset or series", name, [*PREPARERS, *(d.name for d in preparable)])
 
 
 def prepare(name: str, root: Path, sources: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -32,7 +32,7 @@ from almeval.endpoint.limiter import Limits
 from almeval.judges import JudgeSpec, JudgeStage, Wiring
 from almeval.judges.templates import load_templates
 from almeval.store import Store
-from almeval.values import Prediction, Sample
+from almeval.values import DatasetInfo, Prediction, Sample
 
 
 @contextmanager
@@ -73,7 +73,7 @@ def _pairs(n: int) -> list[tuple[Sample, Prediction]]:
 
 async def _judge_all(url: str, n: int, limits: Limits, transport: str, tmp: Path) -> tuple[float, JudgeStage]:
     endpoint = Endpoint(model="gpt-4o-mini", base_url=url, timeout_s=30, limits=limits, transport=transport)
-    wiring = Wiring.load(load_templates(), {}, ["bench"])
+    wiring = Wiring.load(load_templates(), {}, [DatasetInfo("bench", "MQA")])
     stage = JudgeStage(
         [JudgeSpec("gpt-4o-mini", endpoint)],
         wiring,

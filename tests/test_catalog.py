@@ -1,0 +1,60 @@
+"""Every benchmark is one declaration (almeval/datasets/catalog.py) and every name in it resolves:
+recipes, judge templates, suite components and recipes, preparers, and a source fixture per series."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import source_fixtures as fx
+
+from almeval.datasets import Catalog
+from almeval.datasets.catalog import BENCHMARKS, SERIES, SUITES, TASKS
+from almeval.judges.templates import Wiring, load_templates
+from almeval.metrics import rule_names
+from almeval.values import TASK_DEFAULT, Sample
+
+
+@pytest.mark.parametrize("info", BENCHMARKS, ids=lambda b: b.name)
+def test_each_benchmark_declares_names_that_resolve(info):
+    assert info.task in TASKS and info.series
+    names, optional = rule_names(info)  # raises on an unknown recipe name
+    wiring = Wiring.load(load_templates(), {}, BENCHMARKS)
+    judged = []
+    for subset in info.subsets or ("",):
+        sample = Sample(info.name, subset, "0", (), "q", "a", task=info.task)
+        template = wiring.template_for(sample)  # raises on an unknown template id
+        judged.append(template)
+        if isinstance(info.judge, dict):
+            assert template is not None and template.id == info.judge[subset]
+    assert names or optional or any(judged), f"{info.name} has neither a rule recipe nor a judge: it cannot be scored"
+    if info.judge is None:
+        assert not any(judged)
+    if info.judge == TASK_DEFAULT and info.task != "ASR":
+        assert all(judged)
+
+
+@pytest.mark.parametrize("series", [s for s in SERIES if s.prepare], ids=lambda s: s.name)
+def test_each_series_preparer_imports_and_has_a_source_fixture(series):
+    module, _, func = series.prepare.partition(":")
+    assert callable(getattr(importlib.import_module(f"almeval.prepare.{module}"), func))
+    assert callable(getattr(fx, series.name.lower().replace("-", ""))), f"tests/source_fixtures.py lacks {series.name}"
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
+def test_each_suite_names_existing_components_and_the_recipe_of_each(suite):
+    by_name = {b.name: b for b in BENCHMARKS}
+    assert set(suite.recipes) == set(suite.weights)
+    if suite.over == "subsets":
+        assert set(suite.weights) <= set(by_name[suite.of].subsets)
+    else:
+        assert set(suite.weights) <= set(by_name)
+        for part, family in suite.recipes.items():
+            names, _ = rule_names(by_name[part])
+            assert family == "judge" or family in names, f"{suite.name}: {part} has no recipe {family}"
+
+
+def test_names_are_unique_and_the_catalog_registers_every_declaration():
+    names = [b.name for b in BENCHMARKS]
+    assert len(names) == len(set(names))
+    assert {d.name for d in Catalog().all()} == set(names)
