@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from almeval.errors import AlmevalError, ConfigError, ExitCode, UnknownNameError
+from almeval.values import HEADLINE, RecipeId
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Evaluate audio LLMs fast, exactly, and cheaply again."
@@ -237,7 +238,7 @@ def _one_line(s: dict) -> str:
         f"{name} {v['metric'].upper()} {v[v['metric']]}{'%' if v['metric'] != 'score' else ''}"
         for name, d in s["datasets"].items()
         for rid, v in d["scores"].items()
-        if rid.startswith(("asr-default", "judge-default"))
+        if RecipeId.parse(rid).family in HEADLINE
     )
     judged = (
         f", judged {s['judged']} new + {s['judge_cache_hits']} cached" if s["judged"] + s["judge_cache_hits"] else ""

@@ -13,7 +13,7 @@ from typing import Any
 
 from almeval.cache import Memo
 from almeval.judges import JudgeOptions, JudgeStage, judge_plan, make_stage
-from almeval.judges.scoring import agreement, judged_items, score_rows
+from almeval.judges.recipe import JUDGE_RECIPES, agreement, item_rows, judged_items, score_rows
 
 from .config import load_config
 from .datasets import Catalog
@@ -74,8 +74,10 @@ def score_dataset(
     per_judge = {
         j.label: judged_items(stage.store, stage.wiring, stage.model, dataset, j.label, items) for j in stage.judges
     }
-    rows, overall = [], {}
+    rows, items_scored, overall = [], [], {}
     for judge, judged in per_judge.items():
+        stored = {r.id(judge): stage.store.item_scores(stage.model, dataset, r.id(judge)) for r in JUDGE_RECIPES}
+        items_scored += item_rows(judged, stage.model, dataset, judge, stored)
         templates = sorted({i.template.id for i in judged if i.template is not None})
         digests = sorted({i.template.digest for i in judged if i.template is not None})
         spec = next(j for j in stage.judges if j.label == judge)
@@ -94,6 +96,7 @@ def score_dataset(
     pairs = agreement(per_judge)
     stage.store.write(
         {
+            "item_scores": items_scored,
             "scores": rows,
             "agreements": [
                 {

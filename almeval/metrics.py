@@ -16,13 +16,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from almeval.cache.keys import content_key
 
 from .errors import ConfigError
 from .stats import ratio_ci
-from .values import DatasetInfo, Prediction, Sample
+from .values import DatasetInfo, Prediction, RecipeId, Sample
 
 CJK_LANGS = ("zh", "yue", "ja")
 ZH_LANGS = ("zh", "yue")
@@ -77,10 +77,14 @@ class AsrRecipe:
     version: str
     drop_failed: bool
     pre_clean: bool
+    extra: str = ""
 
     @property
     def id(self) -> str:
-        return f"asr-{self.name}@{self.version}"
+        return str(RecipeId(f"asr-{self.name}", self.version))
+
+    def check(self) -> None:
+        """jiwer and the normalisers are core dependencies: nothing to check."""
 
     def metric(self, lang: str) -> str:
         return "cer" if lang in CJK_LANGS else "wer"
@@ -155,7 +159,29 @@ class AsrRecipe:
 ASR_DEFAULT = AsrRecipe("default", "1", drop_failed=False, pre_clean=True)
 ASR_KIMI = AsrRecipe("kimi", "1", drop_failed=True, pre_clean=True)
 
-Recipe = Any  # AsrRecipe | rules.McqExtract | rules.Refusal: id, metric, item_key, item, compact, aggregate
+
+class Recipe(Protocol):
+    """A scoring recipe (C9): per-item values from an item and its prediction, keyed so an unchanged
+    item is never re-scored, kept compact in memory, and aggregated per subset. ASR recipes here, the
+    others in rules.py; the judge's recipes read verdicts instead (judges/recipe.py)."""
+
+    @property
+    def id(self) -> str: ...  # the stored form of a RecipeId: family@version
+
+    @property
+    def extra(self) -> str: ...  # the module an optional recipe needs ("" = none)
+
+    def check(self) -> None: ...  # raise a UserError before any inference if the recipe cannot run here
+
+    def metric(self, lang: str) -> str: ...
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str: ...
+
+    def item(self, sample: Sample, pred: Prediction) -> Mapping[str, float]: ...
+
+    def compact(self, values: Mapping[str, float]) -> tuple[int, ...]: ...
+
+    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]: ...
 
 
 @cache
@@ -182,24 +208,24 @@ def recipes_for(info: DatasetInfo) -> tuple[Recipe, ...]:
     """Rule recipes of a benchmark, plus its optional ones whose package is installed; empty when only a
     judge scores it."""
     names, optional = rule_names(info)
-    return (*(_catalog()[n] for n in names), *(r for r in map(_catalog().get, optional) if _installed(r)))
+    catalog = _catalog()
+    return (*(catalog[n] for n in names), *(catalog[n] for n in optional if _installed(catalog[n].extra)))
 
 
 def recipe_names(info: DatasetInfo) -> list[str]:
     """Every rule recipe of a benchmark, optional ones marked with the package they need."""
     names, optional = rule_names(info)
-    marked = [n if _installed(_catalog()[n]) else f"{n} (needs {_catalog()[n].extra})" for n in optional]
+    marked = [n if _installed(_catalog()[n].extra) else f"{n} (needs {_catalog()[n].extra})" for n in optional]
     return [*names, *marked]
 
 
 def _key(recipe: Recipe) -> str:
     """A recipe's name as benchmarks declare it: its id without the version."""
-    return str(recipe.id).split("@")[0]
+    return RecipeId.parse(recipe.id).family
 
 
 @cache
-def _installed(recipe: Recipe) -> bool:
+def _installed(extra: str) -> bool:
     from importlib.util import find_spec
 
-    extra = getattr(recipe, "extra", "")
     return not extra or find_spec(extra) is not None

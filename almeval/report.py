@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import UnknownNameError
 from .store import Store
-from .values import DatasetInfo
+from .values import DatasetInfo, RecipeId
 
 UNITS = {"wer": " %", "cer": " %", "acc": " %", "score": ""}
 LOWER_IS_BETTER = {"wer", "cer"}
@@ -19,19 +19,6 @@ LOWER_IS_BETTER = {"wer", "cer"}
 
 def _fmt(value: Any) -> str:
     return "–" if value is None else (f"{value:.2f}" if isinstance(value, float) else str(value))
-
-
-def _judge(recipe: str) -> str:
-    return recipe.split(":", 1)[1] if ":" in recipe else ""
-
-
-def _family(recipe_id: str) -> str:
-    return recipe_id.split("@")[0]
-
-
-def _variant(family: str) -> bool:
-    """A recipe that comes as a default/kimi pair; single recipes (mcq-extract, refusal) show in both views."""
-    return family.endswith(("-default", "-kimi"))
 
 
 VIEWS = ("default", "kimi", "all")
@@ -45,8 +32,8 @@ def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
     names = store.display_names()
     out = []
     for row in store.scores():
-        family = _family(row["recipe"])
-        if recipe == "all" or not _variant(family) or family.endswith(f"-{recipe}"):
+        rid = RecipeId.parse(row["recipe"])  # single recipes (mcq-extract, refusal) show in every view
+        if recipe == "all" or rid.variant in ("", recipe):
             out.append(
                 {
                     **row,
@@ -54,6 +41,7 @@ def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
                     "model_key": row["model"],
                     "values": json.loads(row["values_json"]),
                     "prov": json.loads(row["provenance"]),
+                    "rid": rid,
                 }
             )
     return out
@@ -61,10 +49,10 @@ def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
 
 def _column(row: dict[str, Any]) -> str:
     metric = row["values"]["metric"]
-    judge = _judge(row["recipe"])
+    rid: RecipeId = row["rid"]
+    judge = rid.judge
     demo = " — demonstration judge" if row["prov"].get("judge_note") else ""
-    family = _family(row["recipe"])
-    rule = "" if judge or _variant(family) else f", {family}"
+    rule = "" if judge or rid.variant else f", {rid.family}"
     return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}{rule}" + (f", judge {judge}{demo})" if judge else ")")
 
 
@@ -232,7 +220,7 @@ def aggregate_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     suite.over == "benchmarks" and r["subset"]
                 ):
                     continue
-                family = _family(r["recipe"])
+                family = r["rid"].family
                 if family == suite.recipes[part] or family.startswith(suite.recipes[part] + "-"):
                     values[part] = r["values"].get(r["values"]["metric"])
             if values:

@@ -36,7 +36,7 @@ from almeval.cache.keys import content_key
 
 from .errors import ConfigError, DataError, MissingExtraError
 from .stats import columns_ci, mean_ci
-from .values import Prediction, Sample
+from .values import Prediction, RecipeId, Sample
 
 LETTERS = "ABCD"
 _L = f"[{LETTERS}{LETTERS.lower()}]"
@@ -76,10 +76,14 @@ class _Rule:
     name: str
     version: str = "1"
     fields: tuple[str, ...] = ()
+    extra: str = ""  # the module an optional recipe needs
 
     @property
     def id(self) -> str:
-        return f"{self.name}@{self.version}"
+        return str(RecipeId(self.name, self.version))
+
+    def check(self) -> None:
+        """Nothing to check unless the recipe needs an optional package (IFEval, PEDANT override this)."""
 
     def metric(self, lang: str) -> str:
         return "acc"

@@ -30,7 +30,7 @@ from .progress import Ui
 from .prompts import PromptBook
 from .scheduler import RunContext, failed_items, infer, record_known
 from .store import Store
-from .values import Prediction
+from .values import HEADLINE, Prediction, RecipeId
 
 LIBS = (
     "almeval",
@@ -81,7 +81,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     selection = catalog.select(list(opts.data))
     for info in selection.datasets:  # a recipe's missing package stops the run before anything is computed
         for recipe in recipes_for(info):
-            getattr(recipe, "check", lambda: None)()
+            recipe.check()
     adapter, options = parse_model(opts.model, dict(opts.model_args))
     spec = ModelSpec.of(adapter, options)
     prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()], adapter.prompt_set)
@@ -247,7 +247,7 @@ def _summary(
         v.get("invalid", 0)
         for d in per_dataset.values()
         for r, v in d["scores"].items()
-        if r.startswith(("asr-default", "judge-default"))
+        if RecipeId.parse(r).family in HEADLINE
     )
     return {
         "run_id": ctx.run_id,

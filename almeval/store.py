@@ -220,11 +220,25 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(str(self.path))
             self.db.execute("PRAGMA busy_timeout=60000")  # several processes (one per GPU) share a store
-            self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self._create()
+            self._open()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable almeval store ({exc}); move it away to start afresh") from exc
+
+    def _open(self, patience_s: float = 30.0) -> None:
+        """WAL mode, then the schema. Switching a new file to WAL needs a moment alone with it, and SQLite
+        does not wait for that (busy_timeout does not cover it): processes starting together on one new
+        store retry here instead of failing with "database is locked"."""
+        deadline = time.monotonic() + patience_s
+        for attempt in range(1, 10_000):
+            try:
+                self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self._create()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(min(0.01 * attempt, 0.2))
 
     def _create(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]

@@ -39,6 +39,33 @@ class ModelId:
         return f"{self.label}@{self.key[:8]}"
 
 
+@dataclass(frozen=True, slots=True)
+class RecipeId:
+    """A recipe's structured id. Stored and shown as text: `family@version` for rule recipes
+    (`asr-default@1`, `mcq-extract@1`), `family@version:judge` for judge recipes
+    (`judge-kimi@1:gpt-4o-mini`). `parse` is the only place that reads the text form."""
+
+    family: str
+    version: str = "1"
+    judge: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.family}@{self.version}" + (f":{self.judge}" if self.judge else "")
+
+    @classmethod
+    def parse(cls, text: str) -> RecipeId:
+        head, _, judge = text.partition(":")  # a judge label may itself hold ':' (hf:DIR)
+        family, _, version = head.partition("@")
+        return cls(family, version or "1", judge)
+
+    @property
+    def variant(self) -> str:
+        """`default` or `kimi` for recipes that come as such a pair, else ""."""
+        return next((v for v in ("default", "kimi") if self.family.endswith(f"-{v}")), "")
+
+
+HEADLINE = frozenset({"asr-default", "judge-default"})  # the recipes a run's one-line summary shows
+
 TASK_DEFAULT = "(task default)"  # a benchmark's judge when it names none: its task's template
 
 

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from almeval.judges.parsers import PARSERS
-from almeval.judges.scoring import _item, aggregate
+from almeval.judges.recipe import _item, aggregate
 from almeval.judges.templates import builtin_templates
 from almeval.values import Prediction, Sample
 
@@ -95,7 +95,7 @@ def test_pedant_recipe_is_optional_and_scores_with_qa_metrics(monkeypatch):
         monkeypatch.setitem(sys.modules, "qa_metrics", types.ModuleType("qa_metrics"))
         monkeypatch.setitem(sys.modules, "qa_metrics.pedant", pedant)
         monkeypatch.setattr("importlib.metadata.version", lambda name: "stand-in")
-        monkeypatch.setattr(metrics, "_installed", lambda recipe: True)
+        monkeypatch.setattr(metrics, "_installed", lambda extra: True)
         rules._pedant.cache_clear()
     try:
         assert [r.name for r in metrics.recipes_for(Catalog().get("sd-qa"))] == ["pedant"]

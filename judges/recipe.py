@@ -1,4 +1,7 @@
-"""Judged items → per-subset scores (recipes `judge-default` and `judge-kimi`) and panel agreement.
+"""The judge's recipes, `judge-default` and `judge-kimi`: ordinary recipes that read an item's verdicts
+(the judge stage only records replies; it never scores). Per-item values land in the item_scores table
+like rule values, keyed by the template, its parse rule and the replies; per-subset aggregates and
+panel agreement follow.
 
 Replies are parsed here, from the stored raw text with the template's current parser, so changing a
 parse rule or an aggregation re-scores with zero judge calls. Per item: the mean of its valid samples
@@ -17,13 +20,30 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from almeval.cache.keys import content_key
 from almeval.stats import mean_ci, reuse_or_compute
 from almeval.store import Store
-from almeval.values import Sample
+from almeval.values import RecipeId, Sample
 
 from .templates import Template, Wiring
 
-RECIPES = ("default", "kimi")
+
+@dataclass(frozen=True)
+class JudgeRecipe:
+    """`judge-<variant>@<version>:<judge>`: default counts invalid and errored items at the scale's
+    floor; kimi drops them from the denominator, as Kimi-Audio-Evalkit does."""
+
+    variant: str
+    version: str = "1"
+
+    def id(self, judge: str) -> str:
+        return str(RecipeId(f"judge-{self.variant}", self.version, judge))
+
+    def aggregate(self, items: list[JudgedItem]) -> dict[str, Any]:
+        return aggregate(items, self.variant)
+
+
+JUDGE_RECIPES = (JudgeRecipe("default"), JudgeRecipe("kimi"))
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,11 @@ class JudgedItem:
     value: float | None  # on the reported scale
     template: Template | None
     models_returned: tuple[str, ...] = ()
+    key: str = ""  # over the template (what it sends and how it is read), the replies and the statuses
+
+    def values(self) -> dict[str, Any]:
+        """The per-item row stored in item_scores."""
+        return {"value": self.value, "status": self.status, "template": self.template.id if self.template else ""}
 
 
 def judged_items(
@@ -66,9 +91,16 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
         else:
             statuses.add("invalid")
     models = tuple(sorted({r["model_returned"] for r in current if r["model_returned"]}))
+    key = content_key(
+        "judged-item",
+        {
+            "template": [template.id, template.digest, template.parse, dict(template.options)],
+            "replies": sorted([r["sample_no"], r["status"], r["reply"] or "", r["repair"] or ""] for r in current),
+        },
+    )
     if values:
-        return JudgedItem(s.index, s.subset, "ok", sum(values) / len(values), template, models)
-    return JudgedItem(s.index, s.subset, "error" if "error" in statuses else "invalid", None, template, models)
+        return JudgedItem(s.index, s.subset, "ok", sum(values) / len(values), template, models, key)
+    return JudgedItem(s.index, s.subset, "error" if "error" in statuses else "invalid", None, template, models, key)
 
 
 def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
@@ -114,11 +146,11 @@ def score_rows(
         groups[i.subset].append(i)
         groups[""].append(i)
     rows = []
-    for recipe in RECIPES:
-        rid = f"judge-{recipe}@1:{judge}"
+    for recipe in JUDGE_RECIPES:
+        rid = recipe.id(judge)
         for subset, group in groups.items():
             inputs = [[i.status, i.value, list(i.models_returned), i.template.id if i.template else ""] for i in group]
-            agg = reuse_or_compute(previous or {}, (subset, rid), inputs, partial(aggregate, group, recipe))
+            agg = reuse_or_compute(previous or {}, (subset, rid), inputs, partial(recipe.aggregate, group))
             rows.append(
                 {
                     "model": model,
@@ -142,6 +174,24 @@ def score_rows(
                     "updated": time.time(),
                 }
             )
+    return rows
+
+
+def item_rows(
+    items: list[JudgedItem], model: str, dataset: str, judge: str, stored: Mapping[str, Mapping[str, tuple[str, str]]]
+) -> list[dict[str, Any]]:
+    """item_scores rows for each judge recipe, only where an item's key changed (`stored`: recipe id →
+    idx → (key, values) as the store holds them). Unjudged items have no row."""
+    rows = []
+    for recipe in JUDGE_RECIPES:
+        rid = recipe.id(judge)
+        have = stored.get(rid, {})
+        for i in items:
+            if i.status == "unjudged" or have.get(i.idx, ("",))[0] == i.key:
+                continue
+            values = json.dumps(i.values(), sort_keys=True)
+            row = {"model": model, "dataset": dataset, "idx": i.idx, "recipe": rid, "subset": i.subset}
+            rows.append({**row, "metric_key": i.key, "values_json": values})
     return rows
 
 
