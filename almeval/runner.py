@@ -29,6 +29,7 @@ from .plan import DatasetPlan, ModelSpec, plan_dataset
 from .progress import Ui
 from .prompts import PromptBook
 from .scheduler import RunContext, failed_items, infer, record_known
+from .scoring import ItemScorer
 from .store import Store
 from .values import HEADLINE, Prediction, RecipeId
 
@@ -86,14 +87,23 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     spec = ModelSpec.of(adapter, options)
     prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()], adapter.prompt_set)
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
-    ctx = RunContext(new_run_id(), spec, store, memo, ui)
-    ctx.owner = f"{socket.gethostname()}:{os.getpid()}:{ctx.run_id}"
+    run_id = new_run_id()
     store.reap(socket.gethostname(), _alive)
+    judge = None
     if not opts.skip_judge:
         benchmarks = [*catalog.all(), *selection.datasets]
-        ctx.judge = make_stage(opts.judge, config, benchmarks, store, memo, spec.id.key, ctx.run_id)
-        if ctx.judge is not None:
-            ctx.judge.limiters = ctx.limiters  # one limiter per endpoint for both roles
+        judge = make_stage(opts.judge, config, benchmarks, store, memo, spec.id.key, run_id)
+    ctx = RunContext(
+        run_id,
+        spec,
+        store,
+        memo,
+        ui,
+        owner=f"{socket.gethostname()}:{os.getpid()}:{run_id}",
+        scorer=ItemScorer(spec.id.key),
+        judge=judge,
+        limiters=judge.limiters if judge is not None else {},  # one limiter per endpoint for both roles
+    )
     store.add_model(spec.id, spec.identity, ctx.run_id)
     store.start_run(ctx.run_id, spec.id.key, [d.name for d in selection.datasets], _public(opts))
     status = "failed"
@@ -147,7 +157,7 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
 def _settle(ctx: RunContext, plan: DatasetPlan) -> DatasetPlan:
     """After inference: pick up predictions another process (sharing this store) made for keys it had
     claimed; items still in flight elsewhere are left out of this run's scores (marked partial)."""
-    missing = [r.key for r in plan.requests if r.key not in plan.known and r.key not in ctx.new_status]
+    missing = [r.key for r in plan.requests if r.key not in plan.known and r.key not in ctx.tally.new_status]
     if not missing:
         return plan
     found = {
@@ -156,7 +166,7 @@ def _settle(ctx: RunContext, plan: DatasetPlan) -> DatasetPlan:
         if row["status"] == "ok"
     }
     known = {**plan.known, **found}
-    requests = tuple(r for r in plan.requests if r.key in known or r.key in ctx.new_status)
+    requests = tuple(r for r in plan.requests if r.key in known or r.key in ctx.tally.new_status)
     return replace(plan, requests=requests, known=known)
 
 
@@ -227,7 +237,7 @@ def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
 
 def _judged(ctx: RunContext, plan: DatasetPlan, provenance: dict[str, Any]) -> dict[str, Any]:
     assert ctx.judge is not None
-    items = [(r.sample, ctx.new_status.get(r.key, "ok")) for r in plan.requests]
+    items = [(r.sample, ctx.tally.new_status.get(r.key, "ok")) for r in plan.requests]
     return score_dataset(ctx.judge, plan.info.name, items, plan.size, ctx.run_id, provenance)
 
 
@@ -240,7 +250,7 @@ def _summary(
     probe: AudioProbe,
     started: float,
 ) -> dict[str, Any]:
-    c = ctx.counters
+    c = ctx.tally.counters
     jc = ctx.judge.counters if ctx.judge else None
     items = sum(len(p.requests) for p in plans)
     invalid = sum(
@@ -271,7 +281,7 @@ def _summary(
         "adapter_s": round(c.adapter_s, 4),
         "model_load_s": round(c.model_load_s, 4),
         "audio_files_hashed": probe.hashed,
-        "claimed_elsewhere": len(ctx.claimed_elsewhere),
+        "claimed_elsewhere": len(ctx.tally.claimed_elsewhere),
         "limit": opts.limit,
         "recipes": sorted({r.id for p in plans for r in recipes_for(p.info)}),
         "wall_s": round(time.perf_counter() - started, 4),

@@ -43,32 +43,40 @@ class Counters:
 
 
 @dataclass
+class Tally:
+    """What a run finds out as it goes: the only mutable part of its context."""
+
+    counters: Counters = field(default_factory=Counters)
+    new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run
+    sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
+    claimed_elsewhere: set[str] = field(default_factory=set)  # misses another process is inferring
+
+
+@dataclass(frozen=True)
 class RunContext:
+    """A run's frozen values and services, handed to each stage. `limiters` holds one limiter per endpoint,
+    created inside the running loop and shared by models under test and judges."""
+
     run_id: str
     spec: ModelSpec
     store: Store
     memo: Memo
     ui: Ui
+    owner: str  # host:pid:run_id, for claims
+    scorer: ItemScorer
     judge: JudgeStage | None = None  # fed each prediction as it lands (C4)
     flush_s: float = 0.02
-    counters: Counters = field(default_factory=Counters)
-    new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run
-    sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
-    limiters: dict[str, Any] = field(default_factory=dict)  # endpoint URL → its limiter, shared by all roles
-    owner: str = ""  # host:pid:run_id, for claims
     claim_stale_s: float = 600.0
-    claimed_elsewhere: set[str] = field(default_factory=set)  # misses another process is inferring
-
-    def __post_init__(self) -> None:
-        self.scorer = ItemScorer(self.spec.id.key)
+    limiters: dict[str, Any] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)
 
 
 async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     """Run every miss through the model; the model is built only if there is at least one."""
     for p in plans:
         for r in p.misses:
-            ctx.sharing.setdefault(r.key, []).append(r)
-    misses = _ordered(reqs[0] for reqs in ctx.sharing.values())  # one inference per distinct key
+            ctx.tally.sharing.setdefault(r.key, []).append(r)
+    misses = _ordered(reqs[0] for reqs in ctx.tally.sharing.values())  # one inference per distinct key
     if not misses:
         return
     size = ctx.spec.cls.batch_size(ctx.spec.options)
@@ -115,7 +123,7 @@ async def _endpoint_loop(ctx: RunContext, misses: list[Request]) -> None:
                 raise
             except Exception as exc:  # retries exhausted, or a non-retryable 4xx: this item only
                 out = exc
-            ctx.counters.adapter_s += time.perf_counter() - t0
+            ctx.tally.counters.adapter_s += time.perf_counter() - t0
             done.append((r, _prediction(r.key, out, time.perf_counter() - t0)))
             if len(done) >= ENDPOINT_FLUSH:
                 batch = done[:]
@@ -145,7 +153,7 @@ async def _feed(ctx: RunContext, queue: asyncio.Queue[Request | None], misses: l
     for i in range(0, len(misses), chunk):
         part = misses[i : i + chunk]
         mine = set(ctx.store.claim([r.key for r in part], ctx.owner, ctx.claim_stale_s))
-        ctx.claimed_elsewhere.update(r.key for r in part if r.key not in mine)
+        ctx.tally.claimed_elsewhere.update(r.key for r in part if r.key not in mine)
         for r in part:
             if r.key in mine:
                 await queue.put(r)
@@ -196,8 +204,8 @@ async def _load(ctx: RunContext) -> Adapter:
         raise
     except Exception as exc:
         raise ConfigError(f"model {spec.label!r} failed to load: {type(exc).__name__}: {exc}") from exc
-    ctx.counters.model_loaded = True
-    ctx.counters.model_load_s = time.perf_counter() - t0
+    ctx.tally.counters.model_loaded = True
+    ctx.tally.counters.model_load_s = time.perf_counter() - t0
     return model
 
 
@@ -214,8 +222,8 @@ async def _generate(
     except Exception as exc:  # the whole batch failed: each item records why; a rerun retries them
         outs = [exc] * len(batch)
     elapsed = time.perf_counter() - t0
-    ctx.counters.adapter_s += elapsed
-    ctx.counters.batches += 1
+    ctx.tally.counters.adapter_s += elapsed
+    ctx.tally.counters.batches += 1
     if len(outs) != len(batch):
         outs = [ItemError(f"adapter returned {len(outs)} outputs for {len(batch)} requests")] * len(batch)
     per_item = elapsed / len(batch)
@@ -250,7 +258,7 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
         }
         for r, p in batch
     ]
-    pairs = [(r.sample, p) for _, p in batch for r in ctx.sharing[p.key]]
+    pairs = [(r.sample, p) for _, p in batch for r in ctx.tally.sharing[p.key]]
     rows = {
         "predictions": preds,
         "samples": [sample_row(s) for s, _ in pairs],
@@ -264,11 +272,11 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
     ctx.store.write(rows)
     ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
     for _, p in batch:
-        ctx.new_status[p.key] = p.status
+        ctx.tally.new_status[p.key] = p.status
     failed = sum(p.status != "ok" for _, p in batch)
-    ctx.counters.inferred += len(batch)
-    ctx.counters.failed_new += failed
-    ctx.ui.advance("infer", len(batch), failed=ctx.counters.failed_new)
+    ctx.tally.counters.inferred += len(batch)
+    ctx.tally.counters.failed_new += failed
+    ctx.ui.advance("infer", len(batch), failed=ctx.tally.counters.failed_new)
     if ctx.judge is not None:
         for s, p in pairs:
             await ctx.judge.submit(s, p)
@@ -334,4 +342,4 @@ def record_known(ctx: RunContext, plan: DatasetPlan) -> int:
 
 def failed_items(ctx: RunContext, plan: DatasetPlan) -> int:
     """Items whose prediction failed (only new ones can: failed ones are never reused)."""
-    return sum(1 for r in plan.requests if ctx.new_status.get(r.key, "ok") != "ok")
+    return sum(1 for r in plan.requests if ctx.tally.new_status.get(r.key, "ok") != "ok")
