@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from almeval.cache.keys import content_key
 
 from .errors import ConfigError
+from .registry import load_entry_points, load_object
 from .stats import ratio_ci
 from .values import DatasetInfo, Prediction, RecipeId, Sample
 
@@ -186,10 +187,20 @@ class Recipe(Protocol):
 
 @cache
 def _catalog() -> dict[str, Recipe]:
+    """Every rule recipe by name: almeval's, then other packages' (entry point group `almeval.recipes`,
+    each naming a Recipe object). A name given twice is an error."""
     from .rules import IFEVAL, MCQ_EXTRACT, MCQ_EXTRACT_VB, MMAU_MATCH, PEDANT, REFUSAL
 
-    everything = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT, MMAU_MATCH)
-    return {_key(r): r for r in everything}
+    out: dict[str, Recipe] = {}
+    sources: dict[str, str] = {}
+    builtin = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT, MMAU_MATCH)
+    plugins = [(load_object(target), f"package {dist}") for _, target, dist in load_entry_points("almeval.recipes")]
+    for recipe, source in [*((r, "almeval") for r in builtin), *plugins]:
+        name = _key(recipe)
+        if name in out:
+            raise ConfigError(f"recipe {name!r} is registered twice ({source} again, first by {sources[name]})")
+        out[name], sources[name] = recipe, source
+    return out
 
 
 TASK_RULES: dict[str, tuple[str, ...]] = {"ASR": ("asr-default", "asr-kimi")}  # a benchmark's rules=None

@@ -48,8 +48,7 @@ class Registry(Generic[T]):
         self._check(name)
         target = self._targets[name.lower()]
         if isinstance(target, str):
-            module, _, attr = target.partition(":")
-            target = getattr(importlib.import_module(module), attr)
+            target = load_object(target)
             self._targets[name.lower()] = target
         return target
 
@@ -63,3 +62,9 @@ def load_entry_points(group: str) -> list[tuple[str, str, str]]:
     from importlib.metadata import entry_points
 
     return [(ep.name, ep.value, ep.dist.name if ep.dist else "?") for ep in entry_points(group=group)]
+
+
+def load_object(target: str) -> Any:
+    """ "package.module:attr" → the object."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -17,6 +17,7 @@ from typing import Any
 
 from almeval.cache.keys import canonical_json
 from almeval.errors import ConfigError, UnknownNameError
+from almeval.registry import load_entry_points, load_object
 from almeval.values import TASK_DEFAULT, DatasetInfo, Sample
 
 from .parsers import PARSERS, SCALES, Parsed
@@ -86,7 +87,17 @@ def _load(path: Path) -> Template:
 
 @cache
 def builtin_templates() -> dict[str, Template]:
-    return {t.id: t for t in map(_load, sorted(TEMPLATE_DIR.glob("*.yaml")))}
+    """almeval's templates, then those other packages ship (entry point group `almeval.judges`, each
+    naming a folder of template YAML files as a path string or Path). An id given twice is an error."""
+    out: dict[str, Template] = {}
+    folders = [(TEMPLATE_DIR, "almeval")]
+    folders += [(Path(load_object(t)), f"package {d}") for _, t, d in load_entry_points("almeval.judges")]
+    for folder, source in folders:
+        for template in map(_load, sorted(folder.glob("*.yaml"))):
+            if template.id in out:
+                raise ConfigError(f"judge template {template.id!r} is registered twice ({source} again, {folder})")
+            out[template.id] = template
+    return out
 
 
 def load_templates(extra_dirs: Iterable[Path] = ()) -> dict[str, Template]:

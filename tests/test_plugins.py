@@ -5,6 +5,7 @@ declaration with its recipes and judge) without editing almeval (groups `almeval
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,11 @@ from conftest import asr_rows, cli, write_manifest, write_wav
 PLUGIN = '''
 import os
 
+from pathlib import Path
+
 from almeval.adapters.base import Adapter
 from almeval.datasets.catalog import benchmark
+from almeval.rules import McqExtract
 
 
 class Shout(Adapter):
@@ -27,9 +31,11 @@ class Shout(Adapter):
         return [r.sample.answer.upper() for r in requests]
 
 
+STRICT = McqExtract(name="tiny-extract")  # a rule recipe of the plugin's own
+TEMPLATES = str(Path(__file__).with_name("templates"))  # its judge templates (package data)
 BENCHMARKS = (
     benchmark("tiny-asr", "ASR", lang="en", manifest=os.environ.get("TINY_MANIFEST", "")),
-    benchmark("tiny-quiz", "MQA", rules=("mcq-extract",), judge=None, manifest=os.environ.get("TINY_QUIZ", "")),
+    benchmark("tiny-quiz", "MQA", rules=("tiny-extract",), judge="tiny-yes", manifest=os.environ.get("TINY_QUIZ", "")),
 )
 '''
 
@@ -37,12 +43,17 @@ BENCHMARKS = (
 def _install(tmp_path: Path, entry_points: str) -> Path:
     """Build and install (pip --target) a one-module distribution with the given entry points."""
     src = tmp_path / "plugin"
-    src.mkdir()
-    (src / "tinyplugin.py").write_text(PLUGIN)
+    (src / "tinyplugin" / "templates").mkdir(parents=True)
+    (src / "tinyplugin" / "__init__.py").write_text(PLUGIN)
+    (src / "tinyplugin" / "templates" / "tiny-yes.yaml").write_text(
+        'id: tiny-yes\nparse: yes_no\nuser: "Is <<{prediction}>> the answer to <<{question}>>, given {answer}? '
+        'End with Result: yes or Result: no."\n'
+    )
     (src / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools>=77"]\nbuild-backend = "setuptools.build_meta"\n'
         '[project]\nname = "almeval-tinyplugin"\nversion = "0.1"\n'
-        '[tool.setuptools]\npy-modules = ["tinyplugin"]\n' + entry_points
+        '[tool.setuptools]\npackages = ["tinyplugin"]\n'
+        '[tool.setuptools.package-data]\ntinyplugin = ["templates/*.yaml"]\n' + entry_points
     )
     target = tmp_path / "site"
     cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target)]
@@ -55,7 +66,9 @@ def test_a_plugin_package_adds_a_model_and_a_benchmark_that_run_end_to_end(tmp_p
     site = _install(
         tmp_path,
         '[project.entry-points."almeval.adapters"]\nshout = "tinyplugin:Shout"\n'
-        '[project.entry-points."almeval.benchmarks"]\ntiny = "tinyplugin:BENCHMARKS"\n',
+        '[project.entry-points."almeval.benchmarks"]\ntiny = "tinyplugin:BENCHMARKS"\n'
+        '[project.entry-points."almeval.recipes"]\ntiny-extract = "tinyplugin:STRICT"\n'
+        '[project.entry-points."almeval.judges"]\ntiny = "tinyplugin:TEMPLATES"\n',
     )
     rows = asr_rows(5)
     for i, row in enumerate(rows):  # five different recordings: five distinct content keys
@@ -72,14 +85,22 @@ def test_a_plugin_package_adds_a_model_and_a_benchmark_that_run_end_to_end(tmp_p
     datasets = json.loads(cli("data", "list", "--json", env=env).stdout)
     listed = {d["dataset"]: d for d in datasets}
     assert listed["tiny-asr"]["prepared"] and listed["tiny-asr"]["rules"] == ["asr-default", "asr-kimi"]
-    assert listed["tiny-quiz"]["rules"] == ["mcq-extract"] and listed["tiny-quiz"]["judge"] == ""
+    assert listed["tiny-quiz"]["rules"] == ["tiny-extract"] and listed["tiny-quiz"]["judge"] == "tiny-yes"
+    code = "from almeval.judges.templates import builtin_templates as t; print(t()['tiny-yes'].parse)"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True
+        ).stdout.strip()
+        == "yes_no"
+    )
     work = str(tmp_path / "w")
-    out = cli("eval", "--model", "shout", "--data", "tiny-asr", "--data", "tiny-quiz", "-w", work, "--json", env=env)
+    args = ("--data", "tiny-asr", "--data", "tiny-quiz", "-w", work, "--json", "--skip-judge")
+    out = cli("eval", "--model", "shout", *args, env=env)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["inferred"] == 10 and summary["datasets"]["tiny-asr"]["scores"]["asr-default@1"]["wer"] == 0.0
     # the answer "A" shouted back is extracted as A by the rule recipe the declaration names
-    assert summary["datasets"]["tiny-quiz"]["scores"]["mcq-extract@1"]["acc"] == 100.0
+    assert summary["datasets"]["tiny-quiz"]["scores"]["tiny-extract@1"]["acc"] == 100.0
 
 
 def test_a_plugin_that_registers_a_built_in_name_again_is_refused(tmp_path):

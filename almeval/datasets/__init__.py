@@ -7,14 +7,13 @@ Selectors: `all`; a task (`asr`, `mqa`, `refqa`, `openqa`, `close-qa` = mqa+refq
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 from almeval.config import Config
 from almeval.errors import ConfigError, UnknownNameError
-from almeval.registry import Registry, load_entry_points
+from almeval.registry import Registry, load_entry_points, load_object
 from almeval.values import DatasetInfo
 
 from .catalog import SERIES, TASKS, Series, series_of
@@ -41,9 +40,8 @@ def all_series() -> tuple[tuple[Series, str], ...]:
     `almeval.benchmarks`, each naming a Series, a benchmark(...) value or a tuple of them)."""
     out = [(s, "almeval") for s in SERIES]
     for name, target, dist in load_entry_points("almeval.benchmarks"):
-        module, _, attr = target.partition(":")
         try:
-            out.append((series_of(getattr(importlib.import_module(module), attr), name), f"package {dist}"))
+            out.append((series_of(load_object(target), name), f"package {dist}"))
         except TypeError as exc:
             raise ConfigError(f"entry point {name!r} of package {dist}: {exc}") from None
     return tuple(out)
