@@ -151,7 +151,8 @@ def eval_cmd(
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     typer.echo(_one_line(summary), err=True)
-    raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["failed"] else ExitCode.OK))
+    # exit 1 when any item has no score: a failed inference, or a judged item without a verdict
+    raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["failed"] or summary["unjudged"] else ExitCode.OK))
 
 
 def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, max_cost, repair, template):
@@ -243,10 +244,18 @@ def _one_line(s: dict) -> str:
     judged = (
         f", judged {s['judged']} new + {s['judge_cache_hits']} cached" if s["judged"] + s["judge_cache_hits"] else ""
     )
+    unjudged = "; ".join(
+        f"{name}: unjudged {d['unjudged']} of {d['items']}" for name, d in s["datasets"].items() if d.get("unjudged")
+    )
     return (
         f"run {s['run_id']}: {s['items']} items, {s['inferred']} inferred, {s['inference_cache_hits']} cached, "
         f"{s['failed']} failed{judged}, model loaded: {'yes' if s['model_loaded'] else 'no'}, {s['wall_s']:.2f}s"
         + (f" — {scores}" if scores else "")
+        + (
+            f" — PARTIAL: {unjudged} (judge errors {s['judge_errors']}; rerun or `almeval judge --retry-errors`)"
+            if unjudged
+            else ""
+        )
     )
 
 

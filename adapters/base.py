@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from almeval.errors import ConfigError
 from almeval.prompts import Prompt
 from almeval.values import Request, Sample
 
@@ -64,7 +65,7 @@ class Adapter(ABC):
 
     @classmethod
     def batch_size(cls, options: Mapping[str, str]) -> int:
-        return int(options.get("batch_size", cls.max_batch_size))
+        return positive_int(options, "batch_size", cls.max_batch_size)
 
     @abstractmethod
     def generate(self, requests: list[Request]) -> list[Output]:
@@ -80,6 +81,18 @@ class Adapter(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (GPU memory, processes)."""
+
+
+def positive_int(options: Mapping[str, str], key: str, default: int) -> int:
+    """A model option that must be a whole number ≥ 1 (`-a batch_size=abc`, `0` or `-1` is refused)."""
+    raw = options.get(key, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = 0
+    if value < 1 or str(raw).strip() != str(value):
+        raise ConfigError(f"model option {key} must be a whole number of at least 1, got {raw!r} (-a {key}=N)")
+    return value
 
 
 def length_override(options: Mapping[str, str]) -> dict[str, Any]:
@@ -104,7 +117,7 @@ class AsyncModel(Adapter):
 
     @classmethod
     def concurrency(cls, options: Mapping[str, str]) -> int:
-        return int(options.get("concurrency", 16))
+        return positive_int(options, "concurrency", 16)
 
     def generate(self, requests: list[Request]) -> list[Output]:
         raise NotImplementedError(f"{self.name} runs through acomplete() in the event loop")

@@ -25,6 +25,8 @@ from .base import AsyncModel, Output
 class EndpointAudioAdapter(AsyncModel):
     name = "openai"
     version = "1"
+    # the endpoint's URL enters the key through `identity`, without its credentials
+    operational = AsyncModel.operational | {"base_url", "rpm", "tpm"}
 
     def __init__(self, options: Mapping[str, str]):
         super().__init__(options)

@@ -34,6 +34,7 @@ class ModelSpec:
 
     @classmethod
     def of(cls, adapter: type[Adapter], options: Mapping[str, str]) -> ModelSpec:
+        adapter.batch_size(options)  # a bad batch size is refused here, before anything runs
         return cls(adapter, options, model_id(adapter, options), adapter.identity(options))
 
     def request(self, sample: Sample, prompt: Prompt) -> Request:

@@ -60,7 +60,8 @@ def _cell(row: dict[str, Any]) -> str:
     v = row["values"]
     notes = []
     if not row["complete"]:
-        notes.append(f"partial {row['n']}/{row['dataset_size']}")
+        n, size = row["n"], row["dataset_size"]
+        notes.append(f"partial {n}/{size}" if n < size else "partial")
     for key in ("failed", "invalid", "errors", "unjudged"):
         if v.get(key):
             notes.append(f"{v[key]} {key}")

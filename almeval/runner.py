@@ -18,6 +18,7 @@ from typing import Any
 from almeval.adapters import parse_model
 from almeval.cache import AudioProbe, Memo
 from almeval.cache.keys import text_digest
+from almeval.endpoint.client import public_url
 from almeval.judges import JudgeOptions, make_stage
 
 from .config import load_config
@@ -231,8 +232,15 @@ def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
             scores={**overall, **judged["scores"]},
             agreement=judged["agreement"],
             scored_by="rules + judge" if rules else "judge",
+            unjudged=_without_verdict(judged["scores"]),
         )
     return out
+
+
+def _without_verdict(scores: dict[str, Any]) -> int:
+    """Items a judge has no verdict for (its call failed, was not sent past --max-cost, or not yet made);
+    the most of any judge in the panel."""
+    return max((v.get("unjudged", 0) + v.get("errors", 0) for v in scores.values()), default=0)
 
 
 def _judged(ctx: RunContext, plan: DatasetPlan, provenance: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +283,7 @@ def _summary(
         "judge_invalid": jc.invalid if jc else 0,
         "judge_cost_usd": round(jc.cost_usd, 6) if jc else 0.0,
         "failed": sum(d["failed"] for d in per_dataset.values()),
+        "unjudged": sum(d.get("unjudged", 0) for d in per_dataset.values()),
         "invalid": invalid,
         "model_loaded": c.model_loaded,
         "batches": c.batches,
@@ -292,7 +301,8 @@ def _summary(
 def _public(opts: EvalOptions) -> dict[str, Any]:
     """Options as recorded in the store: no secrets (model args whose name suggests one are masked)."""
     args = {
-        k: ("***" if any(s in k.lower() for s in ("key", "token", "secret")) else v) for k, v in opts.model_args.items()
+        k: "***" if any(s in k.lower() for s in ("key", "token", "secret", "password")) else public_url(v)
+        for k, v in opts.model_args.items()
     }
     return {
         "model": opts.model,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from almeval.judges import JudgeStage
 
 from .batching import MicroBatcher
-from .errors import AlmevalError, ConfigError, ItemError, UserError
+from .errors import AlmevalError, ConfigError, ItemError, StoreError, UserError
 from .plan import DatasetPlan, ModelSpec
 from .progress import Ui
 from .scoring import ItemScorer
@@ -91,17 +91,40 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     # loop records and scores the previous batch
     switch = sys.getswitchinterval()
     sys.setswitchinterval(min(switch, 0.001))
-    feeder = asyncio.create_task(_feed(ctx, queue, misses))
-    recorder = asyncio.create_task(_record_loop(ctx, landed))
-    try:
+
+    async def produce() -> None:
         await _batch_loop(ctx, MicroBatcher(queue, ctx.spec.cls.batch_size(ctx.spec.options), ctx.flush_s), landed)
         await landed.put(None)
-        await recorder
+
+    try:  # structured: if any of the three dies, the others are cancelled and its error ends the run (no hang)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(_feed(ctx, queue, misses))
+            tasks.create_task(_record_loop(ctx, landed))
+            tasks.create_task(produce())
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
     finally:
-        for task in (feeder, recorder):
-            task.cancel()
-        await asyncio.gather(feeder, recorder, return_exceptions=True)
         sys.setswitchinterval(switch)
+
+
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error to report from a task group: an interruption first, then almeval's own errors (they carry
+    the exit code and the fix), else the first one. A disk that fills up is a store problem (exit 4)."""
+    leaves: list[BaseException] = []
+
+    def walk(g: BaseExceptionGroup) -> None:
+        for e in g.exceptions:
+            walk(e) if isinstance(e, BaseExceptionGroup) else leaves.append(e)
+
+    walk(group)
+    for kind in (KeyboardInterrupt, AlmevalError):
+        for e in leaves:
+            if isinstance(e, kind):
+                return e
+    first = leaves[0]
+    if isinstance(first, OSError):
+        return StoreError(f"writing results failed: {first} — everything recorded before it is kept; free space, rerun")
+    return first
 
 
 async def _endpoint_loop(ctx: RunContext, misses: list[Request]) -> None:

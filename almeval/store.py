@@ -466,11 +466,13 @@ class Store:
         return dict(self.db.execute("SELECT dataset, task FROM coverage").fetchall())
 
     def verdict_rows(self, model: str, dataset: str, judge: str) -> dict[str, list[dict[str, Any]]]:
-        """idx → the judge's rows (sample_no, template, status, reply, repair reply, model returned) for the
-        item's current prediction only."""
-        q = """SELECT ij.idx, ij.sample_no, ij.template, ij.status, j.reply, j.model_returned, r.reply AS repair
+        """idx → the judge's rows (sample_no, template, status, reply, repair reply, model returned, the
+        prediction judged) for the item's current prediction only."""
+        q = """SELECT ij.idx, ij.sample_no, ij.template, ij.status, j.reply, j.model_returned, r.reply AS repair,
+                      p.text AS prediction
                FROM items i JOIN item_judgments ij ON ij.model = i.model AND ij.dataset = i.dataset
                     AND ij.idx = i.idx AND ij.pred_key = i.pred_key
+               LEFT JOIN predictions p ON p.key = i.pred_key
                LEFT JOIN judgments j ON j.key = ij.judgment_key LEFT JOIN judgments r ON r.key = ij.repair_key
                WHERE i.model = ? AND i.dataset = ? AND ij.judge = ?"""
         out: dict[str, list[dict[str, Any]]] = {}

@@ -119,7 +119,11 @@ def make_stage(
     opts = replace(opts, judges=tuple(names))
     overrides = {**(section.get("templates") or {}), **opts.templates}
     wiring = Wiring.load(load_templates(_template_dirs(config)), overrides, benchmarks)
-    return JudgeStage(resolve_judges(opts, config.raw), wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
+    judges = resolve_judges(opts, config.raw)
+    for j in judges:  # a judge that cannot be called is refused now, before any model is loaded or run
+        if j.local is None:
+            j.endpoint.api_key()
+    return JudgeStage(judges, wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
 
 
 def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:

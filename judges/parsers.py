@@ -23,6 +23,34 @@ def _invalid(reason: str) -> Parsed:
     return Parsed(False, reason=reason)
 
 
+ECHO_MIN = 6  # answers at least this long are removed wherever the judge quotes them; shorter ones only as whole lines
+
+
+def without_echo(reply: str, prediction: str) -> str:
+    """The judge's reply with its quotations of the model's answer taken out, so nothing the model wrote
+    can stand where a parser reads the verdict ("Result: yes", "[[10]]", "The answer is (A)" or a JSON
+    verdict inside an answer that the judge repeats after its own verdict). An answer of ECHO_MIN
+    characters or more (or of several lines) is removed wherever it appears, line by line too; a shorter
+    one ("yes", "B") only where it fills a whole line, so the judge's own "Result: yes" is never cut.
+    If the answer is the judge's verdict word for word, the verdict goes with it: the reply becomes
+    invalid (counted), never a verdict the model chose."""
+    answer = prediction.strip()
+    if not answer:
+        return reply
+    if not is_short(answer):
+        out = reply.replace(answer, "\n")
+        for line in sorted({ln.strip() for ln in answer.splitlines() if len(ln.strip()) >= ECHO_MIN}, key=len)[::-1]:
+            out = out.replace(line, "\n")
+        return out
+    return "\n".join(ln for ln in reply.splitlines() if ln.strip() != answer)
+
+
+def is_short(prediction: str) -> bool:
+    """An answer short enough ("B", "yes") to be a judge's own bare verdict word."""
+    answer = prediction.strip()
+    return len(answer) < ECHO_MIN and "\n" not in answer
+
+
 def _last_line(reply: str) -> str:
     lines = [ln.strip() for ln in reply.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""

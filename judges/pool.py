@@ -63,6 +63,7 @@ class JudgeRequest:
     sample: Sample
     pred_key: str
     sample_no: int
+    prediction: str = ""  # the answer judged: taken out of the reply before its verdict is read
 
     @property
     def params(self) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def build_requests(judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, 
         return []
     messages = template.messages(sample, pred.text)
     return [
-        JudgeRequest(judge_key(j, template, messages, n), j, template, messages, sample, pred.key, n)
+        JudgeRequest(judge_key(j, template, messages, n), j, template, messages, sample, pred.key, n, pred.text)
         for j in judges
         for n in range(template.n)
     ]
@@ -172,7 +173,7 @@ class JudgeStage:
             hit = self._lookup(req)
             if hit is not None:
                 self.counters.judge_cache_hits += 1
-                if not (self.repair and not req.template.parse_reply(str(hit["reply"])).ok):
+                if not (self.repair and not req.template.parse_reply(str(hit["reply"]), pred.text).ok):
                     self._record(req, hit, judgment_row=None)
                     continue
             await self._queues[req.judge.label].put((req, hit))
@@ -237,7 +238,7 @@ class JudgeStage:
         return row
 
     async def _maybe_repair(self, req: JudgeRequest, reply: str) -> str:
-        parsed = req.template.parse_reply(reply)
+        parsed = req.template.parse_reply(reply, req.prediction)
         if parsed.ok:
             return ""
         messages = [
@@ -247,7 +248,9 @@ class JudgeStage:
         ]
         key = judge_key(req.judge, req.template, messages, req.sample_no, repair_of=req.key)
         hit = self._lookup(
-            JudgeRequest(key, req.judge, req.template, messages, req.sample, req.pred_key, req.sample_no)
+            JudgeRequest(
+                key, req.judge, req.template, messages, req.sample, req.pred_key, req.sample_no, req.prediction
+            )
         )
         if hit is None:
             try:
@@ -289,7 +292,7 @@ class JudgeStage:
     ) -> None:
         if judgment_row is not None:
             self._rows["judgments"].append(judgment_row)
-        if not req.template.parse_reply(str(row["reply"])).ok and not repair_key:
+        if not req.template.parse_reply(str(row["reply"]), req.prediction).ok and not repair_key:
             self.counters.invalid += 1
         self._rows["item_judgments"].append(self._item_row(req, "ok", repair_key))
         self._maybe_flush()

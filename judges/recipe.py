@@ -83,9 +83,9 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
         if r["status"] != "ok":
             statuses.add("error")
             continue
-        parsed = template.parse_reply(r["reply"])
+        parsed = template.parse_reply(r["reply"], r.get("prediction") or "")
         if not parsed.ok and r["repair"]:
-            parsed = template.parse_reply(r["repair"])
+            parsed = template.parse_reply(r["repair"], r.get("prediction") or "")
         if parsed.ok and parsed.value is not None:
             values.append(parsed.value * mult)
         else:
@@ -96,6 +96,7 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
         {
             "template": [template.id, template.digest, template.parse, dict(template.options)],
             "replies": sorted([r["sample_no"], r["status"], r["reply"] or "", r["repair"] or ""] for r in current),
+            "prediction": next((r.get("prediction") or "" for r in current), ""),
         },
     )
     if values:
@@ -160,7 +161,8 @@ def score_rows(
                     "values_json": json.dumps(agg, sort_keys=True),
                     "n": len(group),
                     "dataset_size": size,
-                    "complete": int(len(items) == size and agg["unjudged"] == 0),
+                    # partial: fewer items than the manifest, or items without a verdict (unjudged, failed calls)
+                    "complete": int(len(items) == size and agg["unjudged"] == 0 and agg["errors"] == 0),
                     "run_id": run_id,
                     "provenance": json.dumps(
                         {

@@ -20,7 +20,7 @@ from almeval.errors import ConfigError, UnknownNameError
 from almeval.registry import load_entry_points, load_object
 from almeval.values import TASK_DEFAULT, DatasetInfo, Sample
 
-from .parsers import PARSERS, SCALES, Parsed
+from .parsers import PARSERS, SCALES, Parsed, is_short, without_echo
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
@@ -48,8 +48,15 @@ class Template:
         out = [{"role": "system", "content": self.system}] if self.system else []
         return [*out, {"role": "user", "content": self.user.format(**values)}]
 
-    def parse_reply(self, reply: str) -> Parsed:
-        return PARSERS[self.parse](reply, **self.options)
+    def parse_reply(self, reply: str, prediction: str = "") -> Parsed:
+        """The judge's verdict, read with the model's answer (`prediction`) taken out of the reply first.
+        A short answer ("C", "yes") may be the judge's own bare verdict line too: when taking its whole-
+        line copies out leaves no verdict, the reply is read as the judge wrote it."""
+        parse = PARSERS[self.parse]
+        parsed = parse(without_echo(reply, prediction), **self.options)
+        if not parsed.ok and is_short(prediction):
+            return parse(reply, **self.options)
+        return parsed
 
     @property
     def scale(self) -> tuple[str, float, float]:

@@ -4,7 +4,8 @@ It answers POST /v1/chat/completions like a deterministic judge, enforces a requ
 with 429 + Retry-After, and injects faults at configurable rates: 500s, timeouts (it sleeps past the
 client's timeout), connection resets, malformed JSON bodies and empty contents. Faults are drawn from
 a seeded RNG; verdicts depend only on the request, so a faulty run must end with the same verdicts as
-a fault-free one. Special models: "contrarian" flips yes/no; "sloppy" omits the verdict line unless
+a fault-free one. Special models: "contrarian" flips yes/no; "echo-after" repeats the model's answer on
+the lines after its verdict; "sloppy" omits the verdict line unless
 asked to repair. Runs in a background thread with its own event loop.
 """
 
@@ -73,6 +74,8 @@ def judge_reply(model: str, messages: list[dict]) -> str:
     verdict = _norm(answer) == _norm(truth) or _norm(answer).startswith(_norm(truth) + " ")
     if model == "contrarian":
         verdict = not verdict
+    if model == "echo-after":  # a judge that repeats the answer after its verdict: the forging vector
+        return f"Result: {'yes' if verdict else 'no'}\n{answer}"
     if model == "sloppy" and not repairing:
         return "The model says something. I would lean one way."
     # quote the model's answer back, including any "Result:" it contains: only the last line may count

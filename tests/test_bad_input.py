@@ -147,3 +147,64 @@ def test_a_scoring_error_keeps_the_predictions_already_made(tmp_path):
     assert res.returncode == 2 and "instruction_id_list" in said and "item 2" in said and "Traceback" not in said
     store = Store(tmp_path / "almeval-results" / "almeval.sqlite")
     assert store.db.execute("SELECT count(*) FROM predictions").fetchone()[0] == 3  # the inference is kept
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "2.5"])
+def test_a_bad_batch_size_is_refused_before_anything_runs(tmp_path, asr_set, value):
+    out = cli("eval", "-m", "fake", "-d", str(asr_set), "-w", str(tmp_path / "w"), "-a", f"batch_size={value}")
+    assert out.returncode == 2
+    assert f"batch_size must be a whole number of at least 1, got '{value}'" in " ".join(out.stderr.split())
+    assert not (tmp_path / "w" / "almeval.sqlite").exists()
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_in_meta_names_the_line(tmp_path, constant):
+    manifest, store, before = _good_then(
+        tmp_path, lambda row, _: json.dumps(row).replace('"lang": "en"}', f'"lang": "en", "weight": {constant}}}')
+    )
+    with pytest.raises(DataError, match=rf"set\.jsonl:3: {constant} is not a number JSON allows"):
+        run(tmp_path, [str(manifest)])
+    assert store.db.execute("SELECT * FROM items ORDER BY idx").fetchall() == before
+
+
+def test_deeply_nested_json_is_a_data_error_not_a_crash(tmp_path):
+    manifest, _, _ = _good_then(
+        tmp_path, lambda row, _: json.dumps(row)[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    )
+    with pytest.raises(DataError, match=r"set\.jsonl:3: JSON nested too deeply"):
+        run(tmp_path, [str(manifest)])
+
+
+def test_a_dying_background_task_ends_the_run_with_its_cause_not_a_hang(tmp_path, asr_set, monkeypatch):
+    """The recorder fails on its second batch (a full disk): the run stops with exit-4 StoreError, and the
+    first batch stays recorded."""
+    import threading
+
+    import almeval.scheduler as scheduler
+    from almeval.errors import StoreError
+
+    real, seen = scheduler.record, []
+
+    async def failing(ctx, batch):
+        seen.append(len(batch))
+        if len(seen) == 2:
+            raise OSError(28, "No space left on device")
+        await real(ctx, batch)
+
+    monkeypatch.setattr(scheduler, "record", failing)
+    outcome: dict = {}
+
+    def target():
+        try:
+            run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the run hung after its recorder died"
+    error = outcome["error"]
+    assert isinstance(error, StoreError) and "No space left on device" in str(error)
+    store = Store(tmp_path / "work" / "almeval.sqlite")
+    assert store.db.execute("SELECT count(*) FROM items").fetchone()[0] == 4

@@ -98,11 +98,19 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise DataErrors([DataError(str(path), f"not UTF-8 text ({exc})", "save the manifest as UTF-8")]) from None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _parse(raw: str, where: str) -> dict[str, Any] | DataError:
     try:
-        row = json.loads(raw)
+        row = json.loads(raw, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         return DataError(where, f"not valid JSON ({exc.msg} at column {exc.colno})", FIX_LINE)
+    except ValueError as exc:  # NaN, Infinity, -Infinity
+        return DataError(where, str(exc), "write the value as a string or a finite number")
+    except RecursionError:
+        return DataError(where, "JSON nested too deeply", FIX_LINE)
     if not isinstance(row, dict):
         return DataError(where, "a line must be a JSON object", FIX_LINE)
     missing = [f for f in REQUIRED if f not in row or row[f] is None]

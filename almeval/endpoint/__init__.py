@@ -2,7 +2,7 @@
 test behind an endpoint (adapters/endpoint_audio.py) and judges (judges/pool.py). Neither role imports
 the other; both import this."""
 
-from .client import ChatClient, Endpoint, Reply, estimate_tokens
+from .client import ChatClient, Endpoint, Reply, estimate_tokens, public_url
 from .limiter import EndpointLimiter, Limits
 
-__all__ = ["ChatClient", "Endpoint", "EndpointLimiter", "Limits", "Reply", "estimate_tokens"]
+__all__ = ["ChatClient", "Endpoint", "EndpointLimiter", "Limits", "Reply", "estimate_tokens", "public_url"]

@@ -31,7 +31,8 @@ class Endpoint:
 
     @property
     def url(self) -> str:
-        return (self.base_url or OPENAI_URL).rstrip("/")
+        """The endpoint's URL as recorded, keyed and shown: without credentials (C11)."""
+        return public_url(self.base_url or OPENAI_URL).rstrip("/")
 
     def identity(self) -> dict[str, Any]:
         """What decides a reply: the model and where it is served (not timeouts or limits)."""
@@ -61,6 +62,31 @@ class RetryAfter(RetryableError):
         self.seconds = seconds
 
 
+def public_url(url: str) -> str:
+    """`https://user:pass@host/v1` → `https://host/v1`: what may be written to a store, key, log or report."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def basic_auth(url: str) -> dict[str, str]:
+    """Credentials written into a URL (`https://user:pass@gateway/v1`) are sent as HTTP Basic auth, in
+    place of the bearer key, and only on the wire: the URL itself is recorded without them."""
+    import base64
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.username is None:
+        return {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
 def estimate_tokens(messages: list[dict[str, str]], params: Mapping[str, Any]) -> int:
     """Before the call: ~4 characters a token for the prompt, plus the expected reply (capped)."""
     chars = sum(len(m["content"]) for m in messages)
@@ -82,6 +108,7 @@ class ChatClient:
             max_retries=0,
             timeout=endpoint.timeout_s,
             http_client=http,
+            default_headers=basic_auth(endpoint.base_url),
         )
 
     async def complete(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Reply:
