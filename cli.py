@@ -51,7 +51,14 @@ JudgeRpm = Annotated[float, typer.Option("--judge-rpm", help="Requests per minut
 JudgeTpm = Annotated[float, typer.Option("--judge-tpm", help="Tokens per minute allowed by the endpoint.")]
 JudgeTimeout = Annotated[float, typer.Option("--judge-timeout", help="Seconds before one judge call times out.")]
 JudgeAttempts = Annotated[int, typer.Option("--judge-attempts", help="Tries per judge call (retries + 1).", min=1)]
-MaxCost = Annotated[float | None, typer.Option("--max-cost", help="Stop before spending more than this many USD.")]
+MaxCost = Annotated[
+    float | None,
+    typer.Option("--max-cost", help="Hard cap in USD: each call's worst-case cost is reserved before it is sent."),
+]
+JudgePrice = Annotated[
+    str,
+    typer.Option("--judge-price", help="IN,OUT: USD per 1M input/output tokens, for a judge without a known price."),
+]
 Repair = Annotated[bool, typer.Option("--repair", help="Ask the judge once more when its reply cannot be parsed.")]
 TemplateOpt = Annotated[
     list[str] | None, typer.Option("--template", help="DATASET=TEMPLATE_ID judge-template override (repeatable).")
@@ -115,6 +122,7 @@ def eval_cmd(
     judge_timeout: JudgeTimeout = 60.0,
     judge_attempts: JudgeAttempts = 8,
     max_cost: MaxCost = None,
+    judge_price: JudgePrice = "",
     repair: Repair = False,
     template: TemplateOpt = None,
 ) -> None:
@@ -134,6 +142,7 @@ def eval_cmd(
             max_cost,
             repair,
             template,
+            judge_price,
         )
         opts = EvalOptions(
             model=model,
@@ -155,8 +164,16 @@ def eval_cmd(
     raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["failed"] or summary["unjudged"] else ExitCode.OK))
 
 
-def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, max_cost, repair, template):
+def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, max_cost, repair, template, price):
     from almeval.judges import JudgeOptions
+
+    parts = [p.strip() for p in price.split(",")] if price else []
+    try:
+        prices = (float(parts[0]), float(parts[1])) if parts else None
+    except (ValueError, IndexError):
+        prices = None
+    if parts and (prices is None or len(parts) != 2 or min(prices) < 0):
+        raise ConfigError(f"--judge-price expects IN,OUT (USD per 1M tokens, e.g. 0.15,0.60), got {price!r}")
 
     return JudgeOptions(
         judges=_split(judge or []),
@@ -167,6 +184,7 @@ def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, ma
         timeout_s=timeout,
         max_attempts=attempts,
         max_cost=max_cost,
+        price=prices,
         repair=repair,
         templates=_model_args(template or []),
     )
@@ -190,6 +208,7 @@ def judge_cmd(
     judge_timeout: JudgeTimeout = 60.0,
     judge_attempts: JudgeAttempts = 8,
     max_cost: MaxCost = None,
+    judge_price: JudgePrice = "",
     repair: Repair = False,
     template: TemplateOpt = None,
 ) -> None:
@@ -210,6 +229,7 @@ def judge_cmd(
             max_cost,
             repair,
             template,
+            judge_price,
         )
         _existing_store(work_dir).close()
         opts = JudgeRunOptions(
@@ -242,7 +262,9 @@ def _one_line(s: dict) -> str:
         if RecipeId.parse(rid).family in HEADLINE
     )
     judged = (
-        f", judged {s['judged']} new + {s['judge_cache_hits']} cached" if s["judged"] + s["judge_cache_hits"] else ""
+        f", judged {s['judged']} new + {s['judge_cache_hits']} cached (${s['judge_cost_usd']:.4f})"
+        if s["judged"] + s["judge_cache_hits"]
+        else ""
     )
     unjudged = "; ".join(
         f"{name}: unjudged {d['unjudged']} of {d['items']}" for name, d in s["datasets"].items() if d.get("unjudged")

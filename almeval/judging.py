@@ -145,12 +145,23 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
             "cost_usd": 0.0,
         }
         labels = store.display_names()
+        work = []  # first every dataset in scope, so nothing is written when none of them has a judge
         for model, dataset in _scope(store, opts):
             extra = [] if dataset in known else [DatasetInfo(name=dataset, task="")]  # a manifest given by path
             stage = make_stage(opts.judge, config, [*benchmarks, *extra], store, memo, model, run_id)
             if stage is None:
                 raise ConfigError("no judge: pass --judge NAME (or set JUDGE.model in config.yaml)")
             items, dropped = _stored_items(store, model, dataset)
+            if any(stage.wiring.template_for(s) for s, _ in items):
+                work.append((model, dataset, stage, items, dropped))
+            else:
+                out.setdefault("not_judged", []).append(f"{labels.get(model, model)}/{dataset}")
+        if not work:
+            raise ConfigError(
+                f"nothing to judge: {', '.join(out.get('not_judged', []))} "
+                "are scored by rules only (see `almeval data list`); nothing was written"
+            )
+        for model, dataset, stage, items, dropped in work:
             retry = store.judge_errors(model, dataset) if opts.retry_errors else None
             pairs = [(s, p) for s, p in items if p.status == "ok" and (retry is None or s.index in retry)]
             check_budget(stage, pairs, ui)

@@ -106,7 +106,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
         limiters=judge.limiters if judge is not None else {},  # one limiter per endpoint for both roles
     )
     store.add_model(spec.id, spec.identity, ctx.run_id)
-    store.start_run(ctx.run_id, spec.id.key, [d.name for d in selection.datasets], _public(opts))
+    store.start_run(ctx.run_id, spec.id.key, [d.name for d in selection.datasets], _public(opts), ctx.owner)
     status = "failed"
     try:
         summary = _run(ctx, opts, selection, prompts, started)

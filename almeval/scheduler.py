@@ -50,6 +50,7 @@ class Tally:
     new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run
     sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
     claimed_elsewhere: set[str] = field(default_factory=set)  # misses another process is inferring
+    last_beat: float = field(default_factory=time.monotonic)  # when the run's lease was last renewed
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ async def _endpoint_loop(ctx: RunContext, misses: list[Request]) -> None:
 
 
 ENDPOINT_FLUSH = 16
+HEARTBEAT_S = 30.0
 
 
 def _ordered(requests: Any) -> list[Request]:
@@ -294,6 +296,9 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
         raise
     ctx.store.write(rows)
     ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
+    if time.monotonic() - ctx.tally.last_beat > HEARTBEAT_S:  # renew the run's lease
+        ctx.store.beat(ctx.run_id)
+        ctx.tally.last_beat = time.monotonic()
     for _, p in batch:
         ctx.tally.new_status[p.key] = p.status
     failed = sum(p.status != "ok" for _, p in batch)

@@ -42,6 +42,8 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
             "finished": float,
             "options": str,
             "summary": str,
+            "owner": str,  # host:pid:run_id — the lease: a run whose process is gone is shown as interrupted
+            "heartbeat": float,  # refreshed as results land; a stale one (another host) also means interrupted
         },
         "run_id",
     ),
@@ -173,7 +175,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
     ),
 }
 CHUNK = 900  # below SQLite's bound-parameter limit
-STORE_VERSION = 3  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
+STORE_VERSION = 4  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
 MODEL_TABLES = ("items", "item_scores", "item_judgments", "coverage", "agreements", "scores", "runs")
 
 
@@ -210,7 +212,17 @@ def _labels_to_keys(db: sqlite_utils.Database) -> None:
 MIGRATIONS: dict[int, list[str | Callable[[sqlite_utils.Database], None]]] = {
     1: ["ALTER TABLE predictions ADD COLUMN params TEXT"],
     2: [_labels_to_keys],
+    3: [lambda db: _add_columns(db, "runs", {"owner": str, "heartbeat": float})],
 }
+
+
+def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
+    """Columns a newer format adds to an existing table (a table not there yet is created whole)."""
+    if db.table(table).exists():
+        have = {c.name for c in db.table(table).columns}
+        for name, kind in columns.items():
+            if name not in have:
+                db.table(table).add_column(name, kind)
 
 
 class Store:
@@ -297,7 +309,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from exc
 
-    def start_run(self, run_id: str, model: str, datasets: list[str], options: dict[str, Any]) -> None:
+    def start_run(self, run_id: str, model: str, datasets: list[str], options: dict[str, Any], owner: str = "") -> None:
         self.upsert(
             "runs",
             [
@@ -310,9 +322,16 @@ class Store:
                     "finished": 0.0,
                     "options": json.dumps(options, sort_keys=True),
                     "summary": "{}",
+                    "owner": owner,
+                    "heartbeat": time.time(),
                 }
             ],
         )
+
+    def beat(self, run_id: str) -> None:
+        """Renew a running run's lease."""
+        with self._tx():
+            self.db.execute("UPDATE runs SET heartbeat = ? WHERE run_id = ?", [time.time(), run_id])
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         with self._tx():
@@ -519,16 +538,28 @@ class Store:
         with self._tx():
             self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
 
-    def reap(self, host: str, alive: Callable[[int], bool]) -> int:
-        """Drop this host's claims whose process is gone (killed), so their keys are free at once."""
-        dead = [
-            o
-            for (o,) in self.db.execute("SELECT DISTINCT owner FROM claims").fetchall()
-            if o.split(":")[0] == host and not alive(int(o.split(":")[1]))
+    def reap(self, host: str, alive: Callable[[int], bool], stale_s: float = 600.0) -> int:
+        """Drop the claims of this host's processes that are gone (killed), so their keys are free at once,
+        and mark their runs — and runs elsewhere whose lease went stale — interrupted. Returns the number
+        of claim owners dropped."""
+
+        def gone(owner: str) -> bool:
+            parts = owner.split(":")
+            return len(parts) >= 2 and parts[0] == host and parts[1].isdigit() and not alive(int(parts[1]))
+
+        dead = [o for (o,) in self.db.execute("SELECT DISTINCT owner FROM claims").fetchall() if gone(o)]
+        running = self.db.execute("SELECT run_id, owner, heartbeat FROM runs WHERE status = 'running'").fetchall()
+        now = time.time()
+        ended = [
+            r
+            for r, owner, beat in running
+            if owner and (gone(owner) or (owner.split(":")[0] != host and (beat or 0) < now - stale_s))
         ]
         with self._tx():
             for owner in dead:
                 self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
+            for run_id in ended:
+                self.db.execute("UPDATE runs SET status = 'interrupted', finished = ? WHERE run_id = ?", [now, run_id])
         return len(dead)
 
     def close(self) -> None:

@@ -44,6 +44,7 @@ class JudgeOptions:
     timeout_s: float = 60.0
     max_attempts: int = 8
     max_cost: float | None = None
+    price: tuple[float, float] | None = None  # USD per 1M (input, output) tokens, over the known prices
     repair: bool = False
     templates: Mapping[str, str] = field(default_factory=dict)  # dataset → template id overrides
 
@@ -73,7 +74,8 @@ def resolve_judges(opts: JudgeOptions, config: Mapping[str, Any]) -> list[JudgeS
             endpoint=Endpoint(
                 model=name, base_url=base_url, timeout_s=opts.timeout_s, max_attempts=opts.max_attempts, limits=limits
             ),
-            price=(0.0, 0.0) if local_judge(name) else prices.get(name),  # a local judge costs no API money
+            # a local judge costs no API money
+            price=(0.0, 0.0) if local_judge(name) else opts.price or prices.get(name),
             local=local_judge(name),
         )
         for name in opts.judges
@@ -123,6 +125,11 @@ def make_stage(
     for j in judges:  # a judge that cannot be called is refused now, before any model is loaded or run
         if j.local is None:
             j.endpoint.api_key()
+        if opts.max_cost is not None and j.price is None:
+            raise ConfigError(
+                f"--max-cost needs the price of judge {j.label!r}, which almeval does not know: pass --judge-price "
+                "IN,OUT (USD per 1M input/output tokens) or set JUDGE.prices in config.yaml"
+            )
     return JudgeStage(judges, wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
 
 

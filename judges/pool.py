@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from almeval.cache import Memo, content_key
-from almeval.endpoint.client import ChatClient, Endpoint, Reply, estimate_tokens
+from almeval.endpoint.client import ChatClient, Endpoint, Reply
 from almeval.endpoint.limiter import EndpointLimiter
 from almeval.errors import ItemError, UserError
 from almeval.store import Store
@@ -25,6 +25,7 @@ from almeval.values import Prediction, Sample
 
 from .templates import Template, Wiring
 
+WORST_REPLY_TOKENS = 4096  # a template without max_tokens: the reply reserved for --max-cost
 FLUSH_ROWS = 32
 FLUSH_S = 0.5
 REPAIR_NOTE = (
@@ -137,6 +138,7 @@ class JudgeStage:
         self._rows: dict[str, list[dict[str, Any]]] = {"judgments": [], "item_judgments": []}
         self._last_flush = time.monotonic()
         self._fatal: BaseException | None = None
+        self._reserved = 0.0  # USD held for calls in flight (--max-cost)
 
     async def start(self) -> None:
         """Inside the running loop: a queue and worker pool per judge. Clients (and a local judge's
@@ -222,7 +224,8 @@ class JudgeStage:
         self._record(req, row, judgment_row=None if known else row, repair_key=repair_key)
 
     async def _call(self, req: JudgeRequest) -> dict[str, Any] | None:
-        if self._over_budget(req):
+        held = self._reserve(req)
+        if held is None:
             self.counters.skipped_budget += 1
             self._record_error(req, "not sent: --max-cost reached")
             return None
@@ -232,6 +235,8 @@ class JudgeStage:
         except ItemError as exc:  # retries exhausted, or a non-retryable 4xx for this item
             self._record_error(req, str(exc))
             return None
+        finally:
+            self._reserved -= held  # settled from the reply's usage below (_judgment_row)
         row = self._judgment_row(req.key, req, reply)
         self.memo.set("judge", req.key, {k: v for k, v in row.items() if k != "run_id"})
         self.counters.judged += 1
@@ -253,21 +258,34 @@ class JudgeStage:
             )
         )
         if hit is None:
+            retry = JudgeRequest(key, req.judge, req.template, messages, req.sample, req.pred_key, req.sample_no)
+            held = self._reserve(retry)
+            if held is None:
+                return ""
             try:
                 again = await (await self._client(req.judge)).complete(messages, req.params)
             except ItemError:
                 return ""
+            finally:
+                self._reserved -= held
             row = self._judgment_row(key, req, again)
             self.memo.set("judge", key, {k: v for k, v in row.items() if k != "run_id"})
             self._rows["judgments"].append(row)
         self.counters.repaired += 1
         return key
 
-    def _over_budget(self, req: JudgeRequest) -> bool:
+    def _reserve(self, req: JudgeRequest) -> float | None:
+        """--max-cost is a hard cap at any concurrency: before a call is sent, its worst-case cost (every
+        prompt byte a token, plus max_tokens of reply) is reserved; None when that would pass the cap. The
+        reservation is released when the call returns and its real cost (from `usage`) is added."""
         if self.max_cost is None:
-            return False
-        est = estimate_tokens(req.messages, req.params)
-        return self.counters.cost_usd + cost(req.judge, est, 0) > self.max_cost
+            return 0.0
+        prompt = sum(len(str(m["content"]).encode()) + 8 for m in req.messages)
+        worst = cost(req.judge, prompt, int(req.params.get("max_tokens") or WORST_REPLY_TOKENS))
+        if self.counters.cost_usd + self._reserved + worst > self.max_cost:
+            return None
+        self._reserved += worst
+        return worst
 
     def _judgment_row(self, key: str, req: JudgeRequest, reply: Reply) -> dict[str, Any]:
         self.counters.cost_usd += cost(req.judge, reply.prompt_tokens, reply.completion_tokens)

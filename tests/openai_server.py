@@ -35,6 +35,7 @@ class ServerConfig:
     faults: dict[str, float] = field(default_factory=dict)  # kind → probability per request
     timeout_sleep_s: float = 2.0
     seed: int = 0
+    reasoning_chars: int = 0  # a judge that reasons at length: this many characters before its verdict
 
 
 @dataclass
@@ -185,6 +186,8 @@ class FakeOpenAI:
         else:
             self.stats.user_messages.append(user)
             text = judge_reply(body["model"], messages)
+            if self.config.reasoning_chars:
+                text = "Let me think. " * (self.config.reasoning_chars // 14) + "\n" + text
         text = "" if fault == "empty" else text
         self.stats.ok += fault is None
         prompt_chars = sum(len(m["content"]) for m in messages)

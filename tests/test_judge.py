@@ -263,6 +263,22 @@ def test_judge_needs_no_model_and_works_from_the_store(tmp_path):
     assert json.loads(res.stdout)["judged"] == 5 and not (tmp_path / "calls.jsonl").exists()
 
 
+def test_max_cost_needs_a_known_price_and_caps_spending_at_any_concurrency(tmp_path):
+    quiz = _mcq(tmp_path, n=40)
+    with FakeOpenAI(ServerConfig(reasoning_chars=3600, latency_s=0.05)) as srv:
+        with pytest.raises(ConfigError, match=r"needs the price of judge 'local-judge'.*--judge-price"):
+            _eval(tmp_path, srv, [quiz], judges=("local-judge",), max_cost=1.0)
+        assert srv.stats.requests == 0
+        # $100 per 1M tokens. The judge reasons at length (~900 reply tokens), so each call costs ~$0.13
+        # while the plan estimates ~$0.05: the plan fits under $2.50, the calls do not. Checking only the
+        # spend so far, 32 workers at once would all pass and spend ~$4; reserving each call's worst case
+        # (every prompt byte a token + max_tokens 1,024 of reply) keeps the total under the cap.
+        out = _eval(tmp_path, srv, [quiz], concurrency=32, max_cost=2.5, price=(100.0, 100.0), timeout_s=5.0)
+    assert out["judge_cost_usd"] <= 2.5
+    assert out["judged"] + out["datasets"]["quiz"]["unjudged"] == 40 and out["datasets"]["quiz"]["unjudged"] > 0
+    assert srv.stats.requests == out["judged"]
+
+
 def test_max_cost_stops_before_spending(tmp_path):
     quiz = _mcq(tmp_path, n=5)
     with FakeOpenAI() as srv:
@@ -351,3 +367,16 @@ def test_credentials_in_a_url_reach_the_wire_but_no_file(tmp_path):
     assert cli("report", "-w", str(tmp_path / "w"), "-o", str(tmp_path / "w" / "r.md")).returncode == 0
     leaks = [p for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
     assert leaks == []
+
+
+def test_judge_without_data_judges_only_judged_datasets_and_writes_nothing_for_the_others(tmp_path):
+    quiz = _mcq(tmp_path, n=4)
+    work = str(tmp_path / "w")
+    assert cli("eval", "-m", "fake", "-d", "demo", "-d", str(quiz), "-w", work, "--skip-judge", "-q").returncode == 0
+    with FakeOpenAI() as srv:
+        out = cli("judge", "-w", work, "-j", "gpt-4o-mini", "--judge-base-url", srv.base_url, "--json", "-q")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert list(summary["datasets"]) == ["fake/quiz"] and summary["not_judged"] == ["fake/demo"]
+    recipes = {r["recipe"] for r in Store(tmp_path / "w" / "almeval.sqlite").scores() if r["dataset"] == "demo"}
+    assert recipes == {"asr-default@1", "asr-kimi@1"}  # no judge columns for an ASR set

@@ -78,21 +78,13 @@ def test_judge_refuses_an_ambiguous_label_and_takes_a_key_prefix(tmp_path):
     assert refused.returncode == 2
     err = " ".join(refused.stderr.split())
     assert "names 2 models" in err and out_a["model_key"] in err and out_b["model_key"] in err
-    # a key prefix picks one model: demo is an ASR set, so the judge has nothing to send and says so
+    # a key prefix picks one model; demo is scored by rules only, so the judge refuses and writes nothing
     chosen = cli(
-        "judge",
-        "-w",
-        work,
-        "--model",
-        out_a["model_key"][:6],
-        "--json",
-        "--judge",
-        "gpt-4o-mini",
-        "--judge-base-url",
-        "http://x",
+        "judge", "-w", work, "--model", out_a["model_key"][:6], "-j", "gpt-4o-mini", "--judge-base-url", "http://x"
     )
-    assert chosen.returncode == 0, chosen.stderr
-    assert list(json.loads(chosen.stdout)["datasets"]) == ["replay:preds@" + out_a["model_key"][:8] + "/demo"]
+    assert chosen.returncode == 2
+    err = " ".join(chosen.stderr.split())
+    assert f"nothing to judge: replay:preds@{out_a['model_key'][:8]}/demo are scored by rules only" in err
 
 
 def _quiz(path: Path, n: int) -> Path:
@@ -144,6 +136,11 @@ def test_a_format_2_store_is_upgraded_and_its_labels_become_legacy_keys(tmp_path
     )
     con.execute("INSERT INTO items VALUES ('sphinx', 'demo', '0', 's', 'k', 'ok', 'r', 0)")
     con.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, model TEXT, datasets TEXT, status TEXT, started FLOAT,"
+        " finished FLOAT, options TEXT, summary TEXT)"
+    )
+    con.execute("INSERT INTO runs VALUES ('r', 'sphinx', '[]', 'done', 0, 1, '{}', '{}')")
+    con.execute(
         "INSERT INTO coverage VALUES ('sphinx', 'demo', 'ASR', 1, 1, ?, 'r', 0)",
         [json.dumps({"adapter": {"name": "sphinx", "version": "1"}})],
     )
@@ -152,7 +149,8 @@ def test_a_format_2_store_is_upgraded_and_its_labels_become_legacy_keys(tmp_path
     con.close()
     store = Store(path)
     ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    assert ro.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert ro.execute("PRAGMA user_version").fetchone()[0] == 4
     assert ro.execute("SELECT model FROM items").fetchall() == [("legacy-sphinx",)]
+    assert ro.execute("SELECT model, status, owner FROM runs").fetchall() == [("legacy-sphinx", "done", None)]
     assert [(m.key, m.label) for m in store.models()] == [("legacy-sphinx", "sphinx")]
     assert store.display_names() == {"legacy-sphinx": "sphinx"}

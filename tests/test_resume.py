@@ -38,7 +38,7 @@ def test_kill_9_then_resume(tmp_path):
     assert store.counts()["predictions"] == 80
     assert store.check() == []
     statuses = dict(store.db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
-    assert statuses == {"running": 1, "done": 1}  # the killed run is visible as never finished
+    assert statuses == {"interrupted": 1, "done": 1}  # the next run found the killed one's process gone
 
 
 def test_a_format_1_store_is_upgraded_in_place(tmp_path):
@@ -55,6 +55,6 @@ def test_a_format_1_store_is_upgraded_in_place(tmp_path):
     con.commit()
     con.close()
     store = Store(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3  # 1 → 2 → 3
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 4  # 1 → 2 → 3 → 4
     assert store.db.execute("SELECT text, params FROM predictions").fetchall() == [("hello", None)]
     assert store.check() == []
