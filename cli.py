@@ -72,7 +72,9 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except AlmevalError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        from rich.markup import escape  # an error may quote data with [brackets]: shown as text, never markup
+
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted[/]: everything recorded so far is kept; rerun to resume")

@@ -29,6 +29,7 @@ class BaichuanAudioAdapter(Adapter):
     """Baichuan-Audio-Base: a continuation prompt, then the audio."""
 
     name = "baichuan-audio"
+    option_names = frozenset({"dtype"})
     version = "1"
     prompt_set = "baichuan-audio"
     max_batch_size = 1

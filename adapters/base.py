@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from almeval.errors import ConfigError
+from almeval.errors import ConfigError, UnknownNameError
 from almeval.prompts import Prompt
 from almeval.values import Request, Sample
 
@@ -40,6 +40,17 @@ class Adapter(ABC):
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
         """Name, adapter version and weights revision: everything about the model that decides outputs."""
         return {"name": cls.name, "version": cls.version}
+
+    option_names: ClassVar[frozenset[str]] = frozenset()  # the adapter's own -a options, beside COMMON_OPTIONS
+    option_prefixes: ClassVar[tuple[str, ...]] = ()  # options passed on to parts (cascade: asr., llm.)
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, str]) -> None:
+        """An option the adapter does not take is an error with "did you mean" (`-a modee=echo`)."""
+        known = cls.option_names | cls.operational | COMMON_OPTIONS
+        for key in options:
+            if key not in known and not key.startswith(cls.option_prefixes or ("\0",)):
+                raise UnknownNameError(f"option of model {cls.name!r}", key, known)
 
     @classmethod
     def key_identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
@@ -81,6 +92,9 @@ class Adapter(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (GPU memory, processes)."""
+
+
+COMMON_OPTIONS = frozenset({"label", "path", "batch_size", "seed", "max_new_tokens"})
 
 
 def positive_int(options: Mapping[str, str], key: str, default: int) -> int:

@@ -21,6 +21,7 @@ from .base import Adapter, Output
 
 class CascadeAdapter(Adapter):
     name = "cascade"
+    option_prefixes = ("asr.", "llm.")  # options of each half, checked by that half's adapter
     version = "1"
     max_batch_size = 8
 

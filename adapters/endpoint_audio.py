@@ -24,6 +24,7 @@ from .base import AsyncModel, Output
 
 class EndpointAudioAdapter(AsyncModel):
     name = "openai"
+    option_names = frozenset({"base_url", "max_tokens", "model", "temperature"})
     version = "1"
     # the endpoint's URL enters the key through `identity`, without its credentials
     operational = AsyncModel.operational | {"base_url", "rpm", "tpm"}

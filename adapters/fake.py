@@ -27,6 +27,7 @@ from .base import Adapter, Output
 
 class FakeAdapter(Adapter):
     name = "fake"
+    option_names = frozenset({"mode", "text", "wrong"})
     version = "1"
     max_batch_size = 16
     # latency, the call log and injected failures shape a run, not its outputs

@@ -30,6 +30,7 @@ GENERATION = {"max_new_tokens": 2048, "do_sample": True, "temperature": 0.2, "to
 
 class GLM4VoiceAdapter(Adapter):
     name = "glm-4-voice"
+    option_names = frozenset({"dtype", "tokenizer"})
     version = "1"
     prompt_set = "glm-4-voice"
     max_batch_size = 1

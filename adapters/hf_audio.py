@@ -26,6 +26,7 @@ RATE = 16000
 class HFAudioAdapter(Adapter):
     version = "1"
     max_batch_size = 16
+    option_names = frozenset({"dtype", "language", "min_new_tokens"})
     default_max_new_tokens: ClassVar[int] = 256
 
     def __init__(self, options: Mapping[str, str]):

@@ -51,6 +51,7 @@ class HFCausalLM(Adapter):
     name = "hf-causal"
     version = "1"
     max_batch_size = 8
+    option_names = frozenset({"dtype", "gguf_file"})
 
     def __init__(self, options: Mapping[str, str]):
         super().__init__(options)

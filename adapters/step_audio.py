@@ -20,6 +20,7 @@ INSTALL = "the Step-Audio repo on PYTHONPATH: git clone https://github.com/stepf
 
 class StepAudioAdapter(Adapter):
     name = "step-audio"
+    option_names = frozenset({"speaker"})
     version = "1"
     prompt_set = "step-audio"
     max_batch_size = 1

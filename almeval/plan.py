@@ -34,7 +34,8 @@ class ModelSpec:
 
     @classmethod
     def of(cls, adapter: type[Adapter], options: Mapping[str, str]) -> ModelSpec:
-        adapter.batch_size(options)  # a bad batch size is refused here, before anything runs
+        adapter.check_options(options)  # unknown options and a bad batch size are refused before anything runs
+        adapter.batch_size(options)
         return cls(adapter, options, model_id(adapter, options), adapter.identity(options))
 
     def request(self, sample: Sample, prompt: Prompt) -> Request:

@@ -133,6 +133,14 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     for p in plans:
         ctx.scorer.use(p.info)
     ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
+    for p in plans:
+        if not recipes_for(p.info) and (
+            ctx.judge is None or not any(ctx.judge.wiring.template_for(r.sample) for r in p.requests)
+        ):
+            ctx.ui.print(
+                f"[bold yellow]warning:[/] {p.info.name} will get NO score: only a judge scores it; "
+                "pass --judge NAME (its predictions are stored; `almeval judge` can score them later)"
+            )
     if ctx.judge is not None:  # known predictions as they are, misses with the reference as a length proxy
         check_budget(
             ctx.judge,

@@ -13,7 +13,7 @@ from typing import Any
 from almeval.config import Config
 from almeval.endpoint.client import Endpoint, estimate_tokens
 from almeval.endpoint.limiter import Limits
-from almeval.errors import ConfigError
+from almeval.errors import ConfigError, UnknownNameError
 from almeval.values import DatasetInfo
 
 from .pool import JudgeCounters, JudgeSpec, JudgeStage, build_requests, cost
@@ -122,6 +122,7 @@ def make_stage(
     overrides = {**(section.get("templates") or {}), **opts.templates}
     wiring = Wiring.load(load_templates(_template_dirs(config)), overrides, benchmarks)
     judges = resolve_judges(opts, config.raw)
+    check_names(judges, _prices(config.raw))
     for j in judges:  # a judge that cannot be called is refused now, before any model is loaded or run
         if j.local is None:
             j.endpoint.api_key()
@@ -131,6 +132,20 @@ def make_stage(
                 "IN,OUT (USD per 1M input/output tokens) or set JUDGE.prices in config.yaml"
             )
     return JudgeStage(judges, wiring, store, memo, model, run_id, opts.max_cost, opts.repair)
+
+
+def check_names(judges: Sequence[JudgeSpec], prices: Mapping[str, Any]) -> None:
+    """A judge name one typo away from a known one (`gtp-4o-mini`, `smolm2`) is refused with "did you mean"
+    instead of being sent to OpenAI; names served by your own endpoint (--judge-base-url) are its own."""
+    import difflib
+
+    known = sorted({*prices, "smollm2"})
+    for j in judges:
+        if j.local is not None or j.label in known or j.endpoint.base_url:
+            continue
+        close = difflib.get_close_matches(j.label, known, n=3, cutoff=0.8)
+        if close:
+            raise UnknownNameError("judge", j.label, known)
 
 
 def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:

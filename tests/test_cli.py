@@ -76,3 +76,29 @@ def test_dataset_root_and_env_override(tmp_path):
     summary = json.loads(out.stdout)
     assert list(summary["datasets"]) == ["LibriSpeech", "demo"]
     assert "Fleurs-zh" in summary["skipped_unprepared"]
+
+
+def test_mistakes_are_caught_before_anything_runs(tmp_path):
+    work = str(tmp_path / "w")
+    typo = cli("eval", "-m", "fake", "-d", "demo", "-w", work, "-a", "modee=echo")
+    assert typo.returncode == 2 and "Did you mean 'mode'" in " ".join(typo.stderr.split())
+    for wrong, right in (("gtp-4o-mini", "gpt-4o-mini"), ("smolm2", "smollm2")):
+        out = cli("eval", "-m", "fake", "-d", "demo", "-w", work, "-j", wrong, env={"OPENAI_API_KEY": "sk-test"})
+        assert out.returncode == 2 and f"Did you mean '{right}'" in " ".join(out.stderr.split()), out.stderr
+    unprepared = cli("eval", "-m", "fake", "-d", "LibriSpeech", "-w", work)
+    assert unprepared.returncode == 2 and "almeval data prepare LibriSpeech" in " ".join(unprepared.stderr.split())
+
+
+def test_a_dataset_that_only_a_judge_scores_is_flagged_when_no_judge_is_given(tmp_path):
+    write_wav(tmp_path / "a.wav")
+    rows = [{**r, "meta": {"task": "OpenQA"}} for r in asr_rows(2)]
+    manifest = write_manifest(tmp_path / "chat.jsonl", rows)
+    out = cli("eval", "-m", "fake", "-d", str(manifest), "-w", str(tmp_path / "w"), "--json")
+    assert out.returncode == 0
+    assert "chat will get NO score" in " ".join(out.stderr.split())
+    assert json.loads(out.stdout)["datasets"]["chat"]["scored_by"] == "needs a judge (pass --judge)"
+
+
+def test_error_messages_are_not_hard_wrapped(tmp_path):
+    out = cli("eval", "-m", "fake", "-d", "demo", "-w", str(tmp_path / "w"), "-a", "modee=echo")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr

@@ -91,8 +91,9 @@ class Catalog:
                 if not info.manifest:
                     if explicit:
                         raise ConfigError(
-                            f"dataset {info.name!r} is not prepared: set DATASETS.datasets."
-                            f"{info.name} in config.yaml or DATASETS.dataset_root"
+                            f"dataset {info.name!r} is not prepared: run `almeval data prepare {info.name} --root DIR` "
+                            f"and set DATASETS.dataset_root (or $ALMEVAL_DATASET_ROOT) to DIR, or point "
+                            f"DATASETS.datasets.{info.name} in config.yaml at its manifest"
                         )
                     skipped.append(info.name)
                     continue
@@ -100,7 +101,7 @@ class Catalog:
         if not chosen:
             raise ConfigError(
                 f"--data {' '.join(selectors)} selects no prepared dataset"
-                + (f" (not prepared: {', '.join(skipped)})" if skipped else "")
+                + (f" (not prepared: {', '.join(skipped)}; see `almeval data prepare`)" if skipped else "")
             )
         return Selection(tuple(chosen.values()), tuple(dict.fromkeys(skipped)))
 
