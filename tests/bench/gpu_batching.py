@@ -1,7 +1,7 @@
 """Batched inference end to end vs a batch-1 loop vs raw `generate`, one run, same model and items.
 
-    python bench/gpu_batching.py --size 7b --device cuda --dtype bfloat16 --items 256 --batch 32   # on a GPU
-    python bench/gpu_batching.py --size tiny --items 48 --batch 16                                # CPU proof
+    python tests/bench/gpu_batching.py --size 7b --device cuda --dtype bfloat16 --items 256 --batch 32   # on a GPU
+    python tests/bench/gpu_batching.py --size tiny --items 48 --batch 16                                # CPU proof
 
 A Qwen2-Audio checkpoint with random weights is built from its config (--size 7b: Qwen2-Audio-7B's
 architecture, 8.4B parameters; --size tiny: 1 layer, width 32), saved with save_pretrained and loaded

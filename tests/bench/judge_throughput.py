@@ -1,6 +1,6 @@
 """Judge throughput against a rate-limited loopback server, and the client transport, in one run.
 
-    python bench/judge_throughput.py [--calls 2000] [--rpm 600] [--latency 0.2] [--transport-calls 3000]
+    python tests/bench/judge_throughput.py [--calls 2000] [--rpm 600] [--latency 0.2] [--transport-calls 3000]
 
 1. The server allows `rpm` requests per 60-s sliding window (429 + Retry-After past it) and answers
    after `latency` s. almeval's judge stage (limiter at the same RPM, retries) sends `calls` distinct

@@ -1,6 +1,6 @@
 """Does judging overlap inference? One run, three measurements, fresh work dir and cache each:
 
-    python bench/overlap.py [--items 640] [--batch-size 32] [--batch-latency 0.5] [--judge-latency 0.5]
+    python tests/bench/overlap.py [--items 640] [--batch-size 32] [--batch-latency 0.5] [--judge-latency 0.5]
                             [--judge-concurrency 32]
 
   inference alone   almeval eval --skip-judge (fake model sleeping batch-latency per batch, like a GPU)

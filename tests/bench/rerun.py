@@ -1,6 +1,6 @@
 """Scheduler overhead, cached-rerun cost and memory, measured in one run with the fake model.
 
-    python bench/rerun.py [--items 10000] [--batch-latency 0.1] [--batch-size 32] [--rss-items 100000]
+    python tests/bench/rerun.py [--items 10000] [--batch-latency 0.1] [--batch-size 32] [--rss-items 100000]
 
 1. First run of an N-item ASR manifest, the fake model sleeping `batch-latency` per batch (as a GPU
    would, outside the GIL): wall time vs the adapter's own total latency → scheduler overhead.
