@@ -85,6 +85,11 @@ class HFCausalLM(Adapter):
     def generate(self, requests: list[Request]) -> list[Output]:
         return list(self.chat([[{"role": "user", "content": r.prompt}] for r in requests], requests[0].params))
 
+    def choose(self, conversations: Sequence[list[dict[str, str]]], candidates: Sequence[Sequence[str]]) -> list[str]:
+        """Constrained replies: for each conversation, the one of its candidate replies the model finds most
+        likely (a small model's verdicts are then always well-formed; what it prefers is still its own)."""
+        return [_choose_one(self, c, cands) for c, cands in zip(conversations, candidates, strict=True)]
+
     def chat(self, conversations: Sequence[list[dict[str, str]]], params: Mapping[str, Any]) -> list[str]:
         """One batch of chat conversations with the same params → the assistant replies."""
         import torch
@@ -108,6 +113,29 @@ class HFCausalLM(Adapter):
             )
         new = out[:, batch["input_ids"].shape[1] :]
         return [t.strip() for t in self.tok.batch_decode(new, skip_special_tokens=True)]
+
+
+def _choose_one(model: HFCausalLM, conversation: list[dict[str, str]], candidates: Sequence[str]) -> str:
+    """The candidate reply with the highest log-probability (summed over its tokens) after the prompt."""
+    import torch
+
+    prompt = model.tok.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+    head = model.tok(prompt, add_special_tokens=False)["input_ids"]
+    seqs = [head + model.tok(c, add_special_tokens=False)["input_ids"] for c in candidates]
+    width = max(map(len, seqs))
+    ids = torch.full((len(seqs), width), int(model.tok.pad_token_id or 0), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, seq in enumerate(seqs):  # right-padded: every candidate starts where the prompt ends
+        ids[i, : len(seq)] = torch.tensor(seq)
+        mask[i, : len(seq)] = 1
+    with torch.inference_mode():
+        logp = model.model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.log_softmax(-1)
+    scores = []
+    for i, seq in enumerate(seqs):
+        positions = torch.arange(len(head) - 1, len(seq) - 1)
+        targets = torch.tensor(seq[len(head) :])
+        scores.append(float(logp[i, positions, targets].sum()))
+    return candidates[max(range(len(candidates)), key=scores.__getitem__)]
 
 
 def _where(options: Mapping[str, str]) -> tuple[str, dict[str, str]]:

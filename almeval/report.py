@@ -238,6 +238,17 @@ def unscored(store: Store) -> list[str]:
     ]
 
 
+def about(rows: list[dict[str, Any]]) -> list[str]:
+    """What each reported benchmark is and why its numbers are what they are, from its declaration."""
+    from .datasets import all_series
+
+    described = {b.name: b.description for series, _ in all_series() for b in series.benchmarks if b.description}
+    shown = sorted({r["dataset"] for r in rows} & set(described))
+    if not shown:
+        return []
+    return ["", "## About these benchmarks", "", *(f"- **{name}**: {described[name]}" for name in shown)]
+
+
 def outside_manifest(store: Store) -> list[str]:
     names = store.display_names()
     return [
@@ -267,6 +278,7 @@ def render(store: Store, recipe: str = "default") -> str:
             "in the denominator by the `default` recipe and dropped by `kimi`.",
             *overview(rows, store.dataset_tasks()),
         ]
+        lines += about(rows)
         lines += ["", "## Per subset", *subsets(rows)]
         lines += aggregates(rows)
         lines += agreements(store)

@@ -230,8 +230,8 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite_utils.Database(str(self.path))
-            self.db.execute("PRAGMA busy_timeout=60000")  # several processes (one per GPU) share a store
+            self._db = sqlite_utils.Database(str(self.path))
+            self._db.execute("PRAGMA busy_timeout=60000")  # several processes (one per GPU) share a store
             self._open()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable almeval store ({exc}); move it away to start afresh") from exc
@@ -243,8 +243,8 @@ class Store:
         deadline = time.monotonic() + patience_s
         for attempt in range(1, 10_000):
             try:
-                self.db.enable_wal()
-                self.db.execute("PRAGMA synchronous=NORMAL")
+                self._db.enable_wal()
+                self._db.execute("PRAGMA synchronous=NORMAL")
                 self._create()
                 return
             except sqlite3.OperationalError as exc:
@@ -253,40 +253,40 @@ class Store:
                 time.sleep(min(0.01 * attempt, 0.2))
 
     def _create(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, STORE_VERSION, *MIGRATIONS):
             raise StoreError(
                 f"{self.path} has store format {version}, this almeval writes {STORE_VERSION}; "
                 "use a new --work-dir (the disk cache still makes the rerun cheap)"
             )
         with self._tx():  # concurrent first runs (one per GPU) race to create the schema
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
             for step in range(version, STORE_VERSION) if version else ():
                 for change in MIGRATIONS[step]:
                     if isinstance(change, str):
-                        self.db.execute(change)
+                        self._db.execute(change)
                     else:
-                        change(self.db)
+                        change(self._db)
             for name, (columns, pk) in SCHEMA.items():
-                self.db.table(name).create(columns, pk=pk, if_not_exists=True)
-            self.db.execute(f"PRAGMA user_version={STORE_VERSION}")
-            self.db.table("items").create_index(["pred_key"], index_name="items_by_pred", if_not_exists=True)
+                self._db.table(name).create(columns, pk=pk, if_not_exists=True)
+            self._db.execute(f"PRAGMA user_version={STORE_VERSION}")
+            self._db.table("items").create_index(["pred_key"], index_name="items_by_pred", if_not_exists=True)
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
         """A write transaction that takes the write lock up front (BEGIN IMMEDIATE): with several
         processes on one store, a deferred transaction that must upgrade fails at once with "database
         is locked" instead of waiting out busy_timeout."""
-        if self.db.conn.in_transaction:
+        if self._db.conn.in_transaction:
             yield
             return
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        self._db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.conn.rollback()
+            self._db.conn.rollback()
             raise
-        self.db.conn.execute("COMMIT")
+        self._db.conn.execute("COMMIT")
 
     # writes -----------------------------------------------------------------------------------
     def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
@@ -295,7 +295,7 @@ class Store:
         pk = SCHEMA[table][1]
         try:
             with self._tx():
-                self.db.table(table).upsert_all(rows, pk=pk)
+                self._db.table(table).upsert_all(rows, pk=pk)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write to {table} failed ({exc})") from exc
 
@@ -305,7 +305,7 @@ class Store:
             with self._tx():
                 for table, rows in batches.items():
                     if rows:
-                        self.db.table(table).upsert_all(rows, pk=SCHEMA[table][1])
+                        self._db.table(table).upsert_all(rows, pk=SCHEMA[table][1])
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from exc
 
@@ -331,11 +331,11 @@ class Store:
     def beat(self, run_id: str) -> None:
         """Renew a running run's lease."""
         with self._tx():
-            self.db.execute("UPDATE runs SET heartbeat = ? WHERE run_id = ?", [time.time(), run_id])
+            self._db.execute("UPDATE runs SET heartbeat = ? WHERE run_id = ?", [time.time(), run_id])
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         with self._tx():
-            self.db.execute(
+            self._db.execute(
                 "UPDATE runs SET status=?, finished=?, summary=? WHERE run_id=?",
                 [status, time.time(), json.dumps(summary, sort_keys=True), run_id],
             )
@@ -345,50 +345,50 @@ class Store:
         out = {}
         for chunk in _chunks(list(keys)):
             q = f"SELECT key, text, status, error FROM predictions WHERE key IN ({','.join('?' * len(chunk))})"
-            for key, text, status, error in self.db.execute(q, chunk).fetchall():
+            for key, text, status, error in self._db.execute(q, chunk).fetchall():
                 out[key] = {"text": text, "status": status, "error": error}
         return out
 
     def items(self, model: str, dataset: str) -> dict[str, str]:
-        rows = self.db.execute("SELECT idx, pred_key FROM items WHERE model=? AND dataset=?", [model, dataset])
+        rows = self._db.execute("SELECT idx, pred_key FROM items WHERE model=? AND dataset=?", [model, dataset])
         return dict(rows.fetchall())
 
     def item_scores(self, model: str, dataset: str, recipe: str) -> dict[str, tuple[str, str]]:
         q = "SELECT idx, metric_key, values_json FROM item_scores WHERE model=? AND dataset=? AND recipe=?"
-        return {i: (k, v) for i, k, v in self.db.execute(q, [model, dataset, recipe]).fetchall()}
+        return {i: (k, v) for i, k, v in self._db.execute(q, [model, dataset, recipe]).fetchall()}
 
     def judgments(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         out = {}
         for chunk in _chunks(list(keys)):
             q = f"SELECT * FROM judgments WHERE key IN ({','.join('?' * len(chunk))})"
-            out.update({row["key"]: row for row in self.db.query(q, chunk)})
+            out.update({row["key"]: row for row in self._db.query(q, chunk)})
         return out
 
     def score_values(self, model: str, dataset: str) -> dict[tuple[str, str], dict[str, Any]]:
         """(subset, recipe) → the stored aggregate values of one model on one dataset."""
         q = "SELECT subset, recipe, values_json FROM scores WHERE model = ? AND dataset = ?"
-        return {(s, r): json.loads(v) for s, r, v in self.db.execute(q, [model, dataset]).fetchall()}
+        return {(s, r): json.loads(v) for s, r, v in self._db.execute(q, [model, dataset]).fetchall()}
 
     def scores(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))
+        return list(self._db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))
 
     def runs(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM runs ORDER BY started"))
+        return list(self._db.query("SELECT * FROM runs ORDER BY started"))
 
     def counts(self) -> dict[str, int]:
-        return {name: self.db.table(name).count for name in SCHEMA}
+        return {name: self._db.table(name).count for name in SCHEMA}
 
     def check(self) -> list[str]:
         """Integrity problems (empty list = healthy): SQLite's own check plus almeval's invariants."""
-        problems = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
-        dangling = self.db.execute(
+        problems = [r[0] for r in self._db.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+        dangling = self._db.execute(
             "SELECT count(*) FROM items i LEFT JOIN predictions p ON p.key = i.pred_key WHERE p.key IS NULL"
         ).fetchone()[0]
         if dangling:
             problems.append(f"{dangling} item(s) point to a missing prediction")
         for table, (_, pk) in SCHEMA.items():
             cols = ", ".join([pk] if isinstance(pk, str) else pk)
-            dup = self.db.execute(
+            dup = self._db.execute(
                 f"SELECT count(*) FROM (SELECT {cols} FROM {table} GROUP BY {cols} HAVING count(*) > 1)"
             ).fetchone()[0]
             if dup:
@@ -399,14 +399,14 @@ class Store:
     def add_model(self, model: ModelId, identity: Mapping[str, Any], run_id: str) -> None:
         """Record a model key and its label (a later label for the same key replaces the shown one)."""
         with self._tx():
-            self.db.conn.execute(
+            self._db.conn.execute(
                 "INSERT INTO models (key, label, identity, first_run, updated) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET label = excluded.label, updated = excluded.updated",
                 [model.key, model.label, json.dumps(dict(identity), sort_keys=True, default=str), run_id, time.time()],
             )
 
     def models(self) -> list[ModelId]:
-        return [ModelId(k, lab) for k, lab in self.db.execute("SELECT key, label FROM models ORDER BY label, key")]
+        return [ModelId(k, lab) for k, lab in self._db.execute("SELECT key, label FROM models ORDER BY label, key")]
 
     def find_models(self, text: str) -> list[ModelId]:
         """`--model X`: the models labelled X (case-insensitive), else those whose key starts with X."""
@@ -425,7 +425,7 @@ class Store:
     # the manifest in force (C12) -----------------------------------------------------------------
     def set_manifest(self, dataset: str, indices: Sequence[str], digest: str) -> None:
         """Remember which items the dataset's manifest holds now; written only when it changed."""
-        row = self.db.execute("SELECT digest FROM manifests WHERE dataset = ?", [dataset]).fetchone()
+        row = self._db.execute("SELECT digest FROM manifests WHERE dataset = ?", [dataset]).fetchone()
         if row is not None and row[0] == digest:
             return
         self.upsert(
@@ -443,16 +443,16 @@ class Store:
 
     def manifest(self, dataset: str) -> set[str] | None:
         """The indices of the manifest in force (None: never recorded, e.g. a store from before format 3)."""
-        row = self.db.execute("SELECT indices FROM manifests WHERE dataset = ?", [dataset]).fetchone()
+        row = self._db.execute("SELECT indices FROM manifests WHERE dataset = ?", [dataset]).fetchone()
         return set(json.loads(row[0])) if row else None
 
     def outside_manifest(self) -> list[tuple[str, str, int]]:
         """(model, dataset, n): stored items that the manifest in force no longer holds (kept, not scored)."""
         out = []
-        for dataset, indices in self.db.execute("SELECT dataset, indices FROM manifests").fetchall():
+        for dataset, indices in self._db.execute("SELECT dataset, indices FROM manifests").fetchall():
             current = set(json.loads(indices))
             per_model: dict[str, int] = {}
-            for model, idx in self.db.execute("SELECT model, idx FROM items WHERE dataset = ?", [dataset]):
+            for model, idx in self._db.execute("SELECT model, idx FROM items WHERE dataset = ?", [dataset]):
                 if idx not in current:
                     per_model[model] = per_model.get(model, 0) + 1
             out += [(m, dataset, n) for m, n in sorted(per_model.items())]
@@ -461,28 +461,28 @@ class Store:
     # what `almeval judge` and the report read ---------------------------------------------------------
     def scopes(self) -> list[tuple[str, str]]:
         """(model key, dataset) pairs that have stored predictions."""
-        return [tuple(r) for r in self.db.execute("SELECT DISTINCT model, dataset FROM items ORDER BY model, dataset")]
+        return [tuple(r) for r in self._db.execute("SELECT DISTINCT model, dataset FROM items ORDER BY model, dataset")]
 
     def stored_items(self, model: str, dataset: str) -> list[dict[str, Any]]:
         """The item rows (sample fields + its current prediction's key, text and status) of a model on a dataset."""
         q = """SELECT s.*, p.key AS pkey, p.text, p.status AS pstatus FROM items i
                JOIN samples s ON s.dataset = i.dataset AND s.idx = i.idx
                JOIN predictions p ON p.key = i.pred_key WHERE i.model = ? AND i.dataset = ? ORDER BY i.idx"""
-        return list(self.db.query(q, [model, dataset]))
+        return list(self._db.query(q, [model, dataset]))
 
     def judge_errors(self, model: str, dataset: str) -> set[str]:
         """Indices whose last judge call failed (for `almeval judge --retry-errors`)."""
         q = "SELECT DISTINCT idx FROM item_judgments WHERE model = ? AND dataset = ? AND status = 'error'"
-        return {i for (i,) in self.db.execute(q, [model, dataset]).fetchall()}
+        return {i for (i,) in self._db.execute(q, [model, dataset]).fetchall()}
 
     def coverage(self, model: str, dataset: str) -> tuple[int, dict[str, Any]] | None:
         """The dataset's size and the model's provenance as the eval that made the predictions recorded them."""
         q = "SELECT size, provenance FROM coverage WHERE model = ? AND dataset = ?"
-        row = self.db.execute(q, [model, dataset]).fetchone()
+        row = self._db.execute(q, [model, dataset]).fetchone()
         return (int(row[0]), json.loads(row[1] or "{}")) if row else None
 
     def dataset_tasks(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT dataset, task FROM coverage").fetchall())
+        return dict(self._db.execute("SELECT dataset, task FROM coverage").fetchall())
 
     def verdict_rows(self, model: str, dataset: str, judge: str) -> dict[str, list[dict[str, Any]]]:
         """idx → the judge's rows (sample_no, template, status, reply, repair reply, model returned, the
@@ -495,13 +495,13 @@ class Store:
                LEFT JOIN judgments j ON j.key = ij.judgment_key LEFT JOIN judgments r ON r.key = ij.repair_key
                WHERE i.model = ? AND i.dataset = ? AND ij.judge = ?"""
         out: dict[str, list[dict[str, Any]]] = {}
-        for row in self.db.query(q, [model, dataset, judge]):
+        for row in self._db.query(q, [model, dataset, judge]):
             out.setdefault(row["idx"], []).append(row)
         return out
 
     def agreement_rows(self) -> list[tuple[str, str, str, int, float, float | None]]:
         q = "SELECT model, dataset, judges, items, agreement, kappa FROM agreements ORDER BY model, dataset, judges"
-        return [tuple(r) for r in self.db.execute(q).fetchall()]
+        return [tuple(r) for r in self._db.execute(q).fetchall()]
 
     def unscored(self) -> list[tuple[str, str, int]]:
         """(model, dataset, n stored items) for model/dataset pairs with predictions but no score yet."""
@@ -509,7 +509,7 @@ class Store:
             "SELECT i.model, i.dataset, count(*) FROM items i LEFT JOIN scores s ON s.model = i.model "
             "AND s.dataset = i.dataset WHERE s.model IS NULL GROUP BY i.model, i.dataset"
         )
-        return [tuple(r) for r in self.db.execute(q).fetchall()]
+        return [tuple(r) for r in self._db.execute(q).fetchall()]
 
     def claim(self, keys: list[str], owner: str, stale_s: float) -> list[str]:
         """Claim keys for inference: free ones, our own, and claims older than `stale_s`; never keys that
@@ -519,24 +519,24 @@ class Store:
         with self._tx():
             done = {
                 k
-                for (k,) in self.db.execute(
+                for (k,) in self._db.execute(
                     f"SELECT key FROM predictions WHERE status = 'ok' AND key IN ({marks})", keys
                 ).fetchall()
             }
             todo = [k for k in keys if k not in done]
-            self.db.conn.executemany(
+            self._db.conn.executemany(
                 "INSERT INTO claims (key, owner, claimed) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
                 "owner = excluded.owner, claimed = excluded.claimed WHERE claims.owner = excluded.owner "
                 "OR claims.claimed < ?",
                 [(k, owner, now, now - stale_s) for k in todo],
             )
             q = f"SELECT key FROM claims WHERE owner = ? AND key IN ({','.join('?' * len(todo))})"
-            mine = {k for (k,) in self.db.execute(q, [owner, *todo]).fetchall()} if todo else set()
+            mine = {k for (k,) in self._db.execute(q, [owner, *todo]).fetchall()} if todo else set()
         return [k for k in todo if k in mine]
 
     def release(self, owner: str) -> None:
         with self._tx():
-            self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
+            self._db.execute("DELETE FROM claims WHERE owner = ?", [owner])
 
     def reap(self, host: str, alive: Callable[[int], bool], stale_s: float = 600.0) -> int:
         """Drop the claims of this host's processes that are gone (killed), so their keys are free at once,
@@ -547,8 +547,8 @@ class Store:
             parts = owner.split(":")
             return len(parts) >= 2 and parts[0] == host and parts[1].isdigit() and not alive(int(parts[1]))
 
-        dead = [o for (o,) in self.db.execute("SELECT DISTINCT owner FROM claims").fetchall() if gone(o)]
-        running = self.db.execute("SELECT run_id, owner, heartbeat FROM runs WHERE status = 'running'").fetchall()
+        dead = [o for (o,) in self._db.execute("SELECT DISTINCT owner FROM claims").fetchall() if gone(o)]
+        running = self._db.execute("SELECT run_id, owner, heartbeat FROM runs WHERE status = 'running'").fetchall()
         now = time.time()
         ended = [
             r
@@ -557,13 +557,13 @@ class Store:
         ]
         with self._tx():
             for owner in dead:
-                self.db.execute("DELETE FROM claims WHERE owner = ?", [owner])
+                self._db.execute("DELETE FROM claims WHERE owner = ?", [owner])
             for run_id in ended:
-                self.db.execute("UPDATE runs SET status = 'interrupted', finished = ? WHERE run_id = ?", [now, run_id])
+                self._db.execute("UPDATE runs SET status = 'interrupted', finished = ? WHERE run_id = ?", [now, run_id])
         return len(dead)
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
 
 
 def _chunks(seq: list[str]) -> Iterator[list[str]]:

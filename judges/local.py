@@ -5,7 +5,7 @@ one batched `generate` in a worker thread — the same machinery as models under
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ class ChatJob:
     messages: list[dict[str, str]]
     params: Mapping[str, Any]
     future: asyncio.Future[str] = field(compare=False)
+    choices: tuple[str, ...] = ()  # constrained: the reply is one of these
 
 
 class LocalChatClient:
@@ -29,9 +30,13 @@ class LocalChatClient:
         self._task = asyncio.get_running_loop().create_task(self._run())
         self.sent = 0
 
-    async def complete(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Reply:
+    async def complete(
+        self, messages: list[dict[str, str]], params: Mapping[str, Any], choices: Sequence[str] = ()
+    ) -> Reply:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        await self._queue.put(ChatJob(messages, dict(params), future))
+        # constrained jobs batch apart from free ones (the batcher groups by params)
+        params = {**params, "constrained": True} if choices else dict(params)
+        await self._queue.put(ChatJob(messages, params, future, tuple(choices)))
         text = await future
         return Reply(text, self.label, 0, 0, 1)
 
@@ -39,7 +44,12 @@ class LocalChatClient:
         while (batch := await self._batcher.next()) is not None:
             self.sent += len(batch)
             try:
-                texts = await asyncio.to_thread(self.model.chat, [j.messages for j in batch], batch[0].params)
+                if batch[0].choices:
+                    texts = await asyncio.to_thread(
+                        self.model.choose, [j.messages for j in batch], [j.choices for j in batch]
+                    )
+                else:
+                    texts = await asyncio.to_thread(self.model.chat, [j.messages for j in batch], batch[0].params)
             except Exception as exc:
                 for job in batch:
                     job.future.set_exception(exc)

@@ -159,6 +159,18 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "choice": choice,
 }
 
+# Every verdict a parser accepts, written out: a local judge in constrained mode (`hf-choose:DIR`,
+# `smollm2`) picks one of these by its log-probability instead of generating free text.
+VERDICTS: dict[str, Callable[..., list[str]]] = {
+    "yes_no": lambda **_: ["Result: yes", "Result: no"],
+    "score_1_5": lambda **_: [str(i) for i in range(1, 6)],
+    "rating_1_10": lambda **_: [f"Rating: [[{i}]]" for i in range(1, 11)],
+    "correct_incorrect": lambda **_: ["The score is [Correct]", "The score is [Incorrect]"],
+    "bracket_0_5": lambda **_: [f"[{i}]" for i in range(6)],
+    "json_judgment": lambda **_: ['{"judgment": "correct"}', '{"judgment": "incorrect"}'],
+    "choice": lambda choice_strings=(), **_: list(choice_strings),
+}
+
 # How a parsed value maps to the reported scale, and what an invalid reply counts as when the
 # recipe does not drop it (the lowest mark).
 SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multiplier, floor)

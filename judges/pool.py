@@ -47,7 +47,8 @@ class JudgeSpec:
         if self.local is not None:
             from almeval.adapters.hf_causal import HFCausalLM
 
-            return {"backend": "transformers", **HFCausalLM.identity(self.local)}
+            constrained = {"constrained": "log-probability of each verdict"} if self.local.get("constrained") else {}
+            return {"backend": "transformers", **constrained, **HFCausalLM.identity(self.local)}
         return self.endpoint.identity()
 
     @property
@@ -231,7 +232,8 @@ class JudgeStage:
             return None
         try:
             client = await self._client(req.judge)
-            reply = await client.complete(req.messages, req.params)
+            choices = req.template.verdicts() if (req.judge.local or {}).get("constrained") else ()
+            reply = await client.complete(req.messages, req.params, choices)
         except ItemError as exc:  # retries exhausted, or a non-retryable 4xx for this item
             self._record_error(req, str(exc))
             return None

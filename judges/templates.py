@@ -20,7 +20,7 @@ from almeval.errors import ConfigError, UnknownNameError
 from almeval.registry import load_entry_points, load_object
 from almeval.values import TASK_DEFAULT, DatasetInfo, Sample
 
-from .parsers import PARSERS, SCALES, Parsed, is_short, without_echo
+from .parsers import PARSERS, SCALES, VERDICTS, Parsed, is_short, without_echo
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
@@ -57,6 +57,10 @@ class Template:
         if not parsed.ok and is_short(prediction):
             return parse(reply, **self.options)
         return parsed
+
+    def verdicts(self) -> list[str]:
+        """The replies its parser accepts, one per verdict (what a constrained local judge chooses from)."""
+        return VERDICTS[self.parse](**self.options)
 
     @property
     def scale(self) -> tuple[str, float, float]:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from conftest import asr_rows, cli, run, write_manifest, write_wav
+from storeview import fetch, one
 
 from almeval.errors import DataError, UnknownNameError
 from almeval.store import Store
@@ -18,7 +19,7 @@ def _good_then(tmp_path, break_line):
     manifest = write_manifest(tmp_path / "data" / "set.jsonl", rows)
     run(tmp_path, [str(manifest)])
     store = Store(tmp_path / "work" / "almeval.sqlite")
-    before = store.db.execute("SELECT * FROM items ORDER BY idx").fetchall()
+    before = fetch(store, "SELECT * FROM items ORDER BY idx")
     lines = manifest.read_text().splitlines()
     lines[2] = break_line(rows[2], tmp_path)
     manifest.write_text("\n".join(lines) + "\n")
@@ -57,7 +58,7 @@ def test_bad_input_names_file_and_line_and_keeps_records(tmp_path, case):
         run(tmp_path, [str(manifest)])
     assert info.value.where == f"{manifest}:3"
     assert message in str(info.value)
-    assert store.db.execute("SELECT * FROM items ORDER BY idx").fetchall() == before
+    assert fetch(store, "SELECT * FROM items ORDER BY idx") == before
     assert store.check() == []
 
 
@@ -146,7 +147,7 @@ def test_a_scoring_error_keeps_the_predictions_already_made(tmp_path):
     said = " ".join(res.stderr.split())
     assert res.returncode == 2 and "instruction_id_list" in said and "item 2" in said and "Traceback" not in said
     store = Store(tmp_path / "almeval-results" / "almeval.sqlite")
-    assert store.db.execute("SELECT count(*) FROM predictions").fetchone()[0] == 3  # the inference is kept
+    assert one(store, "SELECT count(*) FROM predictions")[0] == 3  # the inference is kept
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "2.5"])
@@ -164,7 +165,7 @@ def test_nan_or_infinity_in_meta_names_the_line(tmp_path, constant):
     )
     with pytest.raises(DataError, match=rf"set\.jsonl:3: {constant} is not a number JSON allows"):
         run(tmp_path, [str(manifest)])
-    assert store.db.execute("SELECT * FROM items ORDER BY idx").fetchall() == before
+    assert fetch(store, "SELECT * FROM items ORDER BY idx") == before
 
 
 def test_deeply_nested_json_is_a_data_error_not_a_crash(tmp_path):
@@ -207,4 +208,4 @@ def test_a_dying_background_task_ends_the_run_with_its_cause_not_a_hang(tmp_path
     error = outcome["error"]
     assert isinstance(error, StoreError) and "No space left on device" in str(error)
     store = Store(tmp_path / "work" / "almeval.sqlite")
-    assert store.db.execute("SELECT count(*) FROM items").fetchone()[0] == 4
+    assert one(store, "SELECT count(*) FROM items")[0] == 4

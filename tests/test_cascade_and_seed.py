@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from conftest import cli
+from storeview import fetch
 from tiny_models import tiny_llama
 
 from almeval.runner import EvalOptions, evaluate
@@ -33,8 +34,8 @@ def test_cascade_transcribes_then_answers(tmp_path):
     assert 0 <= out["datasets"]["demo"]["scores"]["asr-default@1"]["wer"] < 50
     assert out["adapter"]["asr"]["name"] == "sphinx" and out["adapter"]["llm"]["name"] == "hf-causal"
     store = Store(tmp_path / "w" / "almeval.sqlite")
-    rows = store.db.execute("SELECT i.dataset, p.text FROM items i JOIN predictions p ON p.key = i.pred_key").fetchall()
-    assert {d for d, _ in rows} == {"demo", "demo-mqa"} and all(isinstance(t, str) for _, t in rows)
+    found = fetch(store, "SELECT i.dataset, p.text FROM items i JOIN predictions p ON p.key = i.pred_key")
+    assert {d for d, _ in found} == {"demo", "demo-mqa"} and all(isinstance(t, str) for _, t in found)
 
 
 def test_cascade_needs_two_halves(tmp_path):

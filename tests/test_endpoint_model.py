@@ -6,6 +6,7 @@ import hashlib
 
 from conftest import asr_rows, write_manifest, write_wav
 from openai_server import FakeOpenAI, ServerConfig
+from storeview import fetch
 
 from almeval.runner import EvalOptions, evaluate
 from almeval.store import Store
@@ -31,7 +32,7 @@ def test_audio_goes_as_input_audio_parts_with_the_sample_bytes(tmp_path):
     # every request carried exactly its sample's bytes (base64 WAV), and the text prompt beside it
     expected = sorted(hashlib.sha256(f.read_bytes()).hexdigest() for f in files)
     assert digests == expected
-    texts = [t for (t,) in Store(tmp_path / "w" / "almeval.sqlite").db.execute("SELECT text FROM predictions")]
+    texts = [t for (t,) in fetch(Store(tmp_path / "w" / "almeval.sqlite"), "SELECT text FROM predictions")]
     assert all(t.startswith("heard 1 audio part(s)") and "transcribe the speech" in t for t in texts)
     assert srv.stats.throttled + sum(srv.stats.faults.values()) > 0  # and it got there through 429s and faults
 

@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 from conftest import asr_rows, calls, run, write_manifest, write_wav
+from storeview import fetch, one
 
 from almeval.store import Store
 
@@ -81,13 +82,13 @@ def test_same_bytes_two_paths_share_one_entry_changed_bytes_do_not(tmp_path):
     first = run(tmp_path, [str(manifest)])
     assert (first["items"], first["inferred"]) == (2, 1)  # one inference serves both paths
     store = Store(tmp_path / "work" / "almeval.sqlite")
-    keys = dict(store.db.execute("SELECT idx, pred_key FROM items").fetchall())
+    keys = dict(fetch(store, "SELECT idx, pred_key FROM items"))
     assert keys["0"] == keys["1"] and store.counts()["predictions"] == 1
 
     write_wav(tmp_path / "data" / "copy.wav", freq=880.0)  # new bytes under the same path
     second = run(tmp_path, [str(manifest)])
     assert second["inferred"] == 1 and second["datasets"]["pair"]["changed"] == 1
-    keys = dict(store.db.execute("SELECT idx, pred_key FROM items").fetchall())
+    keys = dict(fetch(store, "SELECT idx, pred_key FROM items"))
     assert keys["0"] != keys["1"]
 
 
@@ -102,13 +103,13 @@ def test_limit_is_partial_and_reused_item_by_item(tmp_path, asr_set):
     part = run(tmp_path, [str(asr_set)], limit=5)
     assert part["inferred"] == 5
     store = Store(tmp_path / "work" / "almeval.sqlite")
-    row = store.db.execute("SELECT n, dataset_size, complete FROM scores WHERE subset=''").fetchone()
+    row = one(store, "SELECT n, dataset_size, complete FROM scores WHERE subset=''")
     assert row == (5, 12, 0)
 
     full = run(tmp_path, [str(asr_set)], model_args={"log": str(log)})
     assert (full["inferred"], full["inference_cache_hits"]) == (7, 5)
     assert {i for c in calls(log) for i in c["items"]} == {f"set/{i}" for i in range(5, 12)}
-    assert store.db.execute("SELECT n, dataset_size, complete FROM scores WHERE subset=''").fetchone() == (12, 12, 1)
+    assert one(store, "SELECT n, dataset_size, complete FROM scores WHERE subset=''") == (12, 12, 1)
 
 
 def test_failed_items_are_recorded_counted_and_retried(tmp_path, asr_set):
@@ -119,7 +120,7 @@ def test_failed_items_are_recorded_counted_and_retried(tmp_path, asr_set):
     assert scores["asr-default@1"]["failed"] == 2 and scores["asr-default@1"]["wer"] > 0
     assert scores["asr-kimi@1"]["wer"] == 0.0 and scores["asr-kimi@1"]["n"] == 10
     store = Store(tmp_path / "work" / "almeval.sqlite")
-    errors = store.db.execute("SELECT error FROM predictions WHERE status='error'").fetchall()
+    errors = fetch(store, "SELECT error FROM predictions WHERE status='error'")
     assert len(errors) == 2 and "fake failure" in errors[0][0]
 
     second = run(tmp_path, [str(asr_set)])  # no failures scripted now: only the two are redone
@@ -149,7 +150,7 @@ def test_whole_batch_exception_fails_only_that_batch(tmp_path, asr_set, monkeypa
     out = run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
     assert out["failed"] == 4 and out["inferred"] == 12
     store = Store(tmp_path / "work" / "almeval.sqlite")
-    assert "CUDA out of memory" in store.db.execute("SELECT error FROM predictions WHERE status='error'").fetchone()[0]
+    assert "CUDA out of memory" in one(store, "SELECT error FROM predictions WHERE status='error'")[0]
 
 
 def test_store_that_is_not_sqlite_gives_a_store_error(tmp_path, asr_set):

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from conftest import write_manifest, write_wav
+from storeview import fetch
 from tiny_models import tiny_omni_thinker, tiny_qwen2_audio, tiny_whisper
 
 from almeval.runner import EvalOptions, evaluate
@@ -59,7 +60,7 @@ def _predictions(tmp_path, model, path, manifest, batch_size, tag):
     )
     assert out["failed"] == 0 and out["inferred"] == 5 and out["batches"] == -(-5 // batch_size)
     q = "SELECT i.idx, p.text FROM items i JOIN predictions p ON p.key = i.pred_key ORDER BY i.idx"
-    return Store(tmp_path / tag / "almeval.sqlite").db.execute(q).fetchall()
+    return fetch(Store(tmp_path / tag / "almeval.sqlite"), q)
 
 
 @pytest.mark.parametrize("model", sorted(BUILDERS))

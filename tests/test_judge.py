@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import calls, cli, write_manifest, write_wav
 from openai_server import FakeOpenAI, ServerConfig
+from storeview import fetch
 
 from almeval.errors import ConfigError
 from almeval.judges import JudgeOptions
@@ -59,7 +60,7 @@ def _verdicts(tmp_path, work="work"):
     store = Store(tmp_path / work / "almeval.sqlite")
     q = """SELECT ij.idx, j.reply FROM item_judgments ij JOIN judgments j ON j.key = ij.judgment_key
            ORDER BY CAST(ij.idx AS INT)"""
-    return [(i, reply.splitlines()[-1]) for i, reply in store.db.execute(q).fetchall()]
+    return [(i, reply.splitlines()[-1]) for i, reply in fetch(store, q)]
 
 
 def test_judged_accuracy_and_provenance(tmp_path):

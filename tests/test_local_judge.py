@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from test_judge import WRONG, _mcq
+from test_judge import WRONG, _mcq, _verdicts
 from tiny_models import tiny_llama
 
 from almeval.adapters.hf_causal import HFCausalLM
@@ -59,3 +59,50 @@ def test_local_judge_identity_changes_with_weights(llama_dir, tmp_path):
     a = HFCausalLM.identity({"path": str(llama_dir)})
     b = HFCausalLM.identity({"path": str(other)})
     assert a["weights"] != b["weights"] and a["path_name"] == "llama"
+
+
+def test_a_constrained_local_judge_always_gives_a_wellformed_verdict(tmp_path, llama_dir):
+    """`hf-choose:DIR`: the same random-weight model now picks "Result: yes" or "Result: no" by
+    log-probability, so every verdict parses (what it prefers is still its own)."""
+    quiz = _mcq(tmp_path, n=6)
+    judge = f"hf-choose:{llama_dir}"
+    opts = EvalOptions(
+        model="fake",
+        data=(str(quiz),),
+        work_dir=tmp_path / "w",
+        model_args={"wrong": WRONG},
+        judge=JudgeOptions(judges=(judge,)),
+    )
+    out = evaluate(opts)
+    s = out["datasets"]["quiz"]["scores"][f"judge-default@1:{judge}"]
+    assert out["judged"] == 6 and s["invalid"] == 0 and s["errors"] == 0 and s["n"] == 6
+    replies = {r for _, r in _verdicts(tmp_path, "w")}
+    assert replies <= {"Result: yes", "Result: no"}
+
+
+def test_choose_picks_the_candidate_the_model_finds_most_likely(llama_dir):
+    """Checked against the model's own scores: the chosen candidate has the highest summed log-probability."""
+    import torch
+
+    model = HFCausalLM({"path": str(llama_dir)})
+    conv = [{"role": "user", "content": "Is the sky blue? Answer with Result: yes or Result: no."}]
+    cands = ["Result: yes", "Result: no", "Result: maybe not"]
+    chosen = model.choose([conv], [cands])[0]
+    prompt = model.tok.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+    head = model.tok(prompt, add_special_tokens=False)["input_ids"]
+    scores = {}
+    for c in cands:  # one sequence at a time, no padding: the reference computation
+        seq = head + model.tok(c, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            logp = model.model(input_ids=torch.tensor([seq])).logits.log_softmax(-1)[0]
+        scores[c] = sum(float(logp[i - 1, seq[i]]) for i in range(len(head), len(seq)))
+    assert chosen == max(scores, key=scores.__getitem__)
+
+
+def test_every_written_out_verdict_parses():
+    from almeval.judges.templates import builtin_templates
+
+    for template in builtin_templates().values():
+        verdicts = template.verdicts()
+        assert verdicts, template.id
+        assert all(template.parse_reply(v).ok for v in verdicts), template.id

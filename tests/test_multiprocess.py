@@ -7,6 +7,7 @@ import signal
 import time
 
 from conftest import asr_rows, calls, start_fake_eval, write_manifest, write_wav
+from storeview import fetch, one
 
 from almeval.store import Store
 
@@ -31,7 +32,7 @@ def test_two_processes_split_the_work_without_overlap(tmp_path):
     assert not set(a) & set(b) and len(a) + len(b) == N  # every item inferred exactly once
     store = Store(work / "almeval.sqlite")
     assert store.counts()["items"] == N and store.check() == []
-    assert store.db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0  # released
+    assert one(store, "SELECT count(*) FROM claims")[0] == 0  # released
 
 
 def test_kill_one_of_two_then_one_process_finishes(tmp_path):
@@ -47,7 +48,7 @@ def test_kill_one_of_two_then_one_process_finishes(tmp_path):
     procs[0].wait()
     procs[1].communicate(timeout=120)
     store = Store(work / "almeval.sqlite")
-    done = {f"set/{i}" for (i,) in store.db.execute("SELECT idx FROM items").fetchall()}
+    done = {f"set/{i}" for (i,) in fetch(store, "SELECT idx FROM items")}
 
     restart = start_fake_eval(manifest, work, logs[2], latency=0.0)  # one process now
     _, err = restart.communicate(timeout=120)
@@ -65,7 +66,7 @@ def test_claims_of_a_dead_process_are_reaped_and_its_keys_inferred(tmp_path):
     plan_only = evaluate(EvalOptions(model="fake", data=(str(manifest),), work_dir=tmp_path / "w", limit=1))
     assert plan_only["inferred"] == 1
     store = Store(tmp_path / "w" / "almeval.sqlite")
-    keys = [k for (k,) in store.db.execute("SELECT pred_key FROM items").fetchall()]
+    keys = [k for (k,) in fetch(store, "SELECT pred_key FROM items")]
     # a process on this host that no longer exists holds a claim; one on another host holds a fresh one
     import socket
 
@@ -74,6 +75,6 @@ def test_claims_of_a_dead_process_are_reaped_and_its_keys_inferred(tmp_path):
     assert store.claim(["k-other"], "elsewhere:1:run", stale_s=600) == ["k-other"]
     assert store.claim(keys, "x:1:y", stale_s=600) == []  # already predicted: never claimed again
     assert store.reap(socket.gethostname(), lambda pid: pid != 999999999) == 1
-    owners = dict(store.db.execute("SELECT key, owner FROM claims").fetchall())
+    owners = dict(fetch(store, "SELECT key, owner FROM claims"))
     assert owners == {"k-other": "elsewhere:1:run"}
     assert store.claim(["k-other"], "me:2:run", stale_s=0) == ["k-other"]  # stale claims are taken over

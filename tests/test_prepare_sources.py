@@ -14,6 +14,7 @@ pytest.importorskip("av")
 
 import source_fixtures as fx
 from conftest import cli
+from storeview import dicts
 
 from almeval.cache import AudioProbe, Memo
 from almeval.config import load_config
@@ -149,7 +150,7 @@ def test_prepared_voicebench_evaluates_with_its_rule_recipes(tmp_path, monkeypat
     assert out["failed"] == 0 and out["inferred"] == 5
     scores = {
         (r["dataset"], r["recipe"]): json.loads(r["values_json"])
-        for r in Store(tmp_path / "w" / "almeval.sqlite").db.query("SELECT * FROM scores WHERE subset = ''")
+        for r in dicts(Store(tmp_path / "w" / "almeval.sqlite"), "SELECT * FROM scores WHERE subset = ''")
     }
     assert scores[("ifeval", "ifeval@1")]["n"] == 2 and "inst_loose" in scores[("ifeval", "ifeval@1")]
     assert scores[("advbench", "refusal@1")]["n"] == 1

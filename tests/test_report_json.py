@@ -61,3 +61,10 @@ def test_report_refuses_an_unknown_recipe_view_or_format(tmp_path):
     assert bad.returncode == 2 and "did you mean 'kimi'" in " ".join(bad.stderr.split()).lower()
     bad = cli("report", "-w", str(tmp_path / "work"), "--format", "html5")
     assert bad.returncode == 2 and "unknown report format" in bad.stderr
+
+
+def test_the_report_explains_each_benchmark_it_shows(tmp_path):
+    run(tmp_path, ["demo", "demo-mqa"], limit=2, skip_judge=True)
+    text = cli("report", "-w", str(tmp_path / "work")).stdout
+    about = text.split("## About these benchmarks", 1)[1].split("\n## ", 1)[0]
+    assert "- **demo**: 24 English utterances" in about and "true accuracy here is 0" in about

@@ -6,6 +6,7 @@ import signal
 import time
 
 from conftest import asr_rows, calls, start_fake_eval, write_manifest, write_wav
+from storeview import fetch, one
 
 from almeval.store import Store
 
@@ -24,7 +25,7 @@ def test_kill_9_then_resume(tmp_path):
     assert proc.returncode == -signal.SIGKILL
 
     store = Store(work / "almeval.sqlite")
-    done_before = {f"set/{i}" for (i,) in store.db.execute("SELECT idx FROM items WHERE status='ok'").fetchall()}
+    done_before = {f"set/{i}" for (i,) in fetch(store, "SELECT idx FROM items WHERE status='ok'")}
     assert 0 < len(done_before) < 80, "the kill must land mid-run"
     assert store.check() == []
 
@@ -34,10 +35,10 @@ def test_kill_9_then_resume(tmp_path):
     redone = {i for c in calls(log2) for i in c["items"]}
     assert redone.isdisjoint(done_before), "items completed before the kill were inferred again"
     assert redone | done_before == {f"set/{i}" for i in range(80)}
-    assert store.db.execute("SELECT count(*), count(DISTINCT idx) FROM items").fetchone() == (80, 80)
+    assert one(store, "SELECT count(*), count(DISTINCT idx) FROM items") == (80, 80)
     assert store.counts()["predictions"] == 80
     assert store.check() == []
-    statuses = dict(store.db.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
+    statuses = dict(fetch(store, "SELECT status, count(*) FROM runs GROUP BY status"))
     assert statuses == {"interrupted": 1, "done": 1}  # the next run found the killed one's process gone
 
 
@@ -55,6 +56,6 @@ def test_a_format_1_store_is_upgraded_in_place(tmp_path):
     con.commit()
     con.close()
     store = Store(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 4  # 1 → 2 → 3 → 4
-    assert store.db.execute("SELECT text, params FROM predictions").fetchall() == [("hello", None)]
+    assert one(store, "PRAGMA user_version")[0] == 4  # 1 → 2 → 3 → 4
+    assert fetch(store, "SELECT text, params FROM predictions") == [("hello", None)]
     assert store.check() == []

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from conftest import write_manifest, write_wav
+from storeview import fetch
 from tiny_models import GLM_TOKENS, fake_speech_tokenizer, tiny_baichuan_like, tiny_llama
 
 from almeval.adapters.glm4_voice import chat_prompt, text_tokens
@@ -38,7 +39,7 @@ def _run(tmp_path, model, manifest, tag, **args):
     model_args = {"dtype": "float32", "max_new_tokens": "5", **args}
     out = evaluate(EvalOptions(model=model, data=(str(manifest),), work_dir=tmp_path / tag, model_args=model_args))
     q = "SELECT i.idx, p.text, p.params FROM items i JOIN predictions p ON p.key = i.pred_key ORDER BY i.idx"
-    return out, Store(tmp_path / tag / "almeval.sqlite").db.execute(q).fetchall()
+    return out, fetch(Store(tmp_path / tag / "almeval.sqlite"), q)
 
 
 @pytest.mark.parametrize(

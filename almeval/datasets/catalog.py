@@ -264,7 +264,12 @@ SERIES: tuple[Series, ...] = (
                 "ASR",
                 lang="en",
                 manifest=str(DEMO_DIR / "demo.jsonl"),
-                description="flite-rendered English sentences + 2 CMU ARCTIC recordings",
+                description=(
+                    "24 English utterances: 22 sentences rendered by Debian's flite in two voices (flite-slt, "
+                    "flite-kal16) and 2 real CMU ARCTIC recordings (arctic). The WER is pocketsphinx's (or the "
+                    "model's) real error rate on real speech (English text normalised by the whisper-normalizer "
+                    "package)."
+                ),
             ),
             benchmark(
                 "demo-mqa",
@@ -272,7 +277,15 @@ SERIES: tuple[Series, ...] = (
                 spoken_question=True,
                 rules=("mcq-extract",),
                 manifest=str(DEMO_DIR / "demo-mqa.jsonl"),
-                description="spoken multiple-choice questions (flite), for judge recipes",
+                description=(
+                    "6 spoken multiple-choice questions (flite). An ASR model such as pocketsphinx transcribes "
+                    "the question instead of answering it, so its true accuracy here is 0: mcq-extract finds no "
+                    "option letter in a transcript (every item invalid, scored wrong). The offline "
+                    "demonstration judge (SmolLM2-135M, choosing 'Result: yes' or 'Result: no' by "
+                    "log-probability) still says yes to some transcripts: the gap between its number and 0 is "
+                    "how far a 135M judge is from trustworthy. Use gpt-4o-mini or a strong local judge for "
+                    "real numbers."
+                ),
             ),
         ),
     ),

@@ -6,7 +6,7 @@ not. The API key is read from the environment at call time and never stored anyw
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +111,10 @@ class ChatClient:
             default_headers=basic_auth(endpoint.base_url),
         )
 
-    async def complete(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Reply:
+    async def complete(
+        self, messages: list[dict[str, str]], params: Mapping[str, Any], choices: Sequence[str] = ()
+    ) -> Reply:
+        """One chat completion, retried. `choices` (a constrained local judge's) is not used by endpoints."""
         attempts = 0
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.endpoint.max_attempts),
