@@ -27,6 +27,8 @@ cache_app = typer.Typer(no_args_is_help=True, help="The disk cache and the resul
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(cache_app, name="cache")
+judges_app = typer.Typer(no_args_is_help=True, help="Judges and their templates.")
+app.add_typer(judges_app, name="judges")
 
 WorkDir = Annotated[Path, typer.Option("--work-dir", "-w", help="Where the SQLite store, runs/ and reports live.")]
 CacheDir = Annotated[
@@ -79,6 +81,20 @@ def _errors() -> Iterator[None]:
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted[/]: everything recorded so far is kept; rerun to resume")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+@contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """With --json, stdout carries one JSON document: whatever a dependency prints meanwhile (lm-eval
+    announces NLTK downloads on import) goes to stderr."""
+    if not active:
+        yield
+        return
+    import sys
+    from contextlib import redirect_stdout
+
+    with redirect_stdout(sys.stderr):
+        yield
 
 
 def _split(values: list[str]) -> tuple[str, ...]:
@@ -158,7 +174,8 @@ def eval_cmd(
             judge=jopts,
         )
         ui = Ui(quiet=quiet)
-        summary = evaluate(opts, ui)
+        with _stdout_to_stderr(as_json):
+            summary = evaluate(opts, ui)
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     typer.echo(_one_line(summary), err=True)
@@ -244,7 +261,8 @@ def judge_cmd(
             retry_errors=retry_errors,
             versions=versions(),
         )
-        summary = judge_stored(opts, Ui(quiet=quiet), new_run_id())
+        with _stdout_to_stderr(as_json):
+            summary = judge_stored(opts, Ui(quiet=quiet), new_run_id())
     if as_json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     typer.echo(
@@ -422,6 +440,56 @@ def models_list() -> None:
         typer.echo(f"{name:<22} {meta.get('summary', '')}{hint}")
 
 
+@judges_app.command("list")
+def judges_list(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the listing as JSON.")] = False,
+) -> None:
+    """Known judges with their prices, and every judge template (id, parser, samples, what it judges)."""
+    from almeval.config import load_config
+    from almeval.judges import _prices, _template_dirs
+    from almeval.judges.templates import load_templates
+
+    with _errors():
+        cfg = load_config(config)
+        prices = _prices(cfg.raw)
+        templates = load_templates(_template_dirs(cfg))
+    judges: list[dict[str, Any]] = [
+        {"judge": name, "kind": "OpenAI-compatible endpoint", "usd_per_1m_in_out": list(price)}
+        for name, price in sorted(prices.items())
+    ] + [
+        {
+            "judge": "smollm2",
+            "kind": "local, constrained (demonstration only: SmolLM2-135M)",
+            "usd_per_1m_in_out": [0, 0],
+        },
+        {"judge": "hf:DIR[#file.gguf]", "kind": "local transformers model, free text", "usd_per_1m_in_out": [0, 0]},
+        {
+            "judge": "hf-choose:DIR[#file.gguf]",
+            "kind": "local, picks a verdict by log-probability",
+            "usd_per_1m_in_out": [0, 0],
+        },
+        {
+            "judge": "ANY --judge-base-url URL",
+            "kind": "any model your endpoint serves (--judge-price for a cap)",
+            "usd_per_1m_in_out": None,
+        },
+    ]
+    rows = [
+        {"template": t.id, "parse": t.parse, "samples": t.n, "description": t.description}
+        for t in sorted(templates.values(), key=lambda t: t.id)
+    ]
+    if as_json:
+        typer.echo(json.dumps({"judges": judges, "templates": rows}, indent=2, ensure_ascii=False))
+        return
+    for j in judges:
+        price = j["usd_per_1m_in_out"]
+        shown = f"${price[0]:g} / ${price[1]:g} per 1M tokens" if price else "price: --judge-price"
+        typer.echo(f"{j['judge']:<28} {j['kind']:<58} {shown}")
+    typer.echo("")
+    _print_table([{k: str(v) for k, v in r.items()} for r in rows])
+
+
 @cache_app.command("stats")
 def cache_stats(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR) -> None:
     """Entries and size of the disk cache; row counts of the store."""
@@ -438,7 +506,7 @@ def cache_stats(cache_dir: CacheDir = None, work_dir: WorkDir = DEFAULT_WORK_DIR
 def cache_check(
     cache_dir: CacheDir = None,
     work_dir: WorkDir = DEFAULT_WORK_DIR,
-    fix: Annotated[bool, typer.Option(help="Let diskcache repair what it can.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", "--repair", help="Delete damaged or edited entries.")] = False,
 ) -> None:
     """Integrity of the disk cache and (if present) the store."""
     from almeval.cache import Memo

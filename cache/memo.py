@@ -1,8 +1,13 @@
 """The disk cache (C8): a content-keyed memo shared across work dirs.
 
 Deleting it never changes a score: the SQLite store is the record, this only saves recomputation.
-Entries are namespaced ("pred", "metric", "audio", later "judge") and carry their creation time so
-`prune` can drop old ones.
+Entries are namespaced ("pred", "audio", "judge") and carry their creation time so `prune` can drop old
+ones.
+
+The cache holds data, never code (C13): keys and values are JSON (diskcache's JSON disk), and an entry
+that asks to be unpickled is refused, not loaded. Every value carries the sha256 of its canonical JSON,
+checked on every read: an edited or damaged entry is counted, ignored (the caller recomputes it) and
+listed by `almeval cache check` (`--fix` deletes it).
 """
 
 from __future__ import annotations
@@ -15,8 +20,33 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
+from diskcache.core import MODE_PICKLE
 
 from almeval.errors import StoreError
+
+from .keys import canonical_json
+
+FORMAT = "v2-json"  # the folder of this format inside the cache dir (format 1 pickled its values)
+
+
+class DataDisk(diskcache.JSONDisk):
+    """diskcache's JSON disk, minus its pickle fallbacks: a row that says "unpickle me" is refused."""
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:
+            raise ValueError("refused: a pickled cache key")
+        return super().get(key, raw)
+
+    def fetch(self, mode: int, filename: str, value: Any, read: bool) -> Any:
+        if mode == MODE_PICKLE:
+            raise ValueError("refused: a pickled cache value")
+        return super().fetch(mode, filename, value, read)
+
+
+def _digest(value: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -35,20 +65,38 @@ class Memo:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # No eviction: a cache that silently forgets judge replies costs money. `prune` is explicit.
-            self._cache = diskcache.Cache(str(self.directory), eviction_policy="none", size_limit=2**62)
+            self._cache = diskcache.Cache(
+                str(self.directory / FORMAT), disk=DataDisk, eviction_policy="none", size_limit=2**62
+            )
         except Exception as exc:  # sqlite3.DatabaseError, OSError
-            raise StoreError(f"cannot open the disk cache at {self.directory}: {exc}") from exc
+            raise StoreError(
+                f"cannot open the disk cache at {self.directory}: {exc} — move it away (it only saves "
+                "recomputation; the store keeps every result) or run `almeval cache check --fix`"
+            ) from exc
+        self.rejected = 0  # entries refused on read (tampered, damaged or pickled) in this process
 
     def get(self, ns: str, key: str) -> Any | None:
-        entry = self._cache.get(f"{ns}:{key}")
+        entry = self._read(f"{ns}:{key}")
         return None if entry is None else entry["v"]
+
+    def _read(self, full_key: str) -> dict[str, Any] | None:
+        try:
+            entry = self._cache.get(full_key)
+        except Exception:  # refused pickle, bad JSON, damaged compression: never trusted, never executed
+            entry = False
+        if entry is None:
+            return None
+        if not isinstance(entry, dict) or "v" not in entry or entry.get("d") != _digest(entry["v"]):
+            self.rejected += 1
+            return None
+        return entry
 
     def set_many(self, ns: str, items: Iterable[tuple[str, Any]]) -> int:
         now = time.time()
         n = 0
         with self._cache.transact():
             for key, value in items:
-                self._cache.set(f"{ns}:{key}", {"v": value, "t": now})
+                self._cache.set(f"{ns}:{key}", {"v": value, "t": now, "d": _digest(value)})
                 n += 1
         return n
 
@@ -65,7 +113,18 @@ class Memo:
         }
 
     def check(self, fix: bool = False) -> list[str]:
-        return [str(w.message) for w in self._cache.check(fix=fix)]
+        """diskcache's own integrity check, then every entry's digest; `fix` deletes what fails."""
+        problems = [str(w.message) for w in self._cache.check(fix=fix)]
+        bad = []
+        for raw in self._cache.iterkeys():
+            before = self.rejected
+            if self._read(raw) is None and self.rejected > before:
+                bad.append(raw)
+        for raw in bad:
+            problems.append(f"{raw}: value does not match its digest (edited or damaged){'; deleted' if fix else ''}")
+            if fix:
+                self._cache.delete(raw)
+        return problems
 
     def prune(self, older_than_s: float, ns: str | None = None) -> int:
         """Delete entries older than `older_than_s` seconds (of one namespace, or all)."""
@@ -74,8 +133,8 @@ class Memo:
         for key in self._cache.iterkeys():
             if ns and not str(key).startswith(f"{ns}:"):
                 continue
-            entry = self._cache.get(key)
-            if entry is not None and entry.get("t", 0) < cutoff:
+            entry = self._read(key)
+            if entry is None or entry.get("t", 0) < cutoff:
                 doomed.append(key)
         with self._cache.transact():
             for key in doomed:

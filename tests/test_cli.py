@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import asr_rows, cli, write_manifest, write_wav
 
@@ -102,3 +103,41 @@ def test_a_dataset_that_only_a_judge_scores_is_flagged_when_no_judge_is_given(tm
 def test_error_messages_are_not_hard_wrapped(tmp_path):
     out = cli("eval", "-m", "fake", "-d", "demo", "-w", str(tmp_path / "w"), "-a", "modee=echo")
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_judges_list_names_judges_prices_and_templates():
+    out = cli("judges", "list", "--json")
+    assert out.returncode == 0
+    listing = json.loads(out.stdout)
+    judges = {j["judge"]: j for j in listing["judges"]}
+    assert judges["gpt-4o-mini"]["usd_per_1m_in_out"] == [0.15, 0.6] and "smollm2" in judges
+    templates = {t["template"]: t for t in listing["templates"]}
+    assert templates["mcq-yesno"]["parse"] == "yes_no" and "openqa-score" in templates
+
+
+def test_the_readme_python_example_runs(tmp_path, capsys):
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = text.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, "README.md (Python API)", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "sphinx" in printed and "('demo', 'asr-default@1'" in printed and (tmp_path / "api-results").is_dir()
+
+
+def test_json_output_stays_one_json_document_when_a_dependency_prints(tmp_path):
+    """lm-eval (the ifeval recipe's checkers) prints on import; --json's stdout must still parse."""
+    write_wav(tmp_path / "a.wav")
+    rows = [
+        {
+            "index": 0,
+            "audio_path": "a.wav",
+            "question": "q",
+            "answer": "",
+            "audio_content": "Write one word in capitals.",
+            "subset": "ifeval",
+            "meta": {"instruction_id_list": ["change_case:english_capital"], "kwargs": [{}]},
+        }
+    ]
+    manifest = write_manifest(tmp_path / "ifeval.jsonl", rows)
+    out = cli("eval", "-m", "fake", "-d", str(manifest), "-w", str(tmp_path / "w"), "--json", "-a", "mode=upper")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["datasets"]["ifeval"]["scores"]["ifeval@1"]["n"] == 1

@@ -1,0 +1,86 @@
+"""The disk cache holds data, not code: JSON only, every value checked against its digest on read; an edited
+entry is counted, ignored (recomputed) and reported by `almeval cache check`; a pickled one is never run."""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+
+from conftest import cli, run
+
+from almeval.cache import Memo
+from almeval.cache.memo import FORMAT
+
+
+def _db(tmp_path):
+    return sqlite3.connect(tmp_path / "cache" / FORMAT / "cache.db")
+
+
+def test_an_edited_cached_prediction_is_refused_and_recomputed_not_scored(tmp_path, asr_set):
+    first = run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
+    assert first["datasets"]["set"]["scores"]["asr-default@1"]["wer"] == 0.0
+    con = _db(tmp_path)
+    # an attacker rewrites every cached prediction's text (the JSON is zlib-compressed: rewrite it whole)
+    import json
+    import zlib
+
+    rows = con.execute("SELECT rowid, key, value FROM Cache").fetchall()
+    edited = 0
+    for rowid, _key, value in rows:
+        entry = json.loads(zlib.decompress(value))
+        if isinstance(entry.get("v"), dict) and "text" in entry["v"]:
+            entry["v"]["text"] = "forged words"
+            con.execute(
+                "UPDATE Cache SET value = ? WHERE rowid = ?", [zlib.compress(json.dumps(entry).encode()), rowid]
+            )
+            edited += 1
+    con.commit()
+    assert edited > 0
+    # without the store (deleted) only the (edited) cache could answer
+    import shutil
+
+    shutil.rmtree(tmp_path / "work")
+    again = run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
+    assert again["inferred"] == 12 and again["inference_cache_hits"] == 0  # refused, so recomputed
+    assert again["datasets"]["set"]["scores"]["asr-default@1"]["wer"] == 0.0  # not the forged text
+
+
+def test_cache_check_reports_edited_entries_and_fix_deletes_them(tmp_path):
+    memo = Memo(tmp_path / "cache")
+    memo.set("pred", "k1", {"text": "real"})
+    memo.set("pred", "k2", {"text": "also real"})
+    memo.close()
+    import json
+    import zlib
+
+    con = _db(tmp_path)
+    rowid, value = con.execute("SELECT rowid, value FROM Cache LIMIT 1").fetchone()
+    entry = json.loads(zlib.decompress(value))
+    entry["v"]["text"] = "edited"
+    con.execute("UPDATE Cache SET value = ? WHERE rowid = ?", [zlib.compress(json.dumps(entry).encode()), rowid])
+    con.commit()
+    out = cli("cache", "check", "--cache-dir", str(tmp_path / "cache"), "-w", str(tmp_path / "nowork"))
+    assert out.returncode == 4 and "does not match its digest" in out.stdout
+    fixed = cli("cache", "check", "--cache-dir", str(tmp_path / "cache"), "-w", str(tmp_path / "nowork"), "--repair")
+    assert "deleted" in fixed.stdout
+    assert cli("cache", "check", "--cache-dir", str(tmp_path / "cache"), "-w", str(tmp_path / "nowork")).returncode == 0
+
+
+class _Boom:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch PWNED",))
+
+
+def test_a_pickled_entry_is_refused_and_never_executed(tmp_path):
+    memo = Memo(tmp_path / "cache")
+    memo.set("pred", "k", {"text": "real"})
+    memo.close()
+    con = _db(tmp_path)
+    # rewrite the row as diskcache's pickle mode (4) with a payload that would run a command if unpickled
+    con.execute("UPDATE Cache SET mode = 4, value = ?", [pickle.dumps(_Boom())])
+    con.commit()
+    memo = Memo(tmp_path / "cache")
+    assert memo.get("pred", "k") is None and memo.rejected == 1
+    assert not (tmp_path / "PWNED").exists()
