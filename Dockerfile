@@ -12,8 +12,11 @@ RUN apt-get update \
  && python3.11 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
-# torch first, from the CUDA 12.4 index, so the extras below never resolve a different build.
-RUN pip install -U pip && pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cu124
+# torch first, pinned to the same version as the Makefile (tests/test_layout.py checks they agree): PyPI's
+# Linux wheel is the CUDA build and brings its own CUDA libraries; the transformers that resolves next
+# supports it (transformers 5 needs torch >= 2.6). Pinned first, so no extra can pull another build.
+ARG TORCH=2.13.0
+RUN pip install -U pip && pip install torch==${TORCH}
 
 WORKDIR /src
 COPY pyproject.toml README.md cli.py ./
@@ -21,7 +24,8 @@ COPY almeval ./almeval
 COPY adapters ./adapters
 COPY judges ./judges
 COPY cache ./cache
-RUN pip install ".[hf,sphinx]"
+# Everything a GPU user needs: transformers models, the offline ASR baseline, `data prepare`, the ifeval recipe.
+RUN pip install ".[hf,sphinx,prepare,ifeval]"
 
 VOLUME ["/cache", "/w"]
 WORKDIR /w

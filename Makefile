@@ -1,5 +1,7 @@
 # The README's commands. Every target installs what it needs into .venv first (once).
 PY ?= python3
+# The one torch pin; the Dockerfile's ARG TORCH must say the same (tests/test_layout.py checks).
+TORCH := 2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -11,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
-	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q torch==$(TORCH)
 	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval]"
 	touch $(STAMP)
 

@@ -69,3 +69,19 @@ def test_built_wheel_installs_the_links_as_almeval_subpackages_and_no_generic_to
 def test_almeval_version_is_the_project_version():
     text = (REPO / "pyproject.toml").read_text()
     assert f'version = "{almeval.__version__}"' in text
+
+
+def test_the_dockerfile_pins_the_makefile_torch_and_installs_extras_that_exist():
+    import re
+    import tomllib
+
+    make = re.search(r"^TORCH := ([0-9.]+)", (REPO / "Makefile").read_text(), re.M)
+    docker_text = (REPO / "Dockerfile").read_text()
+    docker = re.search(r"^ARG TORCH=([0-9.]+)", docker_text, re.M)
+    assert make and docker and make.group(1) == docker.group(1)
+    readme = (REPO / "README.md").read_text()
+    assert f"torch=={make.group(1)}" in readme
+    extras = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    wanted = re.search(r'pip install "\.\[([a-z,]+)\]"', docker_text)
+    assert wanted and set(wanted.group(1).split(",")) <= extras
+    assert {"hf", "prepare", "ifeval"} <= set(wanted.group(1).split(","))
