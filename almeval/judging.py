@@ -33,6 +33,8 @@ def check_budget(stage: JudgeStage, pairs: Sequence[Pair], ui: Ui) -> dict[str, 
         f"judge plan: {plan['calls']} call(s) to make, {plan['cache_hits']} cached, "
         f"~{plan['est_tokens']} prompt tokens, ~${plan['est_cost_usd']:.4f}{price_note}"
     )
+    stage.ui = ui
+    ui.stage("judge", plan["calls"] + plan["cache_hits"])
     if stage.max_cost is not None and plan["est_cost_usd"] > stage.max_cost:
         raise ConfigError(
             f"estimated judge cost ${plan['est_cost_usd']:.4f} exceeds --max-cost "
@@ -165,7 +167,8 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
             retry = store.judge_errors(model, dataset) if opts.retry_errors else None
             pairs = [(s, p) for s, p in items if p.status == "ok" and (retry is None or s.index in retry)]
             check_budget(stage, pairs, ui)
-            asyncio.run(run_judged(stage, pairs))
+            with ui.stages():
+                asyncio.run(run_judged(stage, pairs))
             size, prov = store.coverage(model, dataset) or (len(items), {"model_key": model})
             current = store.manifest(dataset)
             size = len(current) if current is not None else size

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 from .batching import MicroBatcher
 from .errors import AlmevalError, ConfigError, ItemError, StoreError, UserError
 from .plan import DatasetPlan, ModelSpec
-from .progress import Ui
+from .progress import Ui, quiet_dependencies
 from .scoring import ItemScorer
 from .store import Store
 from .values import Prediction, Request, Sample
@@ -223,6 +223,7 @@ async def _prepare(model: Adapter, batch: list[Request]) -> Any:
 async def _load(ctx: RunContext) -> Adapter:
     spec = ctx.spec
     t0 = time.perf_counter()
+    quiet_dependencies()
     try:
         model = await asyncio.to_thread(spec.cls, spec.options)
     except UserError:

@@ -130,6 +130,7 @@ class JudgeStage:
     repair: bool = False
     counters: JudgeCounters = field(default_factory=JudgeCounters)
     limiters: dict[str, EndpointLimiter] = field(default_factory=dict)  # one per URL, shared with models under test
+    ui: Any = None  # progress: a "judge" stage advanced per verdict (almeval.progress.Ui)
 
     def __post_init__(self) -> None:
         self._queues: dict[str, asyncio.Queue[tuple[JudgeRequest, dict[str, Any] | None] | None]] = {}
@@ -160,9 +161,11 @@ class JudgeStage:
     async def _build(self, judge: JudgeSpec) -> Any:
         if judge.local is not None:
             from almeval.adapters.hf_causal import HFCausalLM
+            from almeval.progress import quiet_dependencies
 
             from .local import LocalChatClient
 
+            quiet_dependencies()
             model = await asyncio.to_thread(HFCausalLM, judge.local)
             return LocalChatClient(model, judge.label)
         url = judge.endpoint.url  # one limiter per endpoint, shared by judges served from it
@@ -315,6 +318,7 @@ class JudgeStage:
         if not req.template.parse_reply(str(row["reply"]), req.prediction).ok and not repair_key:
             self.counters.invalid += 1
         self._rows["item_judgments"].append(self._item_row(req, "ok", repair_key))
+        self._progress()
         self._maybe_flush()
 
     def _record_error(self, req: JudgeRequest, error: str) -> None:
@@ -337,7 +341,13 @@ class JudgeStage:
             }
         )
         self._rows["item_judgments"].append(self._item_row(req, "error", ""))
+        self._progress()
         self._maybe_flush()
+
+    def _progress(self) -> None:
+        if self.ui is not None:
+            c = self.counters
+            self.ui.advance("judge", 1, errors=c.errors, invalid=c.invalid, cost=f"${c.cost_usd:.4f}")
 
     def _item_row(self, req: JudgeRequest, status: str, repair_key: str) -> dict[str, Any]:
         s = req.sample

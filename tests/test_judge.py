@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -381,3 +382,14 @@ def test_judge_without_data_judges_only_judged_datasets_and_writes_nothing_for_t
     assert list(summary["datasets"]) == ["fake/quiz"] and summary["not_judged"] == ["fake/demo"]
     recipes = {r["recipe"] for r in Store(tmp_path / "w" / "almeval.sqlite").scores() if r["dataset"] == "demo"}
     assert recipes == {"asr-default@1", "asr-kimi@1"}  # no judge columns for an ASR set
+
+
+def test_without_a_terminal_each_stage_prints_plain_progress_lines_with_rate_and_eta(tmp_path):
+    quiz = _mcq(tmp_path, n=8)
+    with FakeOpenAI() as srv:
+        out = cli("eval", "-m", "fake", "-d", str(quiz), "-w", str(tmp_path / "w"), "-j", "gpt-4o-mini",
+                  "--judge-base-url", srv.base_url)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert any(re.fullmatch(r"infer: 8/8, [0-9.]+/s, ETA 0 s failed=0", ln) for ln in lines), out.stderr
+    assert any(re.fullmatch(r"judge: 8/8, [0-9.]+/s, ETA 0 s errors=0 invalid=0 cost=\$[0-9.]+", ln) for ln in lines)
