@@ -282,7 +282,9 @@ def _one_line(s: dict) -> str:
         if RecipeId.parse(rid).family in HEADLINE
     )
     judged = (
-        f", judged {s['judged']} new + {s['judge_cache_hits']} cached (${s['judge_cost_usd']:.4f})"
+        f", judged {s['judged']} new + {s['judge_cache_hits']} cached (${s['judge_cost_usd']:.4f}"
+        + (f", {s['judge_429s']} rate-limit answers (429) waited out" if s.get("judge_429s") else "")
+        + ")"
         if s["judged"] + s["judge_cache_hits"]
         else ""
     )

@@ -189,6 +189,7 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
             out["judge_errors"] += c.errors
             out["invalid"] += c.invalid
             out["cost_usd"] = round(out["cost_usd"] + c.cost_usd, 6)
+            out["judge_429s"] = sum(limiter.throttled for limiter in stage.limiters.values())
         out["wall_s"] = round(time.perf_counter() - started, 4)
         return out
     finally:

@@ -288,6 +288,7 @@ def _summary(
         "judged": jc.judged if jc else 0,
         "judge_cache_hits": jc.judge_cache_hits if jc else 0,
         "judge_errors": jc.errors if jc else 0,
+        "judge_429s": sum(limiter.throttled for limiter in ctx.limiters.values()),
         "judge_invalid": jc.invalid if jc else 0,
         "judge_cost_usd": round(jc.cost_usd, 6) if jc else 0.0,
         "failed": sum(d["failed"] for d in per_dataset.values()),

@@ -393,3 +393,16 @@ def test_without_a_terminal_each_stage_prints_plain_progress_lines_with_rate_and
     lines = out.stderr.splitlines()
     assert any(re.fullmatch(r"infer: 8/8, [0-9.]+/s, ETA 0 s failed=0", ln) for ln in lines), out.stderr
     assert any(re.fullmatch(r"judge: 8/8, [0-9.]+/s, ETA 0 s errors=0 invalid=0 cost=\$[0-9.]+", ln) for ln in lines)
+
+
+def test_a_judge_rpm_set_far_too_high_adapts_to_the_server_and_every_item_finishes(tmp_path):
+    """The server allows 4 requests a second and answers 429 + Retry-After beyond that; --judge-rpm says
+    6,000. With 2 attempts per call, retries alone would run out: the endpoint's pace halves on each burst
+    of 429s and 429s are retried apart, so all 24 items get their verdict and the 429s are counted."""
+    quiz = _mcq(tmp_path, n=24)
+    with FakeOpenAI(ServerConfig(limit=4, window_s=1.0)) as srv:
+        out = _eval(tmp_path, srv, [quiz], rpm=6000.0, concurrency=8, max_attempts=2, timeout_s=5.0)
+        throttled = srv.stats.throttled
+    assert out["judge_errors"] == 0 and out["judged"] == 24
+    assert out["judge_429s"] > 0 and throttled > 0
+    assert out["datasets"]["quiz"].get("unjudged", 0) == 0

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from almeval.errors import ConfigError, ItemError, RetryableError
 
@@ -60,6 +60,13 @@ class RetryAfter(RetryableError):
     def __init__(self, message: str, seconds: float | None):
         super().__init__(message)
         self.seconds = seconds
+
+
+class RateLimited(RetryAfter):
+    """A 429: retried apart from other failures (RATE_LIMITED_ATTEMPTS), the endpoint paused and slowed."""
+
+
+RATE_LIMITED_ATTEMPTS = 60
 
 
 def public_url(url: str) -> str:
@@ -115,9 +122,19 @@ class ChatClient:
         self, messages: list[dict[str, str]], params: Mapping[str, Any], choices: Sequence[str] = ()
     ) -> Reply:
         """One chat completion, retried. `choices` (a constrained local judge's) is not used by endpoints."""
-        attempts = 0
+        attempts = limited = 0
+
+        def stop(state: RetryCallState) -> bool:
+            """Give up after max_attempts failures; 429s (the server asking us to wait, which the limiter
+            honours and adapts to) count apart, up to RATE_LIMITED_ATTEMPTS."""
+            nonlocal limited
+            if state.outcome is not None and isinstance(state.outcome.exception(), RateLimited):
+                limited += 1
+                return limited >= RATE_LIMITED_ATTEMPTS
+            return state.attempt_number - limited >= self.endpoint.max_attempts
+
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.endpoint.max_attempts),
+            stop=stop,
             wait=self._wait,
             retry=retry_if_exception_type(RetryableError),
             reraise=True,
@@ -136,6 +153,7 @@ class ChatClient:
         usage = getattr(response, "usage", None)
         prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
         self.limiter.correct(est, prompt + completion)
+        self.limiter.succeeded()
         try:
             text = response.choices[0].message.content
         except (AttributeError, IndexError, TypeError):
@@ -152,7 +170,7 @@ class ChatClient:
         except openai.RateLimitError as exc:
             seconds = _retry_after(exc)
             self.limiter.pause(seconds if seconds is not None else 1.0)
-            raise RetryAfter(f"429 rate limited: {exc.message}", seconds) from None
+            raise RateLimited(f"429 rate limited: {exc.message}", seconds) from None
         except openai.APIStatusError as exc:
             if exc.status_code in (408, 409) or exc.status_code >= 500:
                 raise RetryAfter(f"{exc.status_code}: {exc.message}", _retry_after(exc)) from None

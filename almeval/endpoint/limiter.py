@@ -3,7 +3,10 @@
 Built on aiolimiter (leaky buckets whose waiters are woken by loop timers, never polled). Tokens are
 estimated before a call and corrected from `usage` after it: an under-estimate is charged to the
 bucket afterwards, so later calls wait for it. A 429 with Retry-After pauses the whole endpoint, not
-just the call that got it. Create it inside the running loop (the scheduler owns it).
+just the call that got it, and the endpoint's rate adapts (AIMD): each burst of 429s halves the rate
+the calls are paced at, every success raises it again by a small step up to the configured RPM, so a
+`--judge-rpm` set above what the server allows converges to what it does allow instead of exhausting
+retries. Create it inside the running loop (the scheduler owns it).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
+DECREASE = 0.5  # multiplicative decrease of the pace on a 429
+INCREASE = 0.02  # additive increase of the pace (share of the configured rate) per successful call
+FLOOR = 0.01  # the pace never drops below 1 % of the configured rate
 REQUEST_WINDOW_S = 1.0  # the request bucket refills smoothly; its burst is one second's worth
 HEADROOM = 0.98  # stay just under the server's RPM so its window edges never see a burst over the limit
 
@@ -37,6 +43,9 @@ class EndpointLimiter:
         self._tokens = AsyncLimiter(limits.tpm, 60.0) if limits.tpm > 0 else None
         self._resume_at = 0.0
         self.throttled = 0  # times the server paused us (429)
+        self.pace = 1.0  # share of the configured rate currently used (AIMD)
+        self._next_at = 0.0  # when paced, the next call's earliest start
+        self._last_cut = 0.0
 
     @asynccontextmanager
     async def slot(self, est_tokens: int) -> AsyncIterator[None]:
@@ -45,6 +54,7 @@ class EndpointLimiter:
         async with self._slots:
             if self._requests is not None:
                 await self._requests.acquire()
+            await self._paced()
             if self._tokens is not None:
                 await self._tokens.acquire(self._clamp(est_tokens))
             await self._wait_pause()
@@ -58,9 +68,28 @@ class EndpointLimiter:
             task.add_done_callback(lambda t: t.exception())
 
     def pause(self, seconds: float) -> None:
-        """The server said 'retry after': hold every new call on this endpoint until then."""
+        """The server said 'retry after': hold every new call on this endpoint until then, and slow down.
+        The 429s of one burst (calls that were already in flight) halve the pace once."""
+        now = time.monotonic()
         self.throttled += 1
-        self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+        self._resume_at = max(self._resume_at, now + seconds)
+        if now - self._last_cut > max(seconds, REQUEST_WINDOW_S):
+            self.pace = max(FLOOR, self.pace * DECREASE)
+            self._last_cut = now
+
+    def succeeded(self) -> None:
+        """A call went through: raise the pace by a small step, back towards the configured rate."""
+        self.pace = min(1.0, self.pace + INCREASE)
+
+    async def _paced(self) -> None:
+        """Below full pace, calls start at least 1 / (pace × rate) apart (no burst after a pause)."""
+        if self.pace >= 1.0 or self.limits.rpm <= 0:
+            return
+        now = time.monotonic()
+        start = max(now, self._next_at)
+        self._next_at = start + 60.0 / (self.limits.rpm * HEADROOM * self.pace)
+        if start > now:
+            await asyncio.sleep(start - now)
 
     async def _wait_pause(self) -> None:
         while (delay := self._resume_at - time.monotonic()) > 0:
