@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,31 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
     return local if local.is_file() else None
 
 
+# The sections and keys config.yaml may hold; anything else is a typo and an error ("did you mean").
+# PROMPTS and DATASETS.datasets are keyed by dataset names, checked against the catalog where used.
+SCHEMA: dict[str, frozenset[str] | None] = {
+    "DATASETS": frozenset({"dataset_root", "datasets"}),
+    "PROMPTS": None,
+    "JUDGE": frozenset({"model", "base_url", "templates", "template_dirs", "prices"}),
+}
+
+
+def _check_keys(raw: Mapping[str, Any], path: Path | None) -> None:
+    for name in raw:
+        if name not in SCHEMA:
+            raise UnknownNameError(f"section of {path or 'config.yaml'}", str(name), SCHEMA)
+        keys = SCHEMA[name]
+        value = raw[name]
+        if keys is not None and isinstance(value, dict):
+            for key in value:
+                if key not in keys:
+                    raise UnknownNameError(f"key of {name} in {path or 'config.yaml'}", str(key), keys)
+
+
 def load_config(explicit: str | Path | None = None) -> Config:
     path = find_config(explicit)
     raw = _read_yaml(path) if path else {}
+    _check_keys(raw, path)
     base = path.resolve().parent if path else Path.cwd()
     section = _mapping(raw.get("DATASETS") or {}, path, "DATASETS")
     root_value = os.environ.get("ALMEVAL_DATASET_ROOT") or section.get("dataset_root")

@@ -28,7 +28,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .errors import StoreError
+from .errors import ConfigError, StoreError
 from .values import ModelId
 
 SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
@@ -228,6 +228,8 @@ def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        if self.path.parent.exists() and not self.path.parent.is_dir():
+            raise ConfigError(f"the work dir {self.path.parent} is a file, not a folder: pass another --work-dir")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite_utils.Database(str(self.path))

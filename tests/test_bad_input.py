@@ -209,3 +209,29 @@ def test_a_dying_background_task_ends_the_run_with_its_cause_not_a_hang(tmp_path
     assert isinstance(error, StoreError) and "No space left on device" in str(error)
     store = Store(tmp_path / "work" / "almeval.sqlite")
     assert one(store, "SELECT count(*) FROM items")[0] == 4
+
+
+def test_more_bad_input_is_exit_2_with_the_place_and_the_fix(tmp_path, asr_set):
+    work = tmp_path / "w"
+    as_file = tmp_path / "afile"
+    as_file.write_text("not a folder")
+    out = cli("eval", "-m", "fake", "-d", str(asr_set), "-w", str(as_file))
+    assert out.returncode == 2 and "is a file, not a folder" in " ".join(out.stderr.split())
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    out = cli("eval", "-m", "fake", "-d", str(empty), "-w", str(work))
+    assert out.returncode == 2 and "empty.jsonl: the manifest has no items" in " ".join(out.stderr.split())
+
+    twin = write_manifest(tmp_path / "other" / "set.jsonl", asr_rows(2))
+    write_wav(tmp_path / "other" / "a.wav")
+    out = cli("eval", "-m", "fake", "-d", str(asr_set), "-d", str(twin), "-w", str(work))
+    assert out.returncode == 2 and "two manifests are both named 'set'" in " ".join(out.stderr.split())
+
+    config = tmp_path / "config.yaml"
+    config.write_text("DATASET:\n  dataset_root: .\n")
+    out = cli("eval", "-m", "fake", "-d", str(asr_set), "-w", str(work), "-c", str(config))
+    assert out.returncode == 2 and "Did you mean 'DATASETS'" in " ".join(out.stderr.split())
+    config.write_text("JUDGE:\n  modle: gpt-4o-mini\n")
+    out = cli("eval", "-m", "fake", "-d", str(asr_set), "-w", str(work), "-c", str(config))
+    assert out.returncode == 2 and "Did you mean 'model'" in " ".join(out.stderr.split())

@@ -97,7 +97,12 @@ class Catalog:
                         )
                     skipped.append(info.name)
                     continue
-                chosen.setdefault(info.name, info)
+                first = chosen.setdefault(info.name, info)
+                if first.manifest != info.manifest:
+                    raise ConfigError(
+                        f"two manifests are both named {info.name!r} ({first.manifest} and {info.manifest}): "
+                        "results are keyed by dataset name, so rename one of the files"
+                    )
         if not chosen:
             raise ConfigError(
                 f"--data {' '.join(selectors)} selects no prepared dataset"

@@ -42,6 +42,8 @@ def load_samples(
             indices.append(item.index)
         else:
             indices.append(item)
+    if not indices:
+        raise DataError(info.manifest, "the manifest has no items", "add at least one line (see `almeval data check`)")
     return out, tuple(indices)
 
 
