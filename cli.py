@@ -442,6 +442,53 @@ def models_list() -> None:
         typer.echo(f"{name:<22} {meta.get('summary', '')}{hint}")
 
 
+@app.command("runs")
+def runs_cmd(
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run history as JSON.")] = False,
+) -> None:
+    """The run history: id, model, datasets, status (running / done / failed / interrupted), counts, wall time."""
+    import time
+
+    with _errors():
+        store = _existing_store(work_dir)
+        store.reap(*_host_alive())  # a run whose process is gone shows as interrupted
+        names = store.display_names()
+        rows = []
+        for r in store.runs():
+            summary = json.loads(r["summary"] or "{}")
+            rows.append(
+                {
+                    "run": r["run_id"],
+                    "model": names.get(r["model"], r["model"]),
+                    "datasets": json.loads(r["datasets"] or "[]"),
+                    "status": r["status"],
+                    "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started"])),
+                    "items": summary.get("items", ""),
+                    "inferred": summary.get("inferred", ""),
+                    "failed": summary.get("failed", ""),
+                    "judged": summary.get("judged", ""),
+                    "judge_cost_usd": summary.get("judge_cost_usd", ""),
+                    "wall_s": summary.get("wall_s", round(r["finished"] - r["started"], 2) if r["finished"] else ""),
+                }
+            )
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif rows:
+        _print_table([{k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in r.items()} for r in rows])
+    else:
+        typer.echo("no runs yet", err=True)
+
+
+def _host_alive() -> tuple[str, Any]:
+    import socket
+
+    from almeval.runner import process_alive
+
+    return socket.gethostname(), process_alive
+
+
 @judges_app.command("list")
 def judges_list(
     config: ConfigOpt = None,

@@ -89,7 +89,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     prompts = PromptBook.load(config.prompts, [d.name for d in catalog.all()], adapter.prompt_set)
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
     run_id = new_run_id()
-    store.reap(socket.gethostname(), _alive)
+    store.reap(socket.gethostname(), process_alive)
     judge = None
     if not opts.skip_judge:
         benchmarks = [*catalog.all(), *selection.datasets]
@@ -179,7 +179,7 @@ def _settle(ctx: RunContext, plan: DatasetPlan) -> DatasetPlan:
     return replace(plan, requests=requests, known=known)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
-from conftest import asr_rows, calls, start_fake_eval, write_manifest, write_wav
+from conftest import asr_rows, calls, cli, start_fake_eval, write_manifest, write_wav
 from storeview import fetch, one
 
 from almeval.store import Store
@@ -59,3 +60,19 @@ def test_a_format_1_store_is_upgraded_in_place(tmp_path):
     assert one(store, "PRAGMA user_version")[0] == 4  # 1 → 2 → 3 → 4
     assert fetch(store, "SELECT text, params FROM predictions") == [("hello", None)]
     assert store.check() == []
+
+
+def test_almeval_runs_shows_a_killed_run_as_interrupted(tmp_path):
+    write_wav(tmp_path / "data" / "a.wav")
+    manifest = write_manifest(tmp_path / "data" / "set.jsonl", asr_rows(40))
+    work = tmp_path / "work"
+    proc = start_fake_eval(manifest, work, tmp_path / "log.jsonl", latency=0.2)
+    deadline = time.time() + 60
+    while not (work / "almeval.sqlite").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    out = cli("runs", "-w", str(work), "--json")
+    assert out.returncode == 0, out.stderr
+    assert [r["status"] for r in json.loads(out.stdout)] == ["interrupted"]
