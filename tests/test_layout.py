@@ -82,6 +82,6 @@ def test_the_dockerfile_pins_the_makefile_torch_and_installs_extras_that_exist()
     readme = (REPO / "README.md").read_text()
     assert f"torch=={make.group(1)}" in readme
     extras = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
-    wanted = re.search(r'pip install "\.\[([a-z,]+)\]"', docker_text)
+    wanted = re.search(r'pip install "\.\[([a-z,-]+)\]"', docker_text)
     assert wanted and set(wanted.group(1).split(",")) <= extras
     assert {"hf", "prepare", "ifeval"} <= set(wanted.group(1).split(","))

@@ -266,8 +266,8 @@ SERIES: tuple[Series, ...] = (
                 manifest=str(DEMO_DIR / "demo.jsonl"),
                 description=(
                     "24 English utterances: 22 sentences rendered by Debian's flite in two voices (flite-slt, "
-                    "flite-kal16) and 2 real CMU ARCTIC recordings (arctic). The WER is pocketsphinx's (or the "
-                    "model's) real error rate on real speech (English text normalised by the whisper-normalizer "
+                    "flite-kal16) and 2 real CMU ARCTIC recordings (arctic). The WER is the model's real error rate "
+                    "on real speech (English text normalised by the whisper-normalizer "
                     "package)."
                 ),
             ),
@@ -278,7 +278,7 @@ SERIES: tuple[Series, ...] = (
                 rules=("mcq-extract",),
                 manifest=str(DEMO_DIR / "demo-mqa.jsonl"),
                 description=(
-                    "6 spoken multiple-choice questions (flite). An ASR model such as pocketsphinx transcribes "
+                    "6 spoken multiple-choice questions (flite). An ASR model (Whisper, pocketsphinx) transcribes "
                     "the question instead of answering it, so its true accuracy here is 0: mcq-extract finds no "
                     "option letter in a transcript (every item invalid, scored wrong). The offline "
                     "demonstration judge (SmolLM2-135M, choosing 'Result: yes' or 'Result: no' by "
