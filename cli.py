@@ -575,11 +575,26 @@ def cache_prune(
     older_than: Annotated[str, typer.Option(help="Age like 30d, 12h, 90m.")] = "30d",
     kind: Annotated[str | None, typer.Option(help="Only this kind: pred, audio, judge.")] = None,
     cache_dir: CacheDir = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Instead: remove this model's results from the store.")
+    ] = None,
+    data: Annotated[list[str] | None, typer.Option("--data", "-d", help="With --model: only these datasets.")] = None,
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
 ) -> None:
-    """Delete disk-cache entries older than the given age (the store, and so every score, is untouched)."""
+    """Delete disk-cache entries older than the given age (the store, and so every score, is untouched);
+    with --model, remove that model's stored results (items, scores, judge links) instead."""
     from almeval.cache import Memo
 
     with _errors():
+        if model:
+            store = _existing_store(work_dir)
+            found = store.find_models(model)
+            if len(found) != 1:
+                known = ", ".join(f"{m.label} (key {m.key})" for m in store.models()) or "none"
+                raise ConfigError(f"--model {model!r} names {len(found)} stored models; stored: {known}")
+            removed = store.forget(found[0].key, _split(data or []))
+            typer.echo(f"removed {removed} stored row(s) of {found[0].short}")
+            return
         seconds = _age(older_than)
         n = Memo(cache_dir).prune(seconds, kind)
     typer.echo(f"pruned {n} entr{'y' if n == 1 else 'ies'}")

@@ -424,6 +424,20 @@ class Store:
             counts[m.label] = counts.get(m.label, 0) + 1
         return {m.key: m.short if counts[m.label] > 1 else m.label for m in known}
 
+    def forget(self, model: str, datasets: Sequence[str] = ()) -> int:
+        """Remove a model's results (all datasets, or these): items, item scores, judge links, scores,
+        coverage, agreements. Predictions and judgments stay (content-keyed, shared, and they make a rerun
+        cheap). Returns the rows removed."""
+        tables = ("items", "item_scores", "item_judgments", "scores", "coverage", "agreements")
+        where = "model = ?" + (f" AND dataset IN ({','.join('?' * len(datasets))})" if datasets else "")
+        removed = 0
+        with self._tx():
+            for table in tables:
+                removed += self._db.execute(f"DELETE FROM {table} WHERE {where}", [model, *datasets]).rowcount
+            if not datasets:
+                self._db.execute("DELETE FROM models WHERE key = ?", [model])
+        return removed
+
     # the manifest in force (C12) -----------------------------------------------------------------
     def set_manifest(self, dataset: str, indices: Sequence[str], digest: str) -> None:
         """Remember which items the dataset's manifest holds now; written only when it changed."""

@@ -154,3 +154,18 @@ def test_a_format_2_store_is_upgraded_and_its_labels_become_legacy_keys(tmp_path
     assert ro.execute("SELECT model, status, owner FROM runs").fetchall() == [("legacy-sphinx", "done", None)]
     assert [(m.key, m.label) for m in store.models()] == [("legacy-sphinx", "sphinx")]
     assert store.display_names() == {"legacy-sphinx": "sphinx"}
+
+
+def test_cache_prune_model_removes_one_models_stored_results_and_nothing_else(tmp_path):
+    a, b = _replay_file(tmp_path / "a", wrong=False), _replay_file(tmp_path / "b", wrong=True)
+    out_a = run(tmp_path, ["demo"], model=f"replay:{a}")
+    run(tmp_path, ["demo"], model=f"replay:{b}")
+    work = str(tmp_path / "work")
+    ambiguous = cli("cache", "prune", "-w", work, "--model", "replay:preds")
+    assert ambiguous.returncode == 2 and "names 2 stored models" in " ".join(ambiguous.stderr.split())
+    gone = cli("cache", "prune", "-w", work, "--model", out_a["model_key"][:8])
+    assert gone.returncode == 0 and "removed" in gone.stdout
+    store = Store(tmp_path / "work" / "almeval.sqlite")
+    assert _overall_wer(store) == {"replay:preds": 100.0}  # only b is left, shown by its plain label again
+    again = run(tmp_path, ["demo"], model=f"replay:{a}")  # a comes back from the cache, nothing inferred
+    assert again["inferred"] == 0 and again["datasets"]["demo"]["scores"]["asr-default@1"]["wer"] == 0.0

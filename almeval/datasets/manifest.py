@@ -108,7 +108,9 @@ def _parse(raw: str, where: str) -> dict[str, Any] | DataError:
     try:
         row = json.loads(raw, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        return DataError(where, f"not valid JSON ({exc.msg} at column {exc.colno})", FIX_LINE)
+        at = exc.colno - 1
+        context = f"…{raw[max(0, at - 24) : at]}⟨here⟩{raw[at : at + 24].rstrip()}…"
+        return DataError(where, f"not valid JSON ({exc.msg} at column {exc.colno}: {context})", FIX_LINE)
     except ValueError as exc:  # NaN, Infinity, -Infinity
         return DataError(where, str(exc), "write the value as a string or a finite number")
     except RecursionError:
