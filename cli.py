@@ -128,6 +128,9 @@ def eval_cmd(
         int | None, typer.Option(help="Only the first N items of each dataset (recorded as partial).", min=1)
     ] = None,
     skip_judge: Annotated[bool, typer.Option("--skip-judge", help="Infer and score rule metrics only.")] = False,
+    rehash: Annotated[
+        bool, typer.Option("--rehash", help="Hash every audio file again (do not trust the digest memo).")
+    ] = False,
     config: ConfigOpt = None,
     cache_dir: CacheDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
@@ -171,6 +174,7 @@ def eval_cmd(
             config=config,
             limit=limit,
             skip_judge=skip_judge,
+            rehash=rehash,
             judge=jopts,
         )
         ui = Ui(quiet=quiet)

@@ -58,6 +58,7 @@ class EvalOptions:
     config: Path | None = None
     limit: int | None = None
     skip_judge: bool = False
+    rehash: bool = False  # hash every audio file again instead of trusting the digest memo
     judge: JudgeOptions = field(default_factory=JudgeOptions)
 
 
@@ -126,7 +127,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
 
 
 def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook, started: float) -> dict[str, Any]:
-    probe = AudioProbe(ctx.memo)
+    probe = AudioProbe(ctx.memo, rehash=opts.rehash)
     plans = [
         plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit) for info in selection.datasets
     ]

@@ -19,8 +19,9 @@ class AudioProblem(Exception):
 
 
 class AudioProbe:
-    def __init__(self, memo: Memo | None):
+    def __init__(self, memo: Memo | None, rehash: bool = False):
         self.memo = memo
+        self.rehash = rehash  # read every file's bytes again instead of trusting the (path, size, mtime, inode) memo
         self._seen: dict[tuple[str, int, int, int], Audio] = {}
         self._by_path: dict[str, Audio] = {}  # one stat per path per process (a plan reads each file once)
         self.hashed = 0  # files whose bytes were read in this process
@@ -43,7 +44,7 @@ class AudioProbe:
         sig = (path, st.st_size, st.st_mtime_ns, st.st_ino)
         found = self._seen.get(sig)
         if found is None:
-            found = self._from_memo(sig) or self._read(path, sig)
+            found = (None if self.rehash else self._from_memo(sig)) or self._read(path, sig)
             self._seen[sig] = found
         return found
 

@@ -84,3 +84,39 @@ def test_a_pickled_entry_is_refused_and_never_executed(tmp_path):
     memo = Memo(tmp_path / "cache")
     assert memo.get("pred", "k") is None and memo.rejected == 1
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_same_size_in_place_change_is_caught_with_rehash_against_the_manifest_sha256(tmp_path):
+    """The digest memo trusts (path, size, mtime, inode); a file rewritten in place with the same size and
+    its mtime put back passes that check. The manifest's meta.sha256 (written by `data prepare`) catches it
+    once the bytes are read again (--rehash), and a changed size is caught at once."""
+    import hashlib
+    import json
+    import os
+
+    from conftest import write_manifest, write_wav
+
+    audio = write_wav(tmp_path / "d" / "a.wav", freq=440.0)
+    digest = hashlib.sha256(audio.read_bytes()).hexdigest()
+    row = {"index": 0, "audio_path": "a.wav", "question": "q", "answer": "hello", "subset": "s"}
+    row["meta"] = {"task": "ASR", "lang": "en", "sha256": digest}
+    manifest = write_manifest(tmp_path / "d" / "set.jsonl", [row])
+    work = str(tmp_path / "w")
+    assert cli("eval", "-m", "fake", "-d", str(manifest), "-w", work).returncode == 0
+
+    st = os.stat(audio)
+    with open(audio, "r+b") as fh:  # same size, other bytes, same inode; then the old mtime back
+        fh.seek(st.st_size - 4)
+        fh.write(b"\x01\x02\x03\x04")
+    os.utime(audio, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cli("eval", "-m", "fake", "-d", str(manifest), "-w", work).returncode == 0  # the memo cannot tell
+    out = cli("eval", "-m", "fake", "-d", str(manifest), "-w", work, "--rehash")
+    assert out.returncode == 2
+    assert "set.jsonl:1" in out.stderr and "does not match the sha256 the manifest recorded" in " ".join(
+        out.stderr.split()
+    )
+
+    write_wav(audio, seconds=0.7)  # another size: re-hashed without being asked
+    out = cli("eval", "-m", "fake", "-d", str(manifest), "-w", work)
+    assert out.returncode == 2 and "does not match the sha256" in " ".join(out.stderr.split())
+    assert json.loads(manifest.read_text())["meta"]["sha256"] == digest

@@ -150,6 +150,13 @@ def _sample(
         audio = tuple(probe.probe(_resolve(base, p)) for p in row["audio_path"])
     except AudioProblem as exc:
         return DataError(where, str(exc), "fix the path (relative paths resolve against the manifest's folder)")
+    expected = meta.get("sha256")
+    if isinstance(expected, str) and len(audio) == 1 and audio[0].sha256 != expected:
+        return DataError(
+            where,
+            f"{audio[0].path} does not match the sha256 the manifest recorded (the file changed after it was prepared)",
+            "restore the file or run `almeval data prepare` again",
+        )
     return Sample(
         dataset=info.name,
         subset=sys.intern(str(row["subset"])),
