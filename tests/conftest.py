@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import fake_eval_cmd
 
 from almeval.runner import EvalOptions, evaluate
 
@@ -77,23 +78,6 @@ def cli(*args: str, env: dict | None = None, cwd: Path | None = None, **kw) -> s
 
 def start_fake_eval(manifest: Path, work: Path, log: Path, latency: float, batch_size: int = 4) -> subprocess.Popen:
     """`almeval eval` with the fake model in a child process (killed or run side by side by tests)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "almeval",
-        "eval",
-        "--model",
-        "fake",
-        "--data",
-        str(manifest),
-        "--work-dir",
-        str(work),
-        "-q",
-        "-a",
-        f"log={log}",
-        "-a",
-        f"batch_latency={latency}",
-        "-a",
-        f"batch_size={batch_size}",
-    ]
+    args = ("-a", f"log={log}", "-a", f"batch_latency={latency}", "-a", f"batch_size={batch_size}")
+    cmd = fake_eval_cmd(manifest, work, *args)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))

@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from helpers import fake_eval_cmd
+
 
 def make_manifest(root: Path, n: int) -> Path:
     root.mkdir(parents=True, exist_ok=True)
@@ -50,21 +53,7 @@ def make_manifest(root: Path, n: int) -> Path:
 
 
 def run_eval(manifest: Path, work: Path, cache: Path, args: list[str]) -> tuple[dict, float, float]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "almeval",
-        "eval",
-        "--model",
-        "fake",
-        "--data",
-        str(manifest),
-        "--work-dir",
-        str(work),
-        "--json",
-        "-q",
-        *args,
-    ]
+    cmd = fake_eval_cmd(manifest, work, "--json", *args)
     env = {**os.environ, "ALMEVAL_CACHE_DIR": str(cache)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
