@@ -446,6 +446,31 @@ def models_list() -> None:
         typer.echo(f"{name:<22} {meta.get('summary', '')}{hint}")
 
 
+@app.command("diff")
+def diff_cmd(
+    a: Annotated[str, typer.Argument(help="Model A: label or key prefix (the baseline).")],
+    b: Annotated[str, typer.Argument(help="Model B: label or key prefix (the change).")],
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    data: Annotated[list[str] | None, typer.Option("--data", "-d", help="Only these benchmarks.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json")] = "markdown",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default: stdout).")] = None,
+) -> None:
+    """B against A on the same items: Δ per benchmark with a paired bootstrap CI, McNemar, changed items."""
+    from almeval.diff import compare, markdown
+
+    with _errors():
+        if fmt not in ("markdown", "json"):
+            raise UnknownNameError("diff format", fmt, ["markdown", "json"])
+        store = _existing_store(work_dir)
+        result = compare(store, a, b, _split(data or []))
+    text = markdown(result) if fmt == "markdown" else json.dumps(result, indent=2) + "\n"
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+    else:
+        typer.echo(text, nl=False)
+
+
 @app.command("runs")
 def runs_cmd(
     work_dir: WorkDir = DEFAULT_WORK_DIR,

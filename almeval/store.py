@@ -371,8 +371,16 @@ class Store:
         q = "SELECT subset, recipe, values_json FROM scores WHERE model = ? AND dataset = ?"
         return {(s, r): json.loads(v) for s, r, v in self._db.execute(q, [model, dataset]).fetchall()}
 
-    def scores(self) -> list[dict[str, Any]]:
+    def scores(self, model: str | None = None) -> list[dict[str, Any]]:
+        if model is not None:
+            q = "SELECT * FROM scores WHERE model = ? ORDER BY dataset, recipe, subset"
+            return list(self._db.query(q, [model]))
         return list(self._db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))
+
+    def item_values(self, model: str, dataset: str, recipe: str) -> dict[str, dict[str, Any]]:
+        """idx → the per-item values a recipe stored for a model on a dataset."""
+        q = "SELECT idx, values_json FROM item_scores WHERE model = ? AND dataset = ? AND recipe = ?"
+        return {i: json.loads(v) for i, v in self._db.execute(q, [model, dataset, recipe]).fetchall()}
 
     def runs(self) -> list[dict[str, Any]]:
         return list(self._db.query("SELECT * FROM runs ORDER BY started"))

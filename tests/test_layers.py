@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "scoring": 4,
     # L5 surface
     "report": 5,
+    "diff": 5,
     "cli": 5,
     "__main__": 5,
     "__init__": 5,
