@@ -200,3 +200,25 @@ def test_an_archive_member_outside_the_folder_is_refused(tmp_path):
     with pytest.raises(DataError, match="outside the archive"):
         extract(bad, tmp_path / "out")
     assert not (tmp_path / "escaped.wav").exists()
+
+
+def test_prepare_all_reports_a_series_whose_source_fails_in_a_library_and_goes_on(tmp_path, monkeypatch):
+    """A preparer that fails inside a library (an offline hub download raising its own error, not almeval's)
+    is reported with the error's type, and `all` still prepares the other series."""
+    from almeval.prepare import PREPARERS, prepare
+
+    def offline(root, sources):
+        raise OSError("We couldn't connect to the hub (offline)")
+
+    monkeypatch.setitem(PREPARERS._targets, "openaudiobench", offline)
+    builders = {series: case[0] for series, case in CASES.items() if series != "OpenAudioBench"}
+    builders["LibriSpeech"] = fx.librispeech
+    sources = {}
+    for series, build in builders.items():
+        sources.update({f"{series}.{k}": v for k, v in build(tmp_path / "src" / series).items()})
+    results, failures = prepare("all", tmp_path / "b", sources)
+    assert failures == {
+        "OpenAudioBench": "OSError: We couldn't connect to the hub (offline)",
+        **{k: v for k, v in failures.items() if k == "LibriSpeech"},
+    }
+    assert "VoiceBench" not in failures and results["mmsu"]["items"] == 2

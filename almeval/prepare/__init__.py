@@ -50,10 +50,10 @@ def prepare(name: str, root: Path, sources: Mapping[str, str]) -> tuple[dict[str
             mine.update({k: v for k, v in sources.items() if "." not in k})
         try:
             results.update(PREPARERS.get(series)(root, mine or None))
-        except AlmevalError as exc:
+        except Exception as exc:  # with `all`, one source that cannot be reached (offline hub, …) is reported
             if len(todo) == 1:
                 raise
-            failures[series] = str(exc)
+            failures[series] = str(exc) if isinstance(exc, AlmevalError) else f"{type(exc).__name__}: {exc}"
     return results, failures
 
 
