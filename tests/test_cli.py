@@ -11,10 +11,10 @@ from pathlib import Path
 from conftest import asr_rows, cli, write_manifest, write_wav
 
 
-def test_import_almeval_does_not_import_torch():
+def test_import_almeval_does_not_import_torch_or_pandas():
     code = (
         "import sys, almeval, almeval.runner, almeval.adapters, almeval.cli; "
-        "print(any(m in sys.modules for m in ('torch', 'transformers')))"
+        "print(any(m in sys.modules for m in ('torch', 'transformers', 'pandas', 'pyarrow')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
