@@ -149,15 +149,17 @@ async def _endpoint_loop(ctx: RunContext, misses: list[Request]) -> None:
                 out = exc
             ctx.tally.counters.adapter_s += time.perf_counter() - t0
             done.append((r, _prediction(r.key, out, time.perf_counter() - t0)))
+            failed = ctx.tally.counters.failed_new + sum(p.status != "ok" for _, p in done)
+            ctx.ui.advance("infer", 1, failed=failed)  # per answered call; recorded in groups below
             if len(done) >= ENDPOINT_FLUSH:
                 batch = done[:]
                 done.clear()
-                await record(ctx, batch)
+                await record(ctx, batch, advance=False)
 
     try:
         await asyncio.gather(*(worker() for _ in range(model.concurrency(ctx.spec.options))))
         if done:
-            await record(ctx, done[:])
+            await record(ctx, done[:], advance=False)
     finally:
         await model.aclose()
 
@@ -224,6 +226,7 @@ async def _load(ctx: RunContext) -> Adapter:
     spec = ctx.spec
     t0 = time.perf_counter()
     quiet_dependencies()
+    ctx.ui.advance("infer", 0, status=f"loading {spec.label}…")  # a model load can take a while: say so
     try:
         model = await asyncio.to_thread(spec.cls, spec.options)
     except UserError:
@@ -232,6 +235,7 @@ async def _load(ctx: RunContext) -> Adapter:
         raise ConfigError(f"model {spec.label!r} failed to load: {type(exc).__name__}: {exc}") from exc
     ctx.tally.counters.model_loaded = True
     ctx.tally.counters.model_load_s = time.perf_counter() - t0
+    ctx.ui.advance("infer", 0, status=f"loaded in {ctx.tally.counters.model_load_s:.1f}s")
     return model
 
 
@@ -267,7 +271,7 @@ async def _record_loop(ctx: RunContext, landed: asyncio.Queue[list[tuple[Request
         await record(ctx, batch)
 
 
-async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> None:
+async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]], advance: bool = True) -> None:
     """Persist one landed batch in one transaction, memoise the good ones, score, hand to the judge."""
     now = time.time()
     preds = [
@@ -305,7 +309,8 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]]) -> No
     failed = sum(p.status != "ok" for _, p in batch)
     ctx.tally.counters.inferred += len(batch)
     ctx.tally.counters.failed_new += failed
-    ctx.ui.advance("infer", len(batch), failed=ctx.tally.counters.failed_new)
+    if advance:
+        ctx.ui.advance("infer", len(batch), failed=ctx.tally.counters.failed_new)
     if ctx.judge is not None:
         for s, p in pairs:
             await ctx.judge.submit(s, p)

@@ -347,7 +347,10 @@ class JudgeStage:
     def _progress(self) -> None:
         if self.ui is not None:
             c = self.counters
-            self.ui.advance("judge", 1, errors=c.errors, invalid=c.invalid, cost=f"${c.cost_usd:.4f}")
+            limited = sum(limiter.throttled for limiter in self.limiters.values())
+            self.ui.advance(
+                "judge", 1, errors=c.errors, invalid=c.invalid, **{"429s": limited}, cost=f"${c.cost_usd:.4f}"
+            )
 
     def _item_row(self, req: JudgeRequest, status: str, repair_key: str) -> dict[str, Any]:
         s = req.sample
