@@ -36,16 +36,21 @@ def test_greedy_outputs_identical_batched_and_one_at_a_time(llama_dir):
     assert all(isinstance(t, str) for t in batched)
 
 
-def test_local_judge_batches_and_counts_unparseable_replies(tmp_path, llama_dir):
+def _quiz_opts(tmp_path, judge: str) -> EvalOptions:
+    """Six multiple-choice items from the fake model, judged by `judge`."""
     quiz = _mcq(tmp_path, n=6)
-    judge = f"hf:{llama_dir}"
-    opts = EvalOptions(
+    return EvalOptions(
         model="fake",
         data=(str(quiz),),
         work_dir=tmp_path / "w",
         model_args={"wrong": WRONG},
         judge=JudgeOptions(judges=(judge,)),
     )
+
+
+def test_local_judge_batches_and_counts_unparseable_replies(tmp_path, llama_dir):
+    judge = f"hf:{llama_dir}"
+    opts = _quiz_opts(tmp_path, judge)
     out = evaluate(opts)
     s = out["datasets"]["quiz"]["scores"][f"judge-default@1:{judge}"]
     # random weights emit random bytes: every reply is invalid, counted, and scored at the floor — never dropped
@@ -64,16 +69,8 @@ def test_local_judge_identity_changes_with_weights(llama_dir, tmp_path):
 def test_a_constrained_local_judge_always_gives_a_wellformed_verdict(tmp_path, llama_dir):
     """`hf-choose:DIR`: the same random-weight model now picks "Result: yes" or "Result: no" by
     log-probability, so every verdict parses (what it prefers is still its own)."""
-    quiz = _mcq(tmp_path, n=6)
     judge = f"hf-choose:{llama_dir}"
-    opts = EvalOptions(
-        model="fake",
-        data=(str(quiz),),
-        work_dir=tmp_path / "w",
-        model_args={"wrong": WRONG},
-        judge=JudgeOptions(judges=(judge,)),
-    )
-    out = evaluate(opts)
+    out = evaluate(_quiz_opts(tmp_path, judge))
     s = out["datasets"]["quiz"]["scores"][f"judge-default@1:{judge}"]
     assert out["judged"] == 6 and s["invalid"] == 0 and s["errors"] == 0 and s["n"] == 6
     replies = {r for _, r in _verdicts(tmp_path, "w")}
