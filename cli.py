@@ -347,7 +347,7 @@ def data_list(
     from almeval.config import load_config
     from almeval.datasets import Catalog
     from almeval.judges.templates import Wiring, load_templates
-    from almeval.metrics import recipe_names
+    from almeval.recipes import recipe_names
 
     with _errors():
         cfg = load_config(config)
@@ -419,7 +419,7 @@ def data_prepare(
     ] = None,
 ) -> None:
     """Download (streaming, resumable) and build manifests under --root; skipped items are listed."""
-    from almeval.prepare import prepare
+    from almeval.preparing import prepare
 
     with _errors():
         results, failures = prepare(name, root.resolve(), _model_args(source or []))

@@ -20,10 +20,8 @@ from typing import Any, Protocol
 
 from almeval.cache.keys import content_key
 
-from .errors import ConfigError
-from .registry import load_entry_points, load_object
 from .stats import ratio_ci
-from .values import DatasetInfo, Prediction, RecipeId, Sample
+from .values import Prediction, RecipeId, Sample
 
 CJK_LANGS = ("zh", "yue", "ja")
 ZH_LANGS = ("zh", "yue")
@@ -183,60 +181,3 @@ class Recipe(Protocol):
     def compact(self, values: Mapping[str, float]) -> tuple[int, ...]: ...
 
     def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]: ...
-
-
-@cache
-def _catalog() -> dict[str, Recipe]:
-    """Every rule recipe by name: almeval's, then other packages' (entry point group `almeval.recipes`,
-    each naming a Recipe object). A name given twice is an error."""
-    from .rules import IFEVAL, MCQ_EXTRACT, MCQ_EXTRACT_VB, MMAU_MATCH, PEDANT, REFUSAL
-
-    out: dict[str, Recipe] = {}
-    sources: dict[str, str] = {}
-    builtin = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT, MMAU_MATCH)
-    plugins = [(load_object(target), f"package {dist}") for _, target, dist in load_entry_points("almeval.recipes")]
-    for recipe, source in [*((r, "almeval") for r in builtin), *plugins]:
-        name = _key(recipe)
-        if name in out:
-            raise ConfigError(f"recipe {name!r} is registered twice ({source} again, first by {sources[name]})")
-        out[name], sources[name] = recipe, source
-    return out
-
-
-TASK_RULES: dict[str, tuple[str, ...]] = {"ASR": ("asr-default", "asr-kimi")}  # a benchmark's rules=None
-
-
-def rule_names(info: DatasetInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(rule recipe names, optional ones) a benchmark declares; an unknown name is an error."""
-    names = info.rules if info.rules is not None else TASK_RULES.get(info.task, ())
-    unknown = [n for n in (*names, *info.optional_rules) if n not in _catalog()]
-    if unknown:
-        raise ConfigError(f"benchmark {info.name!r} names unknown recipe(s) {unknown}; known: {sorted(_catalog())}")
-    return names, info.optional_rules
-
-
-def recipes_for(info: DatasetInfo) -> tuple[Recipe, ...]:
-    """Rule recipes of a benchmark, plus its optional ones whose package is installed; empty when only a
-    judge scores it."""
-    names, optional = rule_names(info)
-    catalog = _catalog()
-    return (*(catalog[n] for n in names), *(catalog[n] for n in optional if _installed(catalog[n].extra)))
-
-
-def recipe_names(info: DatasetInfo) -> list[str]:
-    """Every rule recipe of a benchmark, optional ones marked with the package they need."""
-    names, optional = rule_names(info)
-    marked = [n if _installed(_catalog()[n].extra) else f"{n} (needs {_catalog()[n].extra})" for n in optional]
-    return [*names, *marked]
-
-
-def _key(recipe: Recipe) -> str:
-    """A recipe's name as benchmarks declare it: its id without the version."""
-    return RecipeId.parse(recipe.id).family
-
-
-@cache
-def _installed(extra: str) -> bool:
-    from importlib.util import find_spec
-
-    return not extra or find_spec(extra) is not None

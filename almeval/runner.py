@@ -25,10 +25,10 @@ from .config import load_config
 from .datasets import Catalog
 from .errors import AlmevalError
 from .judging import check_budget, run_judged, score_dataset
-from .metrics import recipes_for
 from .plan import DatasetPlan, ModelSpec, plan_dataset
 from .progress import Ui
 from .prompts import PromptBook
+from .recipes import recipes_for
 from .scheduler import RunContext, failed_items, infer, record_known
 from .scoring import ItemScorer
 from .store import Store

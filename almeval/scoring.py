@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from .metrics import Recipe, recipes_for
+from .metrics import Recipe
 from .plan import DatasetPlan, ModelSpec
+from .recipes import recipes_for
 from .stats import reuse_or_compute
 from .store import Store
 from .values import DatasetInfo, Prediction, Sample

@@ -11,7 +11,7 @@ import source_fixtures as fx
 from almeval.datasets import Catalog
 from almeval.datasets.catalog import BENCHMARKS, SERIES, SUITES, TASKS
 from almeval.judges.templates import Wiring, load_templates
-from almeval.metrics import rule_names
+from almeval.recipes import rule_names
 from almeval.values import TASK_DEFAULT, Sample
 
 

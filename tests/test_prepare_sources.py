@@ -19,8 +19,8 @@ from storeview import dicts
 from almeval.cache import AudioProbe, Memo
 from almeval.config import load_config
 from almeval.datasets import Catalog, check
-from almeval.prepare import PREPARERS, series_for
 from almeval.prepare.download import file_sha256
+from almeval.preparing import PREPARERS, series_for
 
 # series: (fixture, {dataset: (items, skipped)}, {dataset: {index: answer}})
 CASES = {
@@ -175,7 +175,7 @@ def test_data_list_shows_the_21_benchmarks_with_subsets_recipes_and_prepared(tmp
 
 
 def test_prepare_all_routes_series_keys_and_reports_a_failing_series(tmp_path):
-    from almeval.prepare import prepare
+    from almeval.preparing import prepare
 
     builders = {series: case[0] for series, case in CASES.items()}
     builders["LibriSpeech"] = fx.librispeech
@@ -205,7 +205,7 @@ def test_an_archive_member_outside_the_folder_is_refused(tmp_path):
 def test_prepare_all_reports_a_series_whose_source_fails_in_a_library_and_goes_on(tmp_path, monkeypatch):
     """A preparer that fails inside a library (an offline hub download raising its own error, not almeval's)
     is reported with the error's type, and `all` still prepares the other series."""
-    from almeval.prepare import PREPARERS, prepare
+    from almeval.preparing import PREPARERS, prepare
 
     def offline(root, sources):
         raise OSError("We couldn't connect to the hub (offline)")

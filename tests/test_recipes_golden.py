@@ -81,7 +81,7 @@ def test_ifeval_item_without_instructions_is_a_clear_data_error():
 
 
 def test_pedant_recipe_is_optional_and_scores_with_qa_metrics(monkeypatch):
-    from almeval import metrics, rules
+    from almeval import recipes, rules
     from almeval.datasets import Catalog
 
     if "qa_metrics" not in sys.modules:  # qa-metrics fetches its classifier at first use: a stand-in here
@@ -95,10 +95,10 @@ def test_pedant_recipe_is_optional_and_scores_with_qa_metrics(monkeypatch):
         monkeypatch.setitem(sys.modules, "qa_metrics", types.ModuleType("qa_metrics"))
         monkeypatch.setitem(sys.modules, "qa_metrics.pedant", pedant)
         monkeypatch.setattr("importlib.metadata.version", lambda name: "stand-in")
-        monkeypatch.setattr(metrics, "_installed", lambda extra: True)
+        monkeypatch.setattr(recipes, "_installed", lambda extra: True)
         rules._pedant.cache_clear()
     try:
-        assert [r.name for r in metrics.recipes_for(Catalog().get("sd-qa"))] == ["pedant"]
+        assert [r.name for r in recipes.recipes_for(Catalog().get("sd-qa"))] == ["pedant"]
         pairs = [("Ada Lovelace", "It was Ada Lovelace."), ("1843", "In 1850."), ("Paris", None)]
         values = [
             rules.PEDANT.compact(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from almeval.datasets import Catalog
-from almeval.metrics import recipes_for
+from almeval.recipes import recipes_for
 from almeval.rules import MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, extract_letter
 from almeval.values import Prediction, Sample
 
