@@ -14,6 +14,7 @@ import asyncio
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from almeval.adapters import Adapter
@@ -29,7 +30,7 @@ from .plan import DatasetPlan, ModelSpec
 from .progress import Ui, quiet_dependencies
 from .scoring import ItemScorer
 from .store import Store
-from .values import Prediction, Request, Sample
+from .values import Prediction, Request
 
 
 @dataclass
@@ -273,33 +274,14 @@ async def _record_loop(ctx: RunContext, landed: asyncio.Queue[list[tuple[Request
 
 async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]], advance: bool = True) -> None:
     """Persist one landed batch in one transaction, memoise the good ones, score, hand to the judge."""
-    now = time.time()
-    preds = [
-        {
-            "key": p.key,
-            "text": p.text,
-            "status": p.status,
-            "error": p.error,
-            "latency_s": p.latency_s,
-            "adapter": canonical_json(dict(ctx.spec.identity)),
-            "params": canonical_json(dict(r.params)),
-            "run_id": ctx.run_id,
-            "created": now,
-        }
-        for r, p in batch
-    ]
     pairs = [(r.sample, p) for _, p in batch for r in ctx.tally.sharing[p.key]]
-    rows = {
-        "predictions": preds,
-        "samples": [sample_row(s) for s, _ in pairs],
-        "items": [item_row(ctx, s, p, now) for s, p in pairs],
-    }
+    record = partial(ctx.store.record, ctx.spec.id.key, ctx.run_id, ctx.spec.identity, batch, pairs)
     try:
-        rows["item_scores"] = ctx.scorer.score(pairs)
+        scores = ctx.scorer.score(pairs)
     except AlmevalError:  # a scoring problem (bad item data) ends the run, but the inference is kept
-        ctx.store.write(rows)
+        record()
         raise
-    ctx.store.write(rows)
+    record(scores)
     ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
     if time.monotonic() - ctx.tally.last_beat > HEARTBEAT_S:  # renew the run's lease
         ctx.store.beat(ctx.run_id)
@@ -316,62 +298,19 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]], advan
             await ctx.judge.submit(s, p)
 
 
-def sample_row(s: Sample) -> dict[str, Any]:
-    """Everything a judge needs later, so `almeval judge` works from the store alone."""
-    return {
-        "dataset": s.dataset,
-        "idx": s.index,
-        "subset": s.subset,
-        "question": s.question,
-        "answer": s.answer,
-        "audio": canonical_json([a.sha256 for a in s.audio]),
-        "audio_content": s.audio_content,
-        "task": s.task,
-        "lang": s.lang,
-        "meta": canonical_json(dict(s.meta)),
-    }
-
-
-def item_row(ctx: RunContext, s: Sample, p: Prediction, now: float) -> dict[str, Any]:
-    return {
-        "model": ctx.spec.id.key,
-        "dataset": s.dataset,
-        "idx": s.index,
-        "subset": s.subset,
-        "pred_key": p.key,
-        "status": p.status,
-        "run_id": ctx.run_id,
-        "updated": now,
-    }
-
-
 def record_known(ctx: RunContext, plan: DatasetPlan) -> int:
     """Bring the store up to date for cache hits: copy predictions found only in the disk cache and
     repoint items whose current key differs from the recorded one. Returns rows written."""
-    now = time.time()
-    preds, items, samples = [], [], []
-    for req in plan.requests:
-        pred = plan.known.get(req.key)
-        if pred is None or plan.stored_items.get(req.sample.index) == req.key:
-            continue
-        if pred.source == "cache":
-            preds.append(
-                {
-                    "key": pred.key,
-                    "text": pred.text,
-                    "status": "ok",
-                    "error": "",
-                    "latency_s": 0.0,
-                    "adapter": canonical_json(dict(ctx.spec.identity)),
-                    "params": canonical_json(dict(req.params)),
-                    "run_id": ctx.run_id,
-                    "created": now,
-                }
-            )
-        items.append(item_row(ctx, req.sample, pred, now))
-        samples.append(sample_row(req.sample))
-    ctx.store.write({"predictions": preds, "samples": samples, "items": items})
-    return len(items)
+    landed = [
+        (req, plan.known[req.key])
+        for req in plan.requests
+        if req.key in plan.known and plan.stored_items.get(req.sample.index) != req.key
+    ]
+    from_cache = [(req, pred) for req, pred in landed if pred.source == "cache"]
+    ctx.store.record(
+        ctx.spec.id.key, ctx.run_id, ctx.spec.identity, from_cache, [(req.sample, pred) for req, pred in landed]
+    )
+    return len(landed)
 
 
 def failed_items(ctx: RunContext, plan: DatasetPlan) -> int:

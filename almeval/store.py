@@ -27,8 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .cache.keys import canonical_json
 from .errors import ConfigError, StoreError
-from .values import ModelId
+from .values import ModelId, Prediction, Request, Sample
 
 # sqlite-utils imports pandas (and with it pyarrow) whenever pandas is installed, only to map DataFrame
 # types almeval never writes: ~70 MB of memory and a quarter second at every start once the `prepare`
@@ -322,6 +323,64 @@ class Store:
                         self._db.table(table).upsert_all(rows, pk=SCHEMA[table][1])
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from exc
+
+    def record(
+        self,
+        model: str,
+        run_id: str,
+        adapter: Mapping[str, Any],
+        predictions: Sequence[tuple[Request, Prediction]],
+        items: Sequence[tuple[Sample, Prediction]],
+        item_scores: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """One transaction: the predictions made (each with its request's effective params and the adapter's
+        identity), the samples the items are about (what `almeval judge` needs later), the model's items
+        pointing at their current prediction, and rule recipes' per-item values."""
+        now = time.time()
+        identity = canonical_json(dict(adapter))
+        preds = [
+            {
+                "key": p.key,
+                "text": p.text,
+                "status": p.status,
+                "error": p.error,
+                "latency_s": p.latency_s,
+                "adapter": identity,
+                "params": canonical_json(dict(r.params)),
+                "run_id": run_id,
+                "created": now,
+            }
+            for r, p in predictions
+        ]
+        samples = [
+            {
+                "dataset": s.dataset,
+                "idx": s.index,
+                "subset": s.subset,
+                "question": s.question,
+                "answer": s.answer,
+                "audio": canonical_json([a.sha256 for a in s.audio]),
+                "audio_content": s.audio_content,
+                "task": s.task,
+                "lang": s.lang,
+                "meta": canonical_json(dict(s.meta)),
+            }
+            for s, _ in items
+        ]
+        links = [
+            {
+                "model": model,
+                "dataset": s.dataset,
+                "idx": s.index,
+                "subset": s.subset,
+                "pred_key": p.key,
+                "status": p.status,
+                "run_id": run_id,
+                "updated": now,
+            }
+            for s, p in items
+        ]
+        self.write({"predictions": preds, "samples": samples, "items": links, "item_scores": list(item_scores)})
 
     def start_run(self, run_id: str, model: str, datasets: list[str], options: dict[str, Any], owner: str = "") -> None:
         self.upsert(
