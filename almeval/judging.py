@@ -94,25 +94,23 @@ def score_dataset(
             judged, stage.model, dataset, judge, size, run_id, prov, stage.store.score_values(stage.model, dataset)
         )
         rows += new
-        overall.update({r["recipe"]: json.loads(r["values_json"]) for r in new if r["subset"] == ""})
+        overall.update({r.recipe: dict(r.values) for r in new if r.subset == ""})
     pairs = agreement(per_judge)
-    stage.store.write(
-        {
-            "item_scores": items_scored,
-            "scores": rows,
-            "agreements": [
-                {
-                    "model": stage.model,
-                    "dataset": dataset,
-                    "judges": " vs ".join(p["judges"]),
-                    "items": p["items"],
-                    "agreement": p["agreement"],
-                    "kappa": p["kappa"],
-                    "updated": time.time(),
-                }
-                for p in pairs
-            ],
-        }
+    stage.store.put_scores(
+        items_scored,
+        rows,
+        [
+            {
+                "model": stage.model,
+                "dataset": dataset,
+                "judges": " vs ".join(p["judges"]),
+                "items": p["items"],
+                "agreement": p["agreement"],
+                "kappa": p["kappa"],
+                "updated": time.time(),
+            }
+            for p in pairs
+        ],
     )
     return {"scores": overall, "agreement": pairs}
 

@@ -228,9 +228,9 @@ def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     rows = ctx.scorer.fill(plan, ctx.store)
     provenance = _provenance(ctx, plan)
     scores = ctx.scorer.aggregate(plan, ctx.spec, ctx.run_id, provenance, ctx.store)
-    ctx.store.write({"item_scores": rows, "scores": scores})
+    ctx.store.put_scores(rows, scores)
     failed = failed_items(ctx, plan)
-    overall = {json.loads(r["provenance"])["recipe"]: json.loads(r["values_json"]) for r in scores if r["subset"] == ""}
+    overall = {s.recipe: dict(s.values) for s in scores if s.subset == ""}
     out = {**plan.counts(), "failed": failed, "scores": overall, "scored_by": "rules"}
     if not recipes_for(plan.info):
         out["scored_by"] = "needs a judge (pass --judge)"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from functools import partial
@@ -14,7 +13,7 @@ from .plan import DatasetPlan, ModelSpec
 from .recipes import recipes_for
 from .stats import reuse_or_compute
 from .store import Store
-from .values import DatasetInfo, Prediction, Sample
+from .values import DatasetInfo, ItemScore, Prediction, Sample, Score
 
 OVERALL = ""  # the subset name of a whole-dataset row
 
@@ -31,7 +30,7 @@ class ItemScorer:
         """Score this benchmark's items with its rule recipes as they land."""
         self.recipes[info.name] = recipes_for(info)
 
-    def score(self, pairs: Iterable[tuple[Sample, Prediction]]) -> list[dict[str, Any]]:
+    def score(self, pairs: Iterable[tuple[Sample, Prediction]]) -> list[ItemScore]:
         rows = []
         for sample, pred in pairs:
             for recipe in self.recipes.get(sample.dataset, ()):
@@ -40,21 +39,13 @@ class ItemScorer:
                 rows.append(self._row(sample, recipe, recipe.item_key(sample, pred), values))
         return rows
 
-    def _row(self, sample: Sample, recipe: Recipe, key: str, values: Mapping[str, float]) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "dataset": sample.dataset,
-            "idx": sample.index,
-            "recipe": recipe.id,
-            "subset": sample.subset,
-            "metric_key": key,
-            "values_json": json.dumps(values, sort_keys=True),
-        }
+    def _row(self, sample: Sample, recipe: Recipe, key: str, values: Mapping[str, float]) -> ItemScore:
+        return ItemScore(self.model, sample.dataset, sample.subset, sample.index, recipe.id, key, values)
 
-    def fill(self, plan: DatasetPlan, store: Store) -> list[dict[str, Any]]:
+    def fill(self, plan: DatasetPlan, store: Store) -> list[ItemScore]:
         """Values for items not scored as they landed (cache hits): reuse stored ones whose metric key
         still matches, compute the rest."""
-        rows: list[dict[str, Any]] = []
+        rows: list[ItemScore] = []
         for recipe in recipes_for(plan.info):
             have = self.values[(plan.info.name, recipe.id)]
             todo = [req for req in plan.requests if req.sample.index not in have]
@@ -72,7 +63,7 @@ class ItemScorer:
 
     def aggregate(
         self, plan: DatasetPlan, spec: ModelSpec, run_id: str, provenance: Mapping[str, Any], store: Store
-    ) -> list[dict[str, Any]]:
+    ) -> list[Score]:
         rows = []
         lang = plan.requests[0].sample.lang if plan.requests else ""
         previous = store.score_values(spec.id.key, plan.info.name)
@@ -85,18 +76,17 @@ class ItemScorer:
             for subset, values in groups.items():
                 agg = reuse_or_compute(previous, (subset, recipe.id), values, partial(recipe.aggregate, lang, values))
                 rows.append(
-                    {
-                        "model": spec.id.key,
-                        "dataset": plan.info.name,
-                        "subset": subset,
-                        "recipe": recipe.id,
-                        "values_json": json.dumps(agg, sort_keys=True),
-                        "n": len(values),
-                        "dataset_size": plan.size,
-                        "complete": int(len(plan.requests) == plan.size),
-                        "run_id": run_id,
-                        "provenance": json.dumps({**provenance, "recipe": recipe.id}, sort_keys=True),
-                        "updated": time.time(),
-                    }
+                    Score(
+                        model=spec.id.key,
+                        dataset=plan.info.name,
+                        subset=subset,
+                        recipe=recipe.id,
+                        values=agg,
+                        n=len(values),
+                        size=plan.size,
+                        complete=len(plan.requests) == plan.size,
+                        provenance={**provenance, "recipe": recipe.id},
+                        run_id=run_id,
+                    )
                 )
         return rows

@@ -29,7 +29,7 @@ from typing import Any
 
 from .cache.keys import canonical_json
 from .errors import ConfigError, StoreError
-from .values import ModelId, Prediction, Request, Sample
+from .values import ItemScore, ModelId, Prediction, Request, Sample, Score
 
 # sqlite-utils imports pandas (and with it pyarrow) whenever pandas is installed, only to map DataFrame
 # types almeval never writes: ~70 MB of memory and a quarter second at every start once the `prepare`
@@ -331,7 +331,7 @@ class Store:
         adapter: Mapping[str, Any],
         predictions: Sequence[tuple[Request, Prediction]],
         items: Sequence[tuple[Sample, Prediction]],
-        item_scores: Sequence[dict[str, Any]] = (),
+        item_scores: Sequence[ItemScore] = (),
     ) -> None:
         """One transaction: the predictions made (each with its request's effective params and the adapter's
         identity), the samples the items are about (what `almeval judge` needs later), the model's items
@@ -380,7 +380,41 @@ class Store:
             }
             for s, p in items
         ]
-        self.write({"predictions": preds, "samples": samples, "items": links, "item_scores": list(item_scores)})
+        self.write(
+            {
+                "predictions": preds,
+                "samples": samples,
+                "items": links,
+                "item_scores": [_item_row(i) for i in item_scores],
+            }
+        )
+
+    def put_scores(
+        self,
+        item_scores: Sequence[ItemScore],
+        scores: Sequence[Score],
+        agreements: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Per-item values, aggregates and panel agreements, in one transaction."""
+        now = time.time()
+        rows = [
+            {
+                "model": s.model,
+                "dataset": s.dataset,
+                "subset": s.subset,
+                "recipe": s.recipe,
+                "values_json": json.dumps(dict(s.values), sort_keys=True),
+                "n": s.n,
+                "dataset_size": s.size,
+                "complete": int(s.complete),
+                "run_id": s.run_id,
+                "provenance": json.dumps(dict(s.provenance), sort_keys=True),
+                "updated": now,
+            }
+            for s in scores
+        ]
+        agree = [dict(a) for a in agreements]
+        self.write({"item_scores": [_item_row(i) for i in item_scores], "scores": rows, "agreements": agree})
 
     def start_run(self, run_id: str, model: str, datasets: list[str], options: dict[str, Any], owner: str = "") -> None:
         self.upsert(
@@ -659,6 +693,18 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _item_row(i: ItemScore) -> dict[str, Any]:
+    return {
+        "model": i.model,
+        "dataset": i.dataset,
+        "idx": i.index,
+        "recipe": i.recipe,
+        "subset": i.subset,
+        "metric_key": i.key,
+        "values_json": json.dumps(dict(i.values), sort_keys=True),
+    }
 
 
 def _chunks(seq: list[str]) -> Iterator[list[str]]:

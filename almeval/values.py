@@ -132,11 +132,29 @@ class Prediction:
 
 @dataclass(frozen=True, slots=True)
 class ItemScore:
-    """Per-item metric outcome; aggregated into corpus-level numbers."""
+    """One recipe's per-item values for a model's item (rule and judge recipes alike); `key` is what
+    decided them, so an unchanged item is never scored again."""
 
+    model: str  # the model key
     dataset: str
     subset: str
     index: str
-    values: Mapping[str, float]
-    failed: bool = False
-    invalid: bool = False
+    recipe: str  # a RecipeId's text form
+    key: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One recipe's aggregate for a model over a subset ("" = the whole benchmark)."""
+
+    model: str
+    dataset: str
+    subset: str
+    recipe: str
+    values: Mapping[str, Any]  # the metric, its CI, n and the failed / invalid / errors / unjudged counts
+    n: int  # items in the group
+    size: int  # items in the manifest in force
+    complete: bool
+    provenance: Mapping[str, Any]
+    run_id: str

@@ -12,8 +12,6 @@ from the denominator as Kimi-Audio-Evalkit does. Unjudged items (not yet sent) a
 
 from __future__ import annotations
 
-import json
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from typing import Any
 from almeval.cache.keys import content_key
 from almeval.stats import mean_ci, reuse_or_compute
 from almeval.store import Store
-from almeval.values import RecipeId, Sample
+from almeval.values import ItemScore, RecipeId, Sample, Score
 
 from .templates import Template, Wiring
 
@@ -141,7 +139,7 @@ def score_rows(
     run_id: str,
     provenance: Mapping[str, Any],
     previous: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Score]:
     groups: dict[str, list[JudgedItem]] = defaultdict(list)
     for i in items:
         groups[i.subset].append(i)
@@ -153,35 +151,31 @@ def score_rows(
             inputs = [[i.status, i.value, list(i.models_returned), i.template.id if i.template else ""] for i in group]
             agg = reuse_or_compute(previous or {}, (subset, rid), inputs, partial(recipe.aggregate, group))
             rows.append(
-                {
-                    "model": model,
-                    "dataset": dataset,
-                    "subset": subset,
-                    "recipe": rid,
-                    "values_json": json.dumps(agg, sort_keys=True),
-                    "n": len(group),
-                    "dataset_size": size,
+                Score(
+                    model=model,
+                    dataset=dataset,
+                    subset=subset,
+                    recipe=rid,
+                    values=agg,
+                    n=len(group),
+                    size=size,
                     # partial: fewer items than the manifest, or items without a verdict (unjudged, failed calls)
-                    "complete": int(len(items) == size and agg["unjudged"] == 0 and agg["errors"] == 0),
-                    "run_id": run_id,
-                    "provenance": json.dumps(
-                        {
-                            **provenance,
-                            "recipe": rid,
-                            "judge": judge,
-                            "judge_models_returned": agg["judge_models_returned"],
-                        },
-                        sort_keys=True,
-                    ),
-                    "updated": time.time(),
-                }
+                    complete=len(items) == size and agg["unjudged"] == 0 and agg["errors"] == 0,
+                    provenance={
+                        **provenance,
+                        "recipe": rid,
+                        "judge": judge,
+                        "judge_models_returned": agg["judge_models_returned"],
+                    },
+                    run_id=run_id,
+                )
             )
     return rows
 
 
 def item_rows(
     items: list[JudgedItem], model: str, dataset: str, judge: str, stored: Mapping[str, Mapping[str, tuple[str, str]]]
-) -> list[dict[str, Any]]:
+) -> list[ItemScore]:
     """item_scores rows for each judge recipe, only where an item's key changed (`stored`: recipe id →
     idx → (key, values) as the store holds them). Unjudged items have no row."""
     rows = []
@@ -191,9 +185,7 @@ def item_rows(
         for i in items:
             if i.status == "unjudged" or have.get(i.idx, ("",))[0] == i.key:
                 continue
-            values = json.dumps(i.values(), sort_keys=True)
-            row = {"model": model, "dataset": dataset, "idx": i.idx, "recipe": rid, "subset": i.subset}
-            rows.append({**row, "metric_key": i.key, "values_json": values})
+            rows.append(ItemScore(model, dataset, i.subset, i.idx, rid, i.key, i.values()))
     return rows
 
 
