@@ -617,12 +617,9 @@ def cache_prune(
     with _errors():
         if model:
             store = _existing_store(work_dir)
-            found = store.find_models(model)
-            if len(found) != 1:
-                known = ", ".join(f"{m.label} (key {m.key})" for m in store.models()) or "none"
-                raise ConfigError(f"--model {model!r} names {len(found)} stored models; stored: {known}")
-            removed = store.forget(found[0].key, _split(data or []))
-            typer.echo(f"removed {removed} stored row(s) of {found[0].short}")
+            chosen = store.model(model)
+            removed = store.forget(chosen.key, _split(data or []))
+            typer.echo(f"removed {removed} stored row(s) of {chosen.short}")
             return
         seconds = _age(older_than)
         n = Memo(cache_dir).prune(seconds, kind)

@@ -20,18 +20,8 @@ import numpy as np
 from .errors import ConfigError
 from .stats import columns_ci
 from .store import Store
-from .values import ModelId
 
 SHOWN_CHANGES = 20  # per benchmark and recipe in markdown; JSON has them all
-
-
-def pick(store: Store, text: str) -> ModelId:
-    """A model by label or key prefix; an ambiguous or unknown one is an error listing the stored models."""
-    found = store.find_models(text)
-    if len(found) != 1:
-        known = ", ".join(f"{m.label} (key {m.key})" for m in store.models()) or "none"
-        raise ConfigError(f"{text!r} names {len(found)} stored models; give a label or key prefix of one: {known}")
-    return found[0]
 
 
 def _pair(values: dict[str, Any]) -> tuple[float, float] | None:
@@ -66,7 +56,7 @@ def _rate_change(r: np.ndarray, scale: float = 1.0) -> np.ndarray:
 
 
 def compare(store: Store, a_text: str, b_text: str, data: tuple[str, ...] = ()) -> dict[str, Any]:
-    a, b = pick(store, a_text), pick(store, b_text)
+    a, b = store.model(a_text), store.model(b_text)
     names = store.display_names()
     rows_a = {(r["dataset"], r["recipe"]): r for r in store.scores(a.key) if r["subset"] == ""}
     rows_b = {(r["dataset"], r["recipe"]): r for r in store.scores(b.key) if r["subset"] == ""}

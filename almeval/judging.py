@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from almeval.cache import Memo
+from almeval.endpoint.limiter import throttled
 from almeval.judges import JudgeOptions, JudgeStage, judge_plan, make_stage
 from almeval.judges.recipe import JUDGE_RECIPES, agreement, item_rows, judged_items, score_rows
 
@@ -151,9 +152,10 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
             stage = make_stage(opts.judge, config, [*benchmarks, *extra], store, memo, model, run_id)
             if stage is None:
                 raise ConfigError("no judge: pass --judge NAME (or set JUDGE.model in config.yaml)")
-            items, dropped = _stored_items(store, model, dataset)
+            current = store.manifest(dataset)
+            items, dropped = _stored_items(store, model, dataset, current)
             if any(stage.wiring.template_for(s) for s, _ in items):
-                work.append((model, dataset, stage, items, dropped))
+                work.append((model, dataset, stage, items, dropped, current))
             else:
                 out.setdefault("not_judged", []).append(f"{labels.get(model, model)}/{dataset}")
         if not work:
@@ -161,14 +163,13 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
                 f"nothing to judge: {', '.join(out.get('not_judged', []))} "
                 "are scored by rules only (see `almeval data list`); nothing was written"
             )
-        for model, dataset, stage, items, dropped in work:
+        for model, dataset, stage, items, dropped, current in work:
             retry = store.judge_errors(model, dataset) if opts.retry_errors else None
             pairs = [(s, p) for s, p in items if p.status == "ok" and (retry is None or s.index in retry)]
             check_budget(stage, pairs, ui)
             with ui.stages():
                 asyncio.run(run_judged(stage, pairs))
             size, prov = store.coverage(model, dataset) or (len(items), {"model_key": model})
-            current = store.manifest(dataset)
             size = len(current) if current is not None else size
             prov = {**prov, "versions": opts.versions, "run_id": run_id}
             result = score_dataset(stage, dataset, [(s, p.status) for s, p in items], size, run_id, prov)
@@ -187,7 +188,7 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
             out["judge_errors"] += c.errors
             out["invalid"] += c.invalid
             out["cost_usd"] = round(out["cost_usd"] + c.cost_usd, 6)
-            out["judge_429s"] = sum(limiter.throttled for limiter in stage.limiters.values())
+            out["judge_429s"] = throttled(stage.limiters)
         out["wall_s"] = round(time.perf_counter() - started, 4)
         return out
     finally:
@@ -217,10 +218,9 @@ def _scope(store: Store, opts: JudgeRunOptions) -> list[tuple[str, str]]:
     return chosen
 
 
-def _stored_items(store: Store, model: str, dataset: str) -> tuple[list[Pair], int]:
-    """The model's stored items that the dataset's manifest in force holds, and how many it no longer
-    holds (kept in the store, not scored)."""
-    current = store.manifest(dataset)
+def _stored_items(store: Store, model: str, dataset: str, current: set[str] | None) -> tuple[list[Pair], int]:
+    """The model's stored items that the manifest in force (`current` indices) holds, and how many it no
+    longer holds (kept in the store, not scored)."""
     out, dropped = [], 0
     for r in store.stored_items(model, dataset):
         if current is not None and r["idx"] not in current:

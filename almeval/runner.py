@@ -19,6 +19,7 @@ from almeval.adapters import parse_model
 from almeval.cache import AudioProbe, Memo
 from almeval.cache.keys import text_digest
 from almeval.endpoint.client import public_url
+from almeval.endpoint.limiter import throttled
 from almeval.judges import JudgeOptions, make_stage
 
 from .config import load_config
@@ -289,7 +290,7 @@ def _summary(
         "judged": jc.judged if jc else 0,
         "judge_cache_hits": jc.judge_cache_hits if jc else 0,
         "judge_errors": jc.errors if jc else 0,
-        "judge_429s": sum(limiter.throttled for limiter in ctx.limiters.values()),
+        "judge_429s": throttled(ctx.limiters),
         "judge_invalid": jc.invalid if jc else 0,
         "judge_cost_usd": round(jc.cost_usd, 6) if jc else 0.0,
         "failed": sum(d["failed"] for d in per_dataset.values()),

@@ -116,7 +116,10 @@ def first_error(group: BaseExceptionGroup) -> BaseException:
 
     def walk(g: BaseExceptionGroup) -> None:
         for e in g.exceptions:
-            walk(e) if isinstance(e, BaseExceptionGroup) else leaves.append(e)
+            if isinstance(e, BaseExceptionGroup):
+                walk(e)
+            else:
+                leaves.append(e)
 
     walk(group)
     for kind in (KeyboardInterrupt, AlmevalError):

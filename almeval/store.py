@@ -529,6 +529,15 @@ class Store:
         by_label = [m for m in known if m.label.lower() == text.lower()]
         return by_label or [m for m in known if m.key.startswith(text.lower())]
 
+    def model(self, text: str) -> ModelId:
+        """Exactly one stored model by label or key prefix; an ambiguous or unknown one is an error that
+        lists the stored models."""
+        found = self.find_models(text)
+        if len(found) != 1:
+            known = ", ".join(f"{m.label} (key {m.key})" for m in self.models()) or "none"
+            raise ConfigError(f"{text!r} names {len(found)} stored models; give a label or key prefix of one: {known}")
+        return found[0]
+
     def display_names(self) -> dict[str, str]:
         """key → what reports show: the label, or `label@key8` where two keys share a label."""
         known = self.models()

@@ -18,7 +18,7 @@ from typing import Any
 
 from almeval.cache import Memo, content_key
 from almeval.endpoint.client import ChatClient, Endpoint, Reply
-from almeval.endpoint.limiter import EndpointLimiter
+from almeval.endpoint.limiter import EndpointLimiter, throttled
 from almeval.errors import ItemError, UserError
 from almeval.store import Store
 from almeval.values import Prediction, Sample
@@ -347,7 +347,7 @@ class JudgeStage:
     def _progress(self) -> None:
         if self.ui is not None:
             c = self.counters
-            limited = sum(limiter.throttled for limiter in self.limiters.values())
+            limited = throttled(self.limiters)
             self.ui.advance(
                 "judge", 1, errors=c.errors, invalid=c.invalid, **{"429s": limited}, cost=f"${c.cost_usd:.4f}"
             )

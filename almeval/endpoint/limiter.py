@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -97,3 +97,8 @@ class EndpointLimiter:
 
     def _clamp(self, tokens: int) -> float:
         return float(min(max(tokens, 1), self.limits.tpm))
+
+
+def throttled(limiters: Mapping[str, EndpointLimiter]) -> int:
+    """How many 429s the endpoints answered in this run."""
+    return sum(limiter.throttled for limiter in limiters.values())
