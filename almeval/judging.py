@@ -154,7 +154,7 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
                 raise ConfigError("no judge: pass --judge NAME (or set JUDGE.model in config.yaml)")
             current = store.manifest(dataset)
             items, dropped = _stored_items(store, model, dataset, current)
-            if any(stage.wiring.template_for(s) for s, _ in items):
+            if stage.wiring.judges_any(s for s, _ in items):
                 work.append((model, dataset, stage, items, dropped, current))
             else:
                 out.setdefault("not_judged", []).append(f"{labels.get(model, model)}/{dataset}")

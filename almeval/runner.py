@@ -137,7 +137,7 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
     for p in plans:
         if not recipes_for(p.info) and (
-            ctx.judge is None or not any(ctx.judge.wiring.template_for(r.sample) for r in p.requests)
+            ctx.judge is None or not ctx.judge.wiring.judges_any(r.sample for r in p.requests)
         ):
             ctx.ui.print(
                 f"[bold yellow]warning:[/] {p.info.name} will get NO score: only a judge scores it; "
@@ -235,7 +235,7 @@ def _finish_dataset(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
     out = {**plan.counts(), "failed": failed, "scores": overall, "scored_by": "rules"}
     if not recipes_for(plan.info):
         out["scored_by"] = "needs a judge (pass --judge)"
-    if ctx.judge is not None and any(ctx.judge.wiring.template_for(r.sample) for r in plan.requests):
+    if ctx.judge is not None and ctx.judge.wiring.judges_any(r.sample for r in plan.requests):
         judged = _judged(ctx, plan, provenance)
         rules = bool(recipes_for(plan.info))
         out.update(

@@ -483,9 +483,8 @@ class Store:
         return list(self._db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))
 
     def item_values(self, model: str, dataset: str, recipe: str) -> dict[str, dict[str, Any]]:
-        """idx → the per-item values a recipe stored for a model on a dataset."""
-        q = "SELECT idx, values_json FROM item_scores WHERE model = ? AND dataset = ? AND recipe = ?"
-        return {i: json.loads(v) for i, v in self._db.execute(q, [model, dataset, recipe]).fetchall()}
+        """idx → the per-item values a recipe stored for a model on a dataset (decoded `item_scores`)."""
+        return {i: json.loads(v) for i, (_, v) in self.item_scores(model, dataset, recipe).items()}
 
     def runs(self) -> list[dict[str, Any]]:
         return list(self._db.query("SELECT * FROM runs ORDER BY started"))

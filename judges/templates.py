@@ -160,6 +160,10 @@ class Wiring:
             return ", ".join(f"{subset}: {tid}" for subset, tid in entry.items())
         return entry or ""
 
+    def judges_any(self, samples: Iterable[Sample]) -> bool:
+        """Whether a template judges at least one of these items (subsets may differ)."""
+        return any(self.template_for(s) is not None for s in samples)
+
     def template_for(self, sample: Sample) -> Template | None:
         entry = self.datasets.get(sample.dataset, self.tasks.get(sample.task))
         if isinstance(entry, dict):
