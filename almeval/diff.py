@@ -10,7 +10,6 @@ WER/CER as Σ edits / Σ reference tokens, accuracy as Σ 100·correct / n, a ju
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from math import comb
 from typing import Any
@@ -58,14 +57,14 @@ def _rate_change(r: np.ndarray, scale: float = 1.0) -> np.ndarray:
 def compare(store: Store, a_text: str, b_text: str, data: tuple[str, ...] = ()) -> dict[str, Any]:
     a, b = store.model(a_text), store.model(b_text)
     names = store.display_names()
-    rows_a = {(r["dataset"], r["recipe"]): r for r in store.scores(a.key) if r["subset"] == ""}
-    rows_b = {(r["dataset"], r["recipe"]): r for r in store.scores(b.key) if r["subset"] == ""}
+    rows_a = {(s.dataset, s.recipe): s for s in store.scores(a.key) if s.subset == ""}
+    rows_b = {(s.dataset, s.recipe): s for s in store.scores(b.key) if s.subset == ""}
     wanted = {d.lower() for d in data}
     out = []
     for dataset, recipe in sorted(set(rows_a) & set(rows_b)):
         if wanted and dataset.lower() not in wanted:
             continue
-        va, vb = json.loads(rows_a[dataset, recipe]["values_json"]), json.loads(rows_b[dataset, recipe]["values_json"])
+        va, vb = rows_a[dataset, recipe].values, rows_b[dataset, recipe].values
         metric = va["metric"]
         entry: dict[str, Any] = {
             "benchmark": dataset,

@@ -14,14 +14,15 @@ from typing import Any
 from almeval.cache import Memo
 from almeval.endpoint.limiter import throttled
 from almeval.judges import JudgeOptions, JudgeStage, judge_plan, make_stage
-from almeval.judges.recipe import JUDGE_RECIPES, agreement, item_rows, judged_items, score_rows
+from almeval.judges.recipe import JUDGE_RECIPES, agreement, item_rows, judged_items
 
 from .config import load_config
 from .datasets import Catalog
 from .errors import ConfigError
 from .progress import Ui
+from .scoring import Scope, subset_scores
 from .store import Store
-from .values import EMPTY, DatasetInfo, Prediction, Sample
+from .values import EMPTY, DatasetInfo, ItemScore, Prediction, Sample, Score
 
 Pair = tuple[Sample, Prediction]
 
@@ -77,7 +78,9 @@ def score_dataset(
     per_judge = {
         j.label: judged_items(stage.store, stage.wiring, stage.model, dataset, j.label, items) for j in stage.judges
     }
-    rows, items_scored, overall = [], [], {}
+    rows: list[Score] = []
+    items_scored: list[ItemScore] = []
+    overall: dict[str, dict[str, Any]] = {}
     for judge, judged in per_judge.items():
         stored = {r.id(judge): stage.store.item_scores(stage.model, dataset, r.id(judge)) for r in JUDGE_RECIPES}
         items_scored += item_rows(judged, stage.model, dataset, judge, stored)
@@ -90,30 +93,27 @@ def score_dataset(
             "judge_note": (spec.local or {}).get("note", ""),
             "judge_templates": templates,
             "judge_template_digests": digests,
+            "judge": judge,
         }
-        new = score_rows(
-            judged, stage.model, dataset, judge, size, run_id, prov, stage.store.score_values(stage.model, dataset)
-        )
-        rows += new
-        overall.update({r.recipe: dict(r.values) for r in new if r.subset == ""})
-    pairs = agreement(per_judge)
-    stage.store.put_scores(
-        items_scored,
-        rows,
-        [
-            {
-                "model": stage.model,
-                "dataset": dataset,
-                "judges": " vs ".join(p["judges"]),
-                "items": p["items"],
-                "agreement": p["agreement"],
-                "kappa": p["kappa"],
-                "updated": time.time(),
-            }
-            for p in pairs
-        ],
-    )
-    return {"scores": overall, "agreement": pairs}
+        previous = stage.store.score_values(stage.model, dataset)
+        scope = Scope(stage.model, dataset, size, run_id, prov, previous, complete=len(items) == size)
+        for recipe in JUDGE_RECIPES:
+            new = subset_scores(
+                scope,
+                recipe.id(judge),
+                [(i.subset, i) for i in judged],
+                recipe.aggregate,
+                inputs=lambda group: [[i.status, i.value, list(i.models_returned), i.template_id] for i in group],
+                # partial: items without a verdict (unjudged, failed calls) or fewer items than the manifest
+                partial_when=lambda values: values["unjudged"] > 0 or values["errors"] > 0,
+                provenance_from=("judge_models_returned",),
+            )
+            rows += new
+            overall.update({r.recipe: dict(r.values) for r in new if r.subset == ""})
+    pairs = agreement(stage.model, dataset, per_judge)
+    stage.store.put_scores(items_scored, rows, pairs)
+    summary = [{"judges": list(p.judges), "items": p.items, "agreement": p.agreement, "kappa": p.kappa} for p in pairs]
+    return {"scores": overall, "agreement": summary}
 
 
 @dataclass(frozen=True)

@@ -118,9 +118,7 @@ def lookup(requests: tuple[Request, ...], store: Store, memo: Memo) -> dict[str,
     """Store first (one query per 900 keys), then the disk cache. Failed predictions are misses (retried)."""
     keys = list(dict.fromkeys(r.key for r in requests))
     known: dict[str, Prediction] = {}
-    for key, row in store.predictions(keys).items():
-        if row["status"] == "ok":
-            known[key] = Prediction(key, row["text"], source="store")
+    known.update({k: p for k, p in store.predictions(keys).items() if p.status == "ok"})
     for key in keys:
         if key not in known:
             hit = memo.get("pred", key)

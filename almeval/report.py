@@ -3,7 +3,6 @@ each metric, judge-panel agreement, and the provenance of every number (C10)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -31,16 +30,22 @@ def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
         raise UnknownNameError("report recipe view", recipe, VIEWS)
     names = store.display_names()
     out = []
-    for row in store.scores():
-        rid = RecipeId.parse(row["recipe"])  # single recipes (mcq-extract, refusal) show in every view
+    for s in store.scores():
+        rid = RecipeId.parse(s.recipe)  # single recipes (mcq-extract, refusal) show in every view
         if recipe == "all" or rid.variant in ("", recipe):
             out.append(
                 {
-                    **row,
-                    "model": names.get(row["model"], row["model"]),
-                    "model_key": row["model"],
-                    "values": json.loads(row["values_json"]),
-                    "prov": json.loads(row["provenance"]),
+                    "model": names.get(s.model, s.model),
+                    "model_key": s.model,
+                    "dataset": s.dataset,
+                    "subset": s.subset,
+                    "recipe": s.recipe,
+                    "n": s.n,
+                    "dataset_size": s.size,
+                    "complete": s.complete,
+                    "run_id": s.run_id,
+                    "values": dict(s.values),
+                    "prov": dict(s.provenance),
                     "rid": rid,
                 }
             )

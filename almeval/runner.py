@@ -33,7 +33,7 @@ from .recipes import recipes_for
 from .scheduler import RunContext, failed_items, infer, record_known
 from .scoring import ItemScorer
 from .store import Store
-from .values import HEADLINE, Prediction, RecipeId
+from .values import HEADLINE, Coverage, Prediction, RecipeId
 
 LIBS = (
     "almeval",
@@ -152,7 +152,7 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     for p in plans:
         record_known(ctx, p)
         ctx.store.set_manifest(p.info.name, p.indices, text_digest("\n".join(p.indices)))
-    ctx.store.write({"coverage": [_coverage(ctx, p) for p in plans]})
+    ctx.store.put_coverage([_coverage(ctx, p) for p in plans])
     with ctx.ui.stages():
         asyncio.run(_pipeline(ctx, plans))
     plans = [_settle(ctx, p) for p in plans]
@@ -171,11 +171,7 @@ def _settle(ctx: RunContext, plan: DatasetPlan) -> DatasetPlan:
     missing = [r.key for r in plan.requests if r.key not in plan.known and r.key not in ctx.tally.new_status]
     if not missing:
         return plan
-    found = {
-        k: Prediction(k, row["text"], source="store")
-        for k, row in ctx.store.predictions(missing).items()
-        if row["status"] == "ok"
-    }
+    found = {k: p for k, p in ctx.store.predictions(missing).items() if p.status == "ok"}
     known = {**plan.known, **found}
     requests = tuple(r for r in plan.requests if r.key in known or r.key in ctx.tally.new_status)
     return replace(plan, requests=requests, known=known)
@@ -200,18 +196,17 @@ async def _pipeline(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     await run_judged(ctx.judge, known, alongside=lambda: infer(ctx, plans))
 
 
-def _coverage(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
+def _coverage(ctx: RunContext, plan: DatasetPlan) -> Coverage:
     """Dataset size and the model's provenance, so `almeval judge` can score from the store alone."""
-    return {
-        "model": ctx.spec.id.key,
-        "dataset": plan.info.name,
-        "task": plan.info.task,
-        "size": plan.size,
-        "items": len(plan.requests),
-        "provenance": json.dumps(_provenance(ctx, plan), sort_keys=True),
-        "run_id": ctx.run_id,
-        "updated": time.time(),
-    }
+    return Coverage(
+        ctx.spec.id.key,
+        plan.info.name,
+        plan.info.task,
+        plan.size,
+        len(plan.requests),
+        _provenance(ctx, plan),
+        ctx.run_id,
+    )
 
 
 def _provenance(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from .metrics import Recipe
 from .plan import DatasetPlan, ModelSpec
@@ -16,6 +17,7 @@ from .store import Store
 from .values import DatasetInfo, ItemScore, Prediction, Sample, Score
 
 OVERALL = ""  # the subset name of a whole-dataset row
+T = TypeVar("T")
 
 
 class ItemScorer:
@@ -64,29 +66,71 @@ class ItemScorer:
     def aggregate(
         self, plan: DatasetPlan, spec: ModelSpec, run_id: str, provenance: Mapping[str, Any], store: Store
     ) -> list[Score]:
-        rows = []
         lang = plan.requests[0].sample.lang if plan.requests else ""
-        previous = store.score_values(spec.id.key, plan.info.name)
+        scope = Scope(
+            spec.id.key,
+            plan.info.name,
+            plan.size,
+            run_id,
+            provenance,
+            store.score_values(spec.id.key, plan.info.name),
+            complete=len(plan.requests) == plan.size,
+        )
+        rows = []
         for recipe in recipes_for(plan.info):
             have = self.values[(plan.info.name, recipe.id)]
-            groups: dict[str, list[tuple[int, ...]]] = defaultdict(list)
-            for req in plan.requests:
-                groups[req.sample.subset].append(have[req.sample.index])
-                groups[OVERALL].append(have[req.sample.index])
-            for subset, values in groups.items():
-                agg = reuse_or_compute(previous, (subset, recipe.id), values, partial(recipe.aggregate, lang, values))
-                rows.append(
-                    Score(
-                        model=spec.id.key,
-                        dataset=plan.info.name,
-                        subset=subset,
-                        recipe=recipe.id,
-                        values=agg,
-                        n=len(values),
-                        size=plan.size,
-                        complete=len(plan.requests) == plan.size,
-                        provenance={**provenance, "recipe": recipe.id},
-                        run_id=run_id,
-                    )
-                )
+            items = [(req.sample.subset, have[req.sample.index]) for req in plan.requests]
+            rows += subset_scores(scope, recipe.id, items, partial(recipe.aggregate, lang))
         return rows
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose scores these are and what they are measured against: the model key, the benchmark, the size
+    of its manifest in force, the run, the provenance every row carries and the scores stored before
+    (reused where their per-item inputs did not change)."""
+
+    model: str
+    dataset: str
+    size: int
+    run_id: str
+    provenance: Mapping[str, Any]
+    previous: Mapping[tuple[str, str], Mapping[str, Any]]
+    complete: bool = True  # False: fewer items than the manifest holds
+
+
+def subset_scores(
+    scope: Scope,
+    recipe: str,
+    items: Sequence[tuple[str, T]],
+    aggregate: Callable[[list[T]], dict[str, Any]],
+    inputs: Callable[[list[T]], Any] = list,
+    partial_when: Callable[[Mapping[str, Any]], bool] = lambda values: False,
+    provenance_from: Sequence[str] = (),
+) -> list[Score]:
+    """The one aggregation loop for rule and judge recipes: `items` are (subset, per-item input) pairs;
+    each subset and the whole benchmark (subset "") get `aggregate` of their items, reused from the
+    stored score when `inputs` of the group did not change. `partial_when` marks a score partial from
+    its values (e.g. unjudged items); `provenance_from` copies value fields into the provenance."""
+    groups: dict[str, list[T]] = defaultdict(list)
+    for subset, item in items:
+        groups[subset].append(item)
+        groups[OVERALL].append(item)
+    rows = []
+    for subset, group in groups.items():
+        values = reuse_or_compute(scope.previous, (subset, recipe), inputs(group), partial(aggregate, group))
+        rows.append(
+            Score(
+                model=scope.model,
+                dataset=scope.dataset,
+                subset=subset,
+                recipe=recipe,
+                values=values,
+                n=len(group),
+                size=scope.size,
+                complete=scope.complete and not partial_when(values),
+                provenance={**scope.provenance, "recipe": recipe, **{k: values[k] for k in provenance_from}},
+                run_id=scope.run_id,
+            )
+        )
+    return rows

@@ -18,6 +18,7 @@ kill -9 at any moment loses at most the batch in flight; a rerun upserts, so no 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import sys
@@ -29,7 +30,7 @@ from typing import Any
 
 from .cache.keys import canonical_json
 from .errors import ConfigError, StoreError
-from .values import ItemScore, ModelId, Prediction, Request, Sample, Score
+from .values import Agreement, Coverage, ItemScore, Judgment, ModelId, Prediction, Request, Sample, Score, Verdict
 
 # sqlite-utils imports pandas (and with it pyarrow) whenever pandas is installed, only to map DataFrame
 # types almeval never writes: ~70 MB of memory and a quarter second at every start once the `prepare`
@@ -187,6 +188,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
         ("model", "dataset", "subset", "recipe"),
     ),
 }
+JUDGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Judgment))  # the judgments columns but `created`
 CHUNK = 900  # below SQLite's bound-parameter limit
 STORE_VERSION = 4  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
 MODEL_TABLES = ("items", "item_scores", "item_judgments", "coverage", "agreements", "scores", "runs")
@@ -304,7 +306,7 @@ class Store:
         self._db.conn.execute("COMMIT")
 
     # writes -----------------------------------------------------------------------------------
-    def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    def _upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
         pk = SCHEMA[table][1]
@@ -314,7 +316,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: write to {table} failed ({exc})") from exc
 
-    def write(self, batches: Mapping[str, Sequence[dict[str, Any]]]) -> None:
+    def _write(self, batches: Mapping[str, Sequence[dict[str, Any]]]) -> None:
         """Several tables in one transaction: an item and its prediction land together or not at all."""
         try:
             with self._tx():
@@ -380,7 +382,7 @@ class Store:
             }
             for s, p in items
         ]
-        self.write(
+        self._write(
             {
                 "predictions": preds,
                 "samples": samples,
@@ -393,7 +395,7 @@ class Store:
         self,
         item_scores: Sequence[ItemScore],
         scores: Sequence[Score],
-        agreements: Sequence[Mapping[str, Any]] = (),
+        agreements: Sequence[Agreement] = (),
     ) -> None:
         """Per-item values, aggregates and panel agreements, in one transaction."""
         now = time.time()
@@ -413,11 +415,71 @@ class Store:
             }
             for s in scores
         ]
-        agree = [dict(a) for a in agreements]
-        self.write({"item_scores": [_item_row(i) for i in item_scores], "scores": rows, "agreements": agree})
+        agree = [
+            {
+                "model": a.model,
+                "dataset": a.dataset,
+                "judges": " vs ".join(a.judges),
+                "items": a.items,
+                "agreement": a.agreement,
+                "kappa": a.kappa,
+                "updated": now,
+            }
+            for a in agreements
+        ]
+        self._write({"item_scores": [_item_row(i) for i in item_scores], "scores": rows, "agreements": agree})
+
+    def put_judgments(self, judgments: Sequence[Judgment], verdicts: Sequence[Verdict]) -> None:
+        """Judge replies and the item links to them, in one transaction. An error never overwrites an ok
+        reply stored for the same key (by this batch or before)."""
+        now = time.time()
+        ok = {j.key for j in judgments if j.status == "ok"}
+        failed = [j.key for j in judgments if j.status != "ok" and j.key not in ok]
+        ok |= {k for k, j in self.judgments(failed).items() if j.status == "ok"}
+        rows = [
+            {**{f: getattr(j, f) for f in JUDGMENT_FIELDS}, "created": now}
+            for j in judgments
+            if j.status == "ok" or j.key not in ok
+        ]
+        links = [
+            {
+                "model": v.model,
+                "dataset": v.dataset,
+                "idx": v.index,
+                "judge": v.judge,
+                "sample_no": v.sample_no,
+                "subset": v.subset,
+                "template": v.template,
+                "judgment_key": v.judgment_key,
+                "repair_key": v.repair_key,
+                "pred_key": v.pred_key,
+                "status": v.status,
+                "run_id": v.run_id,
+                "updated": now,
+            }
+            for v in verdicts
+        ]
+        self._write({"judgments": rows, "item_judgments": links})
+
+    def put_coverage(self, coverage: Sequence[Coverage]) -> None:
+        now = time.time()
+        rows = [
+            {
+                "model": c.model,
+                "dataset": c.dataset,
+                "task": c.task,
+                "size": c.size,
+                "items": c.items,
+                "provenance": json.dumps(dict(c.provenance), sort_keys=True),
+                "run_id": c.run_id,
+                "updated": now,
+            }
+            for c in coverage
+        ]
+        self._write({"coverage": rows})
 
     def start_run(self, run_id: str, model: str, datasets: list[str], options: dict[str, Any], owner: str = "") -> None:
-        self.upsert(
+        self._upsert(
             "runs",
             [
                 {
@@ -448,12 +510,12 @@ class Store:
             )
 
     # reads ------------------------------------------------------------------------------------
-    def predictions(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def predictions(self, keys: Iterable[str]) -> dict[str, Prediction]:
         out = {}
         for chunk in _chunks(list(keys)):
             q = f"SELECT key, text, status, error FROM predictions WHERE key IN ({','.join('?' * len(chunk))})"
             for key, text, status, error in self._db.execute(q, chunk).fetchall():
-                out[key] = {"text": text, "status": status, "error": error}
+                out[key] = Prediction(key, text, status=status, error=error, source="store")
         return out
 
     def items(self, model: str, dataset: str) -> dict[str, str]:
@@ -464,11 +526,12 @@ class Store:
         q = "SELECT idx, metric_key, values_json FROM item_scores WHERE model=? AND dataset=? AND recipe=?"
         return {i: (k, v) for i, k, v in self._db.execute(q, [model, dataset, recipe]).fetchall()}
 
-    def judgments(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def judgments(self, keys: Iterable[str]) -> dict[str, Judgment]:
         out = {}
+        cols = ", ".join(JUDGMENT_FIELDS)
         for chunk in _chunks(list(keys)):
-            q = f"SELECT * FROM judgments WHERE key IN ({','.join('?' * len(chunk))})"
-            out.update({row["key"]: row for row in self._db.query(q, chunk)})
+            q = f"SELECT {cols} FROM judgments WHERE key IN ({','.join('?' * len(chunk))})"
+            out.update({row["key"]: Judgment(**row) for row in self._db.query(q, chunk)})
         return out
 
     def score_values(self, model: str, dataset: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -476,11 +539,16 @@ class Store:
         q = "SELECT subset, recipe, values_json FROM scores WHERE model = ? AND dataset = ?"
         return {(s, r): json.loads(v) for s, r, v in self._db.execute(q, [model, dataset]).fetchall()}
 
-    def scores(self, model: str | None = None) -> list[dict[str, Any]]:
-        if model is not None:
-            q = "SELECT * FROM scores WHERE model = ? ORDER BY dataset, recipe, subset"
-            return list(self._db.query(q, [model]))
-        return list(self._db.query("SELECT * FROM scores ORDER BY model, dataset, recipe, subset"))
+    def scores(self, model: str | None = None) -> list[Score]:
+        where, args = ("WHERE model = ?", [model]) if model is not None else ("", [])
+        q = (
+            "SELECT model, dataset, subset, recipe, values_json, n, dataset_size, complete, provenance, run_id "
+            f"FROM scores {where} ORDER BY model, dataset, recipe, subset"
+        )
+        return [
+            Score(m, d, sub, rid, json.loads(vals), n, size, bool(done), json.loads(prov or "{}"), run)
+            for m, d, sub, rid, vals, n, size, done, prov, run in self._db.execute(q, args).fetchall()
+        ]
 
     def item_values(self, model: str, dataset: str, recipe: str) -> dict[str, dict[str, Any]]:
         """idx → the per-item values a recipe stored for a model on a dataset (decoded `item_scores`)."""
@@ -565,7 +633,7 @@ class Store:
         row = self._db.execute("SELECT digest FROM manifests WHERE dataset = ?", [dataset]).fetchone()
         if row is not None and row[0] == digest:
             return
-        self.upsert(
+        self._upsert(
             "manifests",
             [
                 {

@@ -1,4 +1,5 @@
-"""Frozen values that flow through the stages: Sample → Request → Prediction → ItemScore.
+"""Frozen values that flow through the stages: Sample → Request → Prediction → ItemScore → Score, and on
+the judge's side Judgment (a raw reply) and Verdict (which reply an item's judge sample is now).
 
 Stages return new values (dataclasses.replace); nothing is mutated in place. `meta` mappings are
 read-only views.
@@ -158,3 +159,67 @@ class Score:
     complete: bool
     provenance: Mapping[str, Any]
     run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Judgment:
+    """A judge's raw reply to one request, content-keyed (C1) — or why there is none (`status` error).
+    Replies are parsed by judge recipes when scoring, never here."""
+
+    key: str
+    judge: str
+    template: str
+    template_digest: str
+    reply: str = ""
+    status: Status = "ok"
+    error: str = ""
+    model_returned: str = ""  # the model name the API answered with
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 0
+    run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Which judgment answers a model's item for one judge sample now (`repair_key`: the reply of a
+    repair call, when the first one could not be parsed)."""
+
+    model: str
+    dataset: str
+    subset: str
+    index: str
+    judge: str
+    sample_no: int
+    template: str
+    judgment_key: str
+    pred_key: str
+    status: Status = "ok"
+    repair_key: str = ""
+    run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What a run covered of a benchmark for a model: manifest size, items planned, and the provenance
+    the report shows beside its scores."""
+
+    model: str
+    dataset: str
+    task: str
+    size: int
+    items: int
+    provenance: Mapping[str, Any]
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """Two judges of a panel on the items both judged: share of equal verdicts and Cohen's kappa."""
+
+    model: str
+    dataset: str
+    judges: tuple[str, str]
+    items: int
+    agreement: float
+    kappa: float | None

@@ -20,8 +20,8 @@ from almeval.cache import Memo, content_key
 from almeval.endpoint.client import ChatClient, Endpoint, Reply
 from almeval.endpoint.limiter import EndpointLimiter, throttled
 from almeval.errors import ItemError, UserError
-from almeval.store import Store
-from almeval.values import Prediction, Sample
+from almeval.store import JUDGMENT_FIELDS, Store
+from almeval.values import Judgment, Prediction, Sample, Status, Verdict
 
 from .templates import Template, Wiring
 
@@ -133,11 +133,12 @@ class JudgeStage:
     ui: Any = None  # progress: a "judge" stage advanced per verdict (almeval.progress.Ui)
 
     def __post_init__(self) -> None:
-        self._queues: dict[str, asyncio.Queue[tuple[JudgeRequest, dict[str, Any] | None] | None]] = {}
+        self._queues: dict[str, asyncio.Queue[tuple[JudgeRequest, Judgment | None] | None]] = {}
         self._clients: dict[str, Any] = {}  # ChatClient or LocalChatClient, by judge label
         self._workers: list[asyncio.Task[None]] = []
         self._nworkers: dict[str, int] = {}
-        self._rows: dict[str, list[dict[str, Any]]] = {"judgments": [], "item_judgments": []}
+        self._judgments: list[Judgment] = []
+        self._verdicts: list[Verdict] = []
         self._last_flush = time.monotonic()
         self._fatal: BaseException | None = None
         self._reserved = 0.0  # USD held for calls in flight (--max-cost)
@@ -179,19 +180,21 @@ class JudgeStage:
             hit = self._lookup(req)
             if hit is not None:
                 self.counters.judge_cache_hits += 1
-                if not (self.repair and not req.template.parse_reply(str(hit["reply"]), pred.text).ok):
-                    self._record(req, hit, judgment_row=None)
+                if not (self.repair and not req.template.parse_reply(hit.reply, pred.text).ok):
+                    self._record(req, hit, new=False)
                     continue
             await self._queues[req.judge.label].put((req, hit))
 
-    def _lookup(self, req: JudgeRequest) -> dict[str, Any] | None:
-        row = self.store.judgments([req.key]).get(req.key)
-        if row is not None and row["status"] == "ok":
-            return row
+    def _lookup(self, req: JudgeRequest) -> Judgment | None:
+        stored = self.store.judgments([req.key]).get(req.key)
+        if stored is not None and stored.status == "ok":
+            return stored
         cached = self.memo.get("judge", req.key)
-        if cached is not None:
-            self._rows["judgments"].append({**cached, "run_id": self.run_id})
-            return cached
+        if cached is not None:  # in the cache, not (yet) in this store
+            fields = {k: v for k, v in cached.items() if k in JUDGMENT_FIELDS}
+            found = Judgment(**{**fields, "run_id": self.run_id})
+            self._judgments.append(found)
+            return found
         return None
 
     async def drain(self) -> JudgeCounters:
@@ -217,17 +220,15 @@ class JudgeStage:
             except Exception as exc:  # a bug must not lose other items' work
                 self._record_error(req, f"{type(exc).__name__}: {exc}")
 
-    async def _judge(self, req: JudgeRequest, known: dict[str, Any] | None) -> None:
+    async def _judge(self, req: JudgeRequest, known: Judgment | None) -> None:
         """Call the judge (unless `known` holds its reply already), then the optional repair call."""
-        row = known
-        if row is None:
-            row = await self._call(req)
-            if row is None:
-                return
-        repair_key = await self._maybe_repair(req, str(row["reply"])) if self.repair else ""
-        self._record(req, row, judgment_row=None if known else row, repair_key=repair_key)
+        judgment = known or await self._call(req)
+        if judgment is None:
+            return
+        repair_key = await self._maybe_repair(req, judgment.reply) if self.repair else ""
+        self._record(req, judgment, new=known is None, repair_key=repair_key)
 
-    async def _call(self, req: JudgeRequest) -> dict[str, Any] | None:
+    async def _call(self, req: JudgeRequest) -> Judgment | None:
         held = self._reserve(req)
         if held is None:
             self.counters.skipped_budget += 1
@@ -242,10 +243,9 @@ class JudgeStage:
             return None
         finally:
             self._reserved -= held  # settled from the reply's usage below (_judgment_row)
-        row = self._judgment_row(req.key, req, reply)
-        self.memo.set("judge", req.key, {k: v for k, v in row.items() if k != "run_id"})
+        judgment = self._judgment(req.key, req, reply)
         self.counters.judged += 1
-        return row
+        return judgment
 
     async def _maybe_repair(self, req: JudgeRequest, reply: str) -> str:
         parsed = req.template.parse_reply(reply, req.prediction)
@@ -273,9 +273,7 @@ class JudgeStage:
                 return ""
             finally:
                 self._reserved -= held
-            row = self._judgment_row(key, req, again)
-            self.memo.set("judge", key, {k: v for k, v in row.items() if k != "run_id"})
-            self._rows["judgments"].append(row)
+            self._judgments.append(self._judgment(key, req, again))
         self.counters.repaired += 1
         return key
 
@@ -292,55 +290,47 @@ class JudgeStage:
         self._reserved += worst
         return worst
 
-    def _judgment_row(self, key: str, req: JudgeRequest, reply: Reply) -> dict[str, Any]:
+    def _judgment(self, key: str, req: JudgeRequest, reply: Reply) -> Judgment:
+        """A reply as a value, its cost counted and kept in the content cache (without the run id)."""
         self.counters.cost_usd += cost(req.judge, reply.prompt_tokens, reply.completion_tokens)
-        return {
-            "key": key,
-            "judge": req.judge.label,
-            "model_returned": reply.model,
-            "template": req.template.id,
-            "template_digest": req.template.digest,
-            "reply": reply.text,
-            "status": "ok",
-            "error": "",
-            "prompt_tokens": reply.prompt_tokens,
-            "completion_tokens": reply.completion_tokens,
-            "attempts": reply.attempts,
-            "run_id": self.run_id,
-            "created": time.time(),
-        }
+        judgment = Judgment(
+            key=key,
+            judge=req.judge.label,
+            template=req.template.id,
+            template_digest=req.template.digest,
+            reply=reply.text,
+            model_returned=reply.model,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            attempts=reply.attempts,
+            run_id=self.run_id,
+        )
+        self.memo.set("judge", key, {k: getattr(judgment, k) for k in JUDGMENT_FIELDS if k != "run_id"})
+        return judgment
 
-    def _record(
-        self, req: JudgeRequest, row: Mapping[str, Any], judgment_row: dict[str, Any] | None, repair_key: str = ""
-    ) -> None:
-        if judgment_row is not None:
-            self._rows["judgments"].append(judgment_row)
-        if not req.template.parse_reply(str(row["reply"]), req.prediction).ok and not repair_key:
+    def _record(self, req: JudgeRequest, judgment: Judgment, new: bool, repair_key: str = "") -> None:
+        if new:
+            self._judgments.append(judgment)
+        if not req.template.parse_reply(judgment.reply, req.prediction).ok and not repair_key:
             self.counters.invalid += 1
-        self._rows["item_judgments"].append(self._item_row(req, "ok", repair_key))
+        self._verdicts.append(self._verdict(req, "ok", repair_key))
         self._progress()
         self._maybe_flush()
 
     def _record_error(self, req: JudgeRequest, error: str) -> None:
         self.counters.errors += 1
-        self._rows["judgments"].append(
-            {
-                "key": req.key,
-                "judge": req.judge.label,
-                "model_returned": "",
-                "template": req.template.id,
-                "template_digest": req.template.digest,
-                "reply": "",
-                "status": "error",
-                "error": error,
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-                "attempts": 0,
-                "run_id": self.run_id,
-                "created": time.time(),
-            }
+        self._judgments.append(
+            Judgment(
+                req.key,
+                req.judge.label,
+                req.template.id,
+                req.template.digest,
+                status="error",
+                error=error,
+                run_id=self.run_id,
+            )
         )
-        self._rows["item_judgments"].append(self._item_row(req, "error", ""))
+        self._verdicts.append(self._verdict(req, "error", ""))
         self._progress()
         self._maybe_flush()
 
@@ -352,34 +342,30 @@ class JudgeStage:
                 "judge", 1, errors=c.errors, invalid=c.invalid, **{"429s": limited}, cost=f"${c.cost_usd:.4f}"
             )
 
-    def _item_row(self, req: JudgeRequest, status: str, repair_key: str) -> dict[str, Any]:
+    def _verdict(self, req: JudgeRequest, status: Status, repair_key: str) -> Verdict:
         s = req.sample
-        return {
-            "model": self.model,
-            "dataset": s.dataset,
-            "idx": s.index,
-            "judge": req.judge.label,
-            "sample_no": req.sample_no,
-            "subset": s.subset,
-            "template": req.template.id,
-            "judgment_key": req.key,
-            "repair_key": repair_key,
-            "pred_key": req.pred_key,
-            "status": status,
-            "run_id": self.run_id,
-            "updated": time.time(),
-        }
+        return Verdict(
+            model=self.model,
+            dataset=s.dataset,
+            subset=s.subset,
+            index=s.index,
+            judge=req.judge.label,
+            sample_no=req.sample_no,
+            template=req.template.id,
+            judgment_key=req.key,
+            pred_key=req.pred_key,
+            status=status,
+            repair_key=repair_key,
+            run_id=self.run_id,
+        )
 
     def _maybe_flush(self) -> None:
-        if len(self._rows["item_judgments"]) >= FLUSH_ROWS or time.monotonic() - self._last_flush > FLUSH_S:
+        if len(self._verdicts) >= FLUSH_ROWS or time.monotonic() - self._last_flush > FLUSH_S:
             self._flush()
 
     def _flush(self) -> None:
-        # a judgment row must not overwrite an ok reply with a later error for the same key
-        ok = {r["key"] for r in self._rows["judgments"] if r["status"] == "ok"}
-        judgments = [r for r in self._rows["judgments"] if r["status"] == "ok" or r["key"] not in ok]
-        self.store.write({"judgments": judgments, "item_judgments": self._rows["item_judgments"]})
-        self._rows = {"judgments": [], "item_judgments": []}
+        self.store.put_judgments(self._judgments, self._verdicts)
+        self._judgments, self._verdicts = [], []
         self._last_flush = time.monotonic()
 
     def _raise_fatal(self) -> None:

@@ -12,16 +12,14 @@ from the denominator as Kimi-Audio-Evalkit does. Unjudged items (not yet sent) a
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from almeval.cache.keys import content_key
-from almeval.stats import mean_ci, reuse_or_compute
+from almeval.stats import mean_ci
 from almeval.store import Store
-from almeval.values import ItemScore, RecipeId, Sample, Score
+from almeval.values import Agreement, ItemScore, RecipeId, Sample
 
 from .templates import Template, Wiring
 
@@ -53,6 +51,10 @@ class JudgedItem:
     template: Template | None
     models_returned: tuple[str, ...] = ()
     key: str = ""  # over the template (what it sends and how it is read), the replies and the statuses
+
+    @property
+    def template_id(self) -> str:
+        return self.template.id if self.template else ""
 
     def values(self) -> dict[str, Any]:
         """The per-item row stored in item_scores."""
@@ -130,49 +132,6 @@ def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
     }
 
 
-def score_rows(
-    items: list[JudgedItem],
-    model: str,
-    dataset: str,
-    judge: str,
-    size: int,
-    run_id: str,
-    provenance: Mapping[str, Any],
-    previous: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
-) -> list[Score]:
-    groups: dict[str, list[JudgedItem]] = defaultdict(list)
-    for i in items:
-        groups[i.subset].append(i)
-        groups[""].append(i)
-    rows = []
-    for recipe in JUDGE_RECIPES:
-        rid = recipe.id(judge)
-        for subset, group in groups.items():
-            inputs = [[i.status, i.value, list(i.models_returned), i.template.id if i.template else ""] for i in group]
-            agg = reuse_or_compute(previous or {}, (subset, rid), inputs, partial(recipe.aggregate, group))
-            rows.append(
-                Score(
-                    model=model,
-                    dataset=dataset,
-                    subset=subset,
-                    recipe=rid,
-                    values=agg,
-                    n=len(group),
-                    size=size,
-                    # partial: fewer items than the manifest, or items without a verdict (unjudged, failed calls)
-                    complete=len(items) == size and agg["unjudged"] == 0 and agg["errors"] == 0,
-                    provenance={
-                        **provenance,
-                        "recipe": rid,
-                        "judge": judge,
-                        "judge_models_returned": agg["judge_models_returned"],
-                    },
-                    run_id=run_id,
-                )
-            )
-    return rows
-
-
 def item_rows(
     items: list[JudgedItem], model: str, dataset: str, judge: str, stored: Mapping[str, Mapping[str, tuple[str, str]]]
 ) -> list[ItemScore]:
@@ -189,7 +148,7 @@ def item_rows(
     return rows
 
 
-def agreement(per_judge: Mapping[str, list[JudgedItem]]) -> list[dict[str, Any]]:
+def agreement(model: str, dataset: str, per_judge: Mapping[str, list[JudgedItem]]) -> list[Agreement]:
     """Pairwise agreement (share of items with the same value) and Cohen's kappa for 0/1 verdicts."""
     names = sorted(per_judge)
     out = []
@@ -201,14 +160,8 @@ def agreement(per_judge: Mapping[str, list[JudgedItem]]) -> list[dict[str, Any]]
             if not both:
                 continue
             agree = sum(va[k] == vb[k] for k in both) / len(both)
-            out.append(
-                {
-                    "judges": [a, b],
-                    "items": len(both),
-                    "agreement": round(agree, 4),
-                    "kappa": _kappa([va[k] for k in both], [vb[k] for k in both]),
-                }
-            )
+            kappa = _kappa([va[k] for k in both], [vb[k] for k in both])
+            out.append(Agreement(model, dataset, (a, b), len(both), round(agree, 4), kappa))
     return out
 
 

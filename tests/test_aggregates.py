@@ -40,11 +40,9 @@ def test_openaudiobench_avg_is_the_mean_of_its_subsets():
 
 
 def test_report_shows_an_aggregate_only_with_all_its_components(tmp_path):
-    import json
-    import time
-
     from almeval.report import render
     from almeval.store import Store
+    from almeval.values import Score
 
     store = Store(tmp_path / "almeval.sqlite")
     scores = []
@@ -53,22 +51,9 @@ def test_report_shows_an_aggregate_only_with_all_its_components(tmp_path):
     for key, value in zip(KEYS, ROWS["Kimi-Audio"][:-1], strict=True):
         metric = "score" if key in ("alpacaeval_full", "commoneval") else "acc"
         vals = {metric: value, "metric": metric, "n": 10, "failed": 0, "invalid": 0}
-        scores.append(
-            {
-                "model": "kimi",
-                "dataset": key,
-                "subset": "",
-                "recipe": recipe.get(key, "judge-default@1:gpt-4o-mini"),
-                "values_json": json.dumps(vals),
-                "n": 10,
-                "dataset_size": 10,
-                "complete": 1,
-                "run_id": "r",
-                "provenance": json.dumps({"run_id": "r"}),
-                "updated": time.time(),
-            }
-        )
-    store.upsert("scores", [s for s in scores if s["dataset"] != "ifeval"])
+        rid = recipe.get(key, "judge-default@1:gpt-4o-mini")
+        scores.append(Score("kimi", key, "", rid, vals, n=10, size=10, complete=True, provenance={}, run_id="r"))
+    store.put_scores((), [s for s in scores if s.dataset != "ifeval"])
     assert "| kimi | VoiceBench Avg | – (missing: ifeval) |" in render(store)
-    store.upsert("scores", scores)
+    store.put_scores((), scores)
     assert "| kimi | VoiceBench Avg | 76.93 |" in render(store)

@@ -380,7 +380,7 @@ def test_judge_without_data_judges_only_judged_datasets_and_writes_nothing_for_t
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert list(summary["datasets"]) == ["fake/quiz"] and summary["not_judged"] == ["fake/demo"]
-    recipes = {r["recipe"] for r in Store(tmp_path / "w" / "almeval.sqlite").scores() if r["dataset"] == "demo"}
+    recipes = {s.recipe for s in Store(tmp_path / "w" / "almeval.sqlite").scores() if s.dataset == "demo"}
     assert recipes == {"asr-default@1", "asr-kimi@1"}  # no judge columns for an ASR set
 
 

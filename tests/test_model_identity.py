@@ -25,11 +25,7 @@ def _replay_file(folder: Path, wrong: bool) -> Path:
 
 def _overall_wer(store: Store) -> dict[str, float]:
     names = store.display_names()
-    return {
-        names[r["model"]]: json.loads(r["values_json"])["wer"]
-        for r in store.scores()
-        if r["subset"] == "" and r["recipe"] == "asr-default@1"
-    }
+    return {names[s.model]: s.values["wer"] for s in store.scores() if s.subset == "" and s.recipe == "asr-default@1"}
 
 
 def test_two_replay_files_with_the_same_name_are_two_models_and_a_rerun_leaves_the_other_alone(tmp_path):
@@ -116,8 +112,8 @@ def test_judge_and_report_count_only_the_manifest_in_force(tmp_path):
     overall = judged["scores"]["judge-default@1:gpt-4o-mini"]
     assert overall["n"] == 15
     store = Store(tmp_path / "work" / "almeval.sqlite")
-    row = next(r for r in store.scores() if r["subset"] == "" and r["recipe"].startswith("judge-default"))
-    assert (row["n"], row["dataset_size"], row["complete"]) == (15, 15, 1)
+    row = next(s for s in store.scores() if s.subset == "" and s.recipe.startswith("judge-default"))
+    assert (row.n, row.size, row.complete) == (15, 15, True)
     report = render(store)
     assert "(partial" not in report
     assert "5 stored item(s) are no longer in the manifest in force" in report

@@ -71,3 +71,21 @@ def test_recipe_ids_round_trip_through_their_one_parser(text):
     assert rid.variant == ("kimi" if "kimi" in text else "default" if "default" in text else "")
     if text.startswith("judge-default@2"):
         assert (rid.family, rid.version, rid.judge) == ("judge-default", "2", "hf:/models/llama")
+
+
+def test_judgments_go_in_and_come_out_as_values_and_an_error_never_overwrites_an_ok_reply(tmp_path):
+    from almeval.store import Store
+    from almeval.values import Judgment, Verdict
+
+    store = Store(tmp_path / "almeval.sqlite")
+    ok = Judgment("k1", "gpt-4o-mini", "t", "d1", reply="Result: yes", model_returned="gpt-4o-mini-2024", attempts=1)
+    link = Verdict("m", "demo", "", "0", "gpt-4o-mini", 0, "t", "k1", "p0")
+    store.put_judgments([ok], [link])
+    assert store.judgments(["k1"]) == {"k1": ok}
+    # a later failure for the same content key (another process, a retry) keeps the stored reply
+    store.put_judgments([Judgment("k1", "gpt-4o-mini", "t", "d1", status="error", error="HTTP 500")], [])
+    assert store.judgments(["k1"])["k1"].reply == "Result: yes"
+    # and in one batch, the ok reply wins whatever the order
+    err = Judgment("k2", "gpt-4o-mini", "t", "d1", status="error", error="timeout")
+    store.put_judgments([err, Judgment("k2", "gpt-4o-mini", "t", "d1", reply="no")], [])
+    assert store.judgments(["k2"])["k2"].status == "ok"
