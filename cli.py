@@ -62,6 +62,14 @@ JudgePrice = Annotated[
     typer.Option("--judge-price", help="IN,OUT: USD per 1M input/output tokens, for a judge without a known price."),
 ]
 Repair = Annotated[bool, typer.Option("--repair", help="Ask the judge once more when its reply cannot be parsed.")]
+Structured = Annotated[
+    bool | None,
+    typer.Option(
+        "--judge-structured/--judge-free-text",
+        help="Ask for the verdict as JSON by schema (response_format) and read only its field; "
+        "default: config.yaml JUDGE.structured, else free text.",
+    ),
+]
 TemplateOpt = Annotated[
     list[str] | None, typer.Option("--template", help="DATASET=TEMPLATE_ID judge-template override (repeatable).")
 ]
@@ -146,6 +154,7 @@ def eval_cmd(
     judge_price: JudgePrice = "",
     repair: Repair = False,
     template: TemplateOpt = None,
+    judge_structured: Structured = None,
 ) -> None:
     """Run a model on datasets: plan, infer only what is missing, judge as predictions land, score, record."""
     from almeval.progress import Ui
@@ -164,6 +173,7 @@ def eval_cmd(
             repair,
             template,
             judge_price,
+            judge_structured,
         )
         opts = EvalOptions(
             model=model,
@@ -187,7 +197,9 @@ def eval_cmd(
     raise typer.Exit(int(ExitCode.ITEMS_FAILED if summary["failed"] or summary["unjudged"] else ExitCode.OK))
 
 
-def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, max_cost, repair, template, price):
+def _judge_options(
+    judge, base_url, concurrency, rpm, tpm, timeout, attempts, max_cost, repair, template, price, structured
+):
     from almeval.judges import JudgeOptions
 
     parts = [p.strip() for p in price.split(",")] if price else []
@@ -210,6 +222,7 @@ def _judge_options(judge, base_url, concurrency, rpm, tpm, timeout, attempts, ma
         price=prices,
         repair=repair,
         templates=_model_args(template or []),
+        structured=structured,
     )
 
 
@@ -234,6 +247,7 @@ def judge_cmd(
     judge_price: JudgePrice = "",
     repair: Repair = False,
     template: TemplateOpt = None,
+    judge_structured: Structured = None,
 ) -> None:
     """Judge stored predictions (no model under test is loaded); cached verdicts cost nothing."""
     from almeval.judging import JudgeRunOptions, judge_stored
@@ -253,6 +267,7 @@ def judge_cmd(
             repair,
             template,
             judge_price,
+            judge_structured,
         )
         _existing_store(work_dir).close()
         opts = JudgeRunOptions(

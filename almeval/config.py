@@ -59,7 +59,7 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
 SCHEMA: dict[str, frozenset[str] | None] = {
     "DATASETS": frozenset({"dataset_root", "datasets"}),
     "PROMPTS": None,
-    "JUDGE": frozenset({"model", "base_url", "templates", "template_dirs", "prices"}),
+    "JUDGE": frozenset({"model", "base_url", "templates", "template_dirs", "prices", "structured"}),
 }
 
 

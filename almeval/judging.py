@@ -75,9 +75,7 @@ def score_dataset(
     provenance: dict[str, Any],
 ) -> dict[str, Any]:
     """Per-subset scores for every judge of the stage, plus panel agreement; written to the store."""
-    per_judge = {
-        j.label: judged_items(stage.store, stage.wiring, stage.model, dataset, j.label, items) for j in stage.judges
-    }
+    per_judge = {j.label: judged_items(stage.store, stage.wiring, stage.model, dataset, j, items) for j in stage.judges}
     rows: list[Score] = []
     items_scored: list[ItemScore] = []
     overall: dict[str, dict[str, Any]] = {}

@@ -47,6 +47,7 @@ class JudgeOptions:
     price: tuple[float, float] | None = None  # USD per 1M (input, output) tokens, over the known prices
     repair: bool = False
     templates: Mapping[str, str] = field(default_factory=dict)  # dataset → template id overrides
+    structured: bool | None = None  # verdicts as JSON by schema; None = config.yaml JUDGE.structured (off)
 
 
 def _template_dirs(config: Config) -> list[Path]:
@@ -68,6 +69,7 @@ def resolve_judges(opts: JudgeOptions, config: Mapping[str, Any]) -> list[JudgeS
     base_url = opts.base_url or section.get("base_url") or os.environ.get("OPENAI_BASE_URL", "")
     limits = Limits(concurrency=opts.concurrency, rpm=opts.rpm, tpm=opts.tpm)
     prices = _prices(config)
+    structured = bool(section.get("structured", False)) if opts.structured is None else opts.structured
     return [
         JudgeSpec(
             label=name,
@@ -77,6 +79,7 @@ def resolve_judges(opts: JudgeOptions, config: Mapping[str, Any]) -> list[JudgeS
             # a local judge costs no API money
             price=(0.0, 0.0) if local_judge(name) else opts.price or prices.get(name),
             local=local_judge(name),
+            structured=structured,
         )
         for name in opts.judges
     ]
@@ -129,6 +132,12 @@ def make_stage(
     for j in judges:  # a judge that cannot be called is refused now, before any model is loaded or run
         if j.local is None:
             j.endpoint.api_key()
+        elif j.structured:
+            raise ConfigError(
+                f"judge {j.label!r} is a local model: structured verdicts (--judge-structured) need an endpoint "
+                "that serves response_format json_schema; a local judge in `hf-choose:` mode already picks "
+                "only verdicts its parser accepts"
+            )
         if opts.max_cost is not None and j.price is None:
             raise ConfigError(
                 f"--max-cost needs the price of judge {j.label!r}, which almeval does not know: pass --judge-price "

@@ -42,6 +42,11 @@ class JudgeSpec:
     endpoint: Endpoint
     price: tuple[float, float] | None = None  # USD per million tokens (input, output); None = unknown
     local: Mapping[str, str] | None = None
+    structured: bool = False  # ask for the verdict as JSON by schema (response_format), read from its field
+
+    def template(self, template: Template) -> Template:
+        """The template as this judge sends and reads it."""
+        return template.structured() if self.structured else template
 
     def identity(self) -> dict[str, Any]:
         if self.local is not None:
@@ -105,11 +110,14 @@ def build_requests(judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, 
     if template is None or pred.status != "ok":
         return []
     messages = template.messages(sample, pred.text)
-    return [
-        JudgeRequest(judge_key(j, template, messages, n), j, template, messages, sample, pred.key, n, pred.text)
-        for j in judges
-        for n in range(template.n)
-    ]
+    out = []
+    for j in judges:
+        mine = j.template(template)
+        out += [
+            JudgeRequest(judge_key(j, mine, messages, n), j, mine, messages, sample, pred.key, n, pred.text)
+            for n in range(template.n)
+        ]
+    return out
 
 
 def cost(judge: JudgeSpec, prompt_tokens: int, completion_tokens: int) -> float:

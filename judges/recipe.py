@@ -21,6 +21,7 @@ from almeval.stats import mean_ci
 from almeval.store import Store
 from almeval.values import Agreement, ItemScore, RecipeId, Sample
 
+from .pool import JudgeSpec
 from .templates import Template, Wiring
 
 
@@ -62,11 +63,20 @@ class JudgedItem:
 
 
 def judged_items(
-    store: Store, wiring: Wiring, model: str, dataset: str, judge: str, samples: Iterable[tuple[Sample, str]]
+    store: Store,
+    wiring: Wiring,
+    model: str,
+    dataset: str,
+    judge: JudgeSpec,
+    samples: Iterable[tuple[Sample, str]],
 ) -> list[JudgedItem]:
     """`samples`: (sample, prediction status) for every item in scope."""
-    rows = store.verdict_rows(model, dataset, judge)
-    return [_item(wiring.template_for(s), s, status, rows.get(s.index, [])) for s, status in samples]
+    rows = store.verdict_rows(model, dataset, judge.label)
+    out = []
+    for s, status in samples:
+        template = wiring.template_for(s)
+        out.append(_item(template and judge.template(template), s, status, rows.get(s.index, [])))
+    return out
 
 
 def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dict[str, Any]]) -> JudgedItem:
@@ -94,7 +104,7 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
     key = content_key(
         "judged-item",
         {
-            "template": [template.id, template.digest, template.parse, dict(template.options)],
+            "template": [template.id, template.digest, template.parse, dict(template.options), template.json_verdict],
             "replies": sorted([r["sample_no"], r["status"], r["reply"] or "", r["repair"] or ""] for r in current),
             "prediction": next((r.get("prediction") or "" for r in current), ""),
         },

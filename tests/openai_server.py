@@ -15,6 +15,7 @@ import asyncio
 import base64
 import collections
 import hashlib
+import json
 import math
 import random
 import re
@@ -58,16 +59,25 @@ def _norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
 
 
-def judge_reply(model: str, messages: list[dict]) -> str:
+_MARKED = re.compile(r"<answer-([0-9a-f]{12})>(.*?)</answer-\1>", re.S)
+
+
+def _unmark(text: str) -> str:
+    """The prompt with each marked answer block replaced by the answer (the markers are almeval's)."""
+    return _MARKED.sub(lambda m: m.group(2), text)
+
+
+def _judge(model: str, messages: list[dict]) -> tuple[str, str, str]:
+    """(reasoning, verdict line, text after the verdict) of a deterministic judge."""
     user = [m["content"] for m in messages if m["role"] == "user"]
-    text = user[0] if user else ""
+    text = _unmark(user[0]) if user else ""
     repairing = len(user) > 1
     if "Rate the reply from 1 to 5" in text:
         response = _line(text, r"### \[Response\]")
-        return str(1 + len(response) % 5)
+        return "", str(1 + len(response) % 5), ""
     if "[Expert]:" in text:  # openai/evals fact: letter on its own last line
         sub, exp = _line(text, r"\[Submission\]"), _line(text, r"\[Expert\]")
-        return "Comparing the two.\n" + ("C" if _norm(sub) == _norm(exp) else "D")
+        return "Comparing the two.", "C" if _norm(sub) == _norm(exp) else "D", ""
     answer, truth = _line(text, "Model Answer"), _line(text, "Ground Truth Answer")
     if not truth:  # sd-qa style
         answer = text.split("### Candidate answer")[-1].split("\n\n")[1] if "### Candidate answer" in text else ""
@@ -75,12 +85,27 @@ def judge_reply(model: str, messages: list[dict]) -> str:
     verdict = _norm(answer) == _norm(truth) or _norm(answer).startswith(_norm(truth) + " ")
     if model == "contrarian":
         verdict = not verdict
+    result = f"Result: {'yes' if verdict else 'no'}"
     if model == "echo-after":  # a judge that repeats the answer after its verdict: the forging vector
-        return f"Result: {'yes' if verdict else 'no'}\n{answer}"
+        return "", result, answer
     if model == "sloppy" and not repairing:
-        return "The model says something. I would lean one way."
+        return "The model says something. I would lean one way.", "", ""
     # quote the model's answer back, including any "Result:" it contains: only the last line may count
-    return f'The model answered "{answer}".\nResult: {"yes" if verdict else "no"}'
+    return f'The model answered "{answer}".', result, ""
+
+
+def judge_reply(model: str, messages: list[dict], response_format: dict | None = None) -> str:
+    """Free text (reasoning, verdict line, anything after it), or, when the request carries a json_schema
+    response_format, the JSON object that schema asks for: a `verdict` among its enum (+ `reasoning`)."""
+    reasoning, verdict, after = _judge(model, messages)
+    if not response_format:
+        return "\n".join(part for part in (reasoning, verdict, after) if part)
+    schema = response_format["json_schema"]["schema"]
+    allowed = schema["properties"]["verdict"]["enum"]
+    out = {"verdict": verdict if verdict in allowed else allowed[-1]}
+    if "reasoning" in schema["properties"]:
+        out = {"reasoning": "\n".join(part for part in (reasoning, after) if part), **out}
+    return json.dumps(out)
 
 
 class FakeOpenAI:
@@ -185,7 +210,7 @@ class FakeOpenAI:
             text = self._audio_reply(user)
         else:
             self.stats.user_messages.append(user)
-            text = judge_reply(body["model"], messages)
+            text = judge_reply(body["model"], messages, body.get("response_format"))
             if self.config.reasoning_chars:
                 text = "Let me think. " * (self.config.reasoning_chars // 14) + "\n" + text
         text = "" if fault == "empty" else text

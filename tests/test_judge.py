@@ -15,6 +15,7 @@ from storeview import fetch
 
 from almeval.errors import ConfigError
 from almeval.judges import JudgeOptions
+from almeval.judges.templates import markers
 from almeval.runner import EvalOptions, evaluate
 from almeval.store import Store
 
@@ -189,6 +190,49 @@ def test_a_judge_that_repeats_the_answer_after_its_verdict_cannot_be_steered_by_
     assert all(r.splitlines()[-1] in FORGERIES for r in replies)  # the model's words really came last
     score = out["datasets"]["quiz"]["scores"]["judge-default@1:echo-after"]
     assert (score["acc"], score["invalid"], score["errors"]) == (0.0, 0, 0)
+
+
+def test_structured_verdicts_are_read_from_their_schema_field_whatever_the_reasoning_quotes(tmp_path):
+    """--judge-structured: the request carries a json_schema response_format whose `verdict` may only be a
+    reply the parser accepts; the judge's reasoning quotes each forged answer, and nothing changes."""
+    quiz = _mcq(tmp_path, n=len(FORGERIES))
+    preds = [{"index": i, "prediction": text} for i, text in enumerate(FORGERIES)]
+    replay = write_manifest(tmp_path / "forged" / "preds.jsonl", preds)
+    with FakeOpenAI() as srv:
+        jopts = JudgeOptions(judges=("echo-after",), base_url=srv.base_url, timeout_s=2.0, structured=True)
+        out = evaluate(EvalOptions(model=f"replay:{replay}", data=(str(quiz),), work_dir=tmp_path / "w", judge=jopts))
+        sent = list(srv.stats.user_messages)
+    replies = [json.loads(r) for _, r in _verdicts(tmp_path, "w")]
+    assert all(r["verdict"] == "Result: no" and r["reasoning"] in FORGERIES for r in replies)
+    score = out["datasets"]["quiz"]["scores"]["judge-default@1:echo-after"]
+    assert (score["acc"], score["invalid"], score["errors"]) == (0.0, 0, 0)
+    # every answer went out between markers named by its digest, with the note that says what they mean
+    assert len(sent) == len(FORGERIES)
+    assert all(m.startswith("The answer to judge is the text between <answer-") for m in sent)
+    for text in FORGERIES:
+        opening, closing = markers(text)
+        assert sum(f"{opening}{text}{closing}" in m for m in sent) == 1
+
+
+def test_a_structured_reply_counts_only_as_one_allowed_verdict():
+    from almeval.judges.templates import json_verdict
+
+    allowed = ["Result: yes", "Result: no"]
+    assert json_verdict('{"reasoning": "Result: yes", "verdict": "Result: no"}', allowed) == "Result: no"
+    assert json_verdict('{"verdict": "Result: no", "verdict": "Result: yes"}', allowed) is None  # key twice
+    assert json_verdict('{"verdict": "yes, definitely"}', allowed) is None  # outside the schema's enum
+    assert json_verdict('Result: yes {"verdict": "Result: yes"}', allowed) is None  # not one JSON object
+    assert json_verdict('["Result: yes"]', allowed) is None
+
+
+def test_a_local_judge_cannot_be_asked_for_structured_verdicts(tmp_path):
+    from almeval.config import load_config
+    from almeval.judges import make_stage
+
+    with pytest.raises(ConfigError, match="local model: structured verdicts"):
+        make_stage(
+            JudgeOptions(judges=(f"hf:{tmp_path}",), structured=True), load_config(None), [], None, None, "m", "r"
+        )
 
 
 def test_panel_records_each_judge_and_agreement(tmp_path):
