@@ -432,12 +432,20 @@ def data_prepare(
         list[str] | None,
         typer.Option("--source", help="KEY=PATH_OR_URL (or SERIES.KEY=… with `all`) instead of the official source."),
     ] = None,
+    allow_unverified: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unverified",
+            help="Use downloads without a declared checksum (logged as unverified in the scores' provenance).",
+        ),
+    ] = False,
 ) -> None:
-    """Download (streaming, resumable) and build manifests under --root; skipped items are listed."""
+    """Download (streaming, resumable, checked against declared checksums) and build manifests under --root;
+    skipped items are listed."""
     from almeval.preparing import prepare
 
     with _errors():
-        results, failures = prepare(name, root.resolve(), _model_args(source or []))
+        results, failures = prepare(name, root.resolve(), _model_args(source or []), allow_unverified)
     typer.echo(json.dumps({"prepared": results, "failed": failures}, indent=2, ensure_ascii=False))
     typer.echo(f"use it: DATASETS.dataset_root: {root} in config.yaml, or ALMEVAL_DATASET_ROOT={root}", err=True)
     if failures:

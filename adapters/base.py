@@ -26,6 +26,9 @@ class Adapter(ABC):
     uses_prompt: ClassVar[bool] = True  # False: the rendered prompt does not reach the model (pure ASR)
     prompt_set: ClassVar[str] = ""  # adapters/prompts/<set>.yaml; "" = almeval/prompts.yaml
     max_batch_size: ClassVar[int] = 16
+    # The longest audio (seconds, all of an item's files together) the model takes whole; longer items
+    # fail with a per-item error instead of being cut short by its feature extractor. None = any length.
+    max_audio_s: ClassVar[float | None] = None
     # Options that change how a model runs but never what it outputs. Every other option counts as
     # output-deciding and enters the model's key (two configurations are never merged, C12). `path` is
     # here because `key_identity` already says which weights (digest), endpoint or file it names.

@@ -98,6 +98,7 @@ class HFAudioAdapter(Adapter):
 class WhisperAdapter(HFAudioAdapter):
     name = "whisper"
     uses_prompt = False  # language and task are generation params, not a prompt
+    max_audio_s = 30.0  # one 30 s window of log-mel features: longer input would be truncated
     default_max_new_tokens = 128
 
     def load(self, path: str) -> tuple[Any, Any]:
@@ -127,6 +128,7 @@ class Qwen2AudioAdapter(HFAudioAdapter):
     """Qwen2-Audio-7B base: audio tokens, then a continuation prompt."""
 
     name = "qwen2-audio"
+    max_audio_s = 30.0  # its feature extractor keeps the first 30 s
     prompt_set = "qwen2-audio"
     AUDIO = "<|audio_bos|><|AUDIO|><|audio_eos|>"
 

@@ -27,6 +27,7 @@ from .datasets import Catalog
 from .errors import AlmevalError
 from .judging import check_budget, run_judged, score_dataset
 from .plan import DatasetPlan, ModelSpec, plan_dataset
+from .preparing import downloads_of
 from .progress import Ui
 from .prompts import PromptBook
 from .recipes import recipes_for
@@ -215,6 +216,7 @@ def _provenance(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
         "model_key": ctx.spec.id.key,
         "adapter": dict(ctx.spec.identity),
         "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
+        **({"downloads": downloads} if (downloads := downloads_of(plan.info.manifest)) else {}),
         "versions": versions(),
         "run_id": ctx.run_id,
     }

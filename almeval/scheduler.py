@@ -79,13 +79,21 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
         for r in p.misses:
             ctx.tally.sharing.setdefault(r.key, []).append(r)
     misses = _ordered(reqs[0] for reqs in ctx.tally.sharing.values())  # one inference per distinct key
+    limit = ctx.spec.cls.max_audio_s
+    too_long = [r for r in misses if limit is not None and r.sample.duration_s > limit]
     if not misses:
         return
+    ctx.ui.stage("infer", len(misses))
+    if too_long:  # never cut short silently: each such item fails, with why (rerun with a model that takes it)
+        cut = {r.key for r in too_long}
+        misses = [r for r in misses if r.key not in cut]
+        await record(ctx, [(r, _too_long(ctx, r, limit or 0.0)) for r in too_long])
+        if not misses:
+            return
     size = ctx.spec.cls.batch_size(ctx.spec.options)
     # a short queue: the feeder claims work only a couple of batches ahead (fair split across processes)
     queue: asyncio.Queue[Request | None] = asyncio.Queue(maxsize=2 * size)
     landed: asyncio.Queue[list[tuple[Request, Prediction]] | None] = asyncio.Queue(maxsize=4)
-    ctx.ui.stage("infer", len(misses))
     if issubclass(ctx.spec.cls, AsyncModel):
         await _endpoint_loop(ctx, misses)
         return
@@ -107,6 +115,14 @@ async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
         raise first_error(group) from None
     finally:
         sys.setswitchinterval(switch)
+
+
+def _too_long(ctx: RunContext, r: Request, limit: float) -> Prediction:
+    error = (
+        f"AudioTooLong: {r.sample.duration_s:.1f} s of audio; {ctx.spec.label} accepts at most {limit:g} s "
+        "(its input would be cut short): use a model that takes longer audio, or split the item"
+    )
+    return Prediction(r.key, "", status="error", error=error)
 
 
 def first_error(group: BaseExceptionGroup) -> BaseException:

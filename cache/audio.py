@@ -15,7 +15,25 @@ from .memo import Memo
 
 
 class AudioProblem(Exception):
-    """The file is missing, empty or not readable audio (the caller adds the manifest line)."""
+    """The file is missing, empty, truncated or not readable audio (the caller adds the manifest line)."""
+
+    def __init__(self, message: str, fix: str = "fix the path (relative paths resolve against the manifest's folder)"):
+        super().__init__(message)
+        self.fix = fix
+
+
+def _wav_frames(path: str) -> int | None:
+    """The frame count a PCM WAV header declares (stdlib `wave`), None where it cannot say: not PCM, or
+    a streaming writer's placeholder size. libsndfile reads a truncated file without complaint, as if
+    it were shorter, so the header is what shows the cut."""
+    import wave
+
+    try:
+        with wave.open(path, "rb") as w:
+            frames, block = w.getnframes(), w.getsampwidth() * w.getnchannels()
+    except (wave.Error, EOFError, OSError):
+        return None
+    return None if frames == 0 or frames * block >= 0xFFFFFF00 else frames
 
 
 class AudioProbe:
@@ -63,9 +81,19 @@ class AudioProbe:
                 digest = hashlib.file_digest(fh, "sha256").hexdigest()
             info = soundfile.info(path)
         except (OSError, RuntimeError) as exc:  # soundfile raises LibsndfileError (a RuntimeError)
-            raise AudioProblem(f"not readable as audio: {path} ({exc})") from None
+            raise AudioProblem(
+                f"not readable as audio: {path} ({exc})",
+                "check it is an audio file (WAV, FLAC, …); copy or prepare it again",
+            ) from None
         if info.frames == 0:
             raise AudioProblem(f"audio file has no samples: {path}")
+        declared = _wav_frames(path) if info.format == "WAV" else None
+        if declared is not None and declared > info.frames:
+            raise AudioProblem(
+                f"audio file is truncated: {path} (its header declares {declared} frames, the file holds "
+                f"{info.frames})",
+                "copy the file again, or prepare the dataset again (`almeval data prepare`)",
+            )
         self.hashed += 1
         audio = Audio(path, digest, info.frames / info.samplerate, info.samplerate)
         if self.memo:

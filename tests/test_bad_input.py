@@ -235,3 +235,16 @@ def test_more_bad_input_is_exit_2_with_the_place_and_the_fix(tmp_path, asr_set):
     config.write_text("JUDGE:\n  modle: gpt-4o-mini\n")
     out = cli("eval", "-m", "fake", "-d", str(asr_set), "-w", str(work), "-c", str(config))
     assert out.returncode == 2 and "Did you mean 'model'" in " ".join(out.stderr.split())
+
+
+def test_a_truncated_wav_is_refused_with_its_manifest_line(tmp_path):
+    """libsndfile reads a WAV cut off mid-copy as a shorter file; its header still declares the full
+    length, and that is how the cut is caught (before any inference)."""
+    wav = write_wav(tmp_path / "data" / "a.wav", seconds=1.0)
+    data = wav.read_bytes()
+    wav.write_bytes(data[: len(data) // 2])
+    rows = [{"index": 0, "audio_path": "a.wav", "question": "q", "answer": "x", "subset": "s", "meta": {"task": "ASR"}}]
+    manifest = write_manifest(tmp_path / "data" / "set.jsonl", rows)
+    res = cli("eval", "-m", "fake", "-d", str(manifest), "-q", cwd=tmp_path)
+    assert res.returncode == 2
+    assert "set.jsonl:1: audio file is truncated" in res.stderr and "copy the file again" in res.stderr

@@ -80,3 +80,24 @@ def test_weights_change_the_key_prompt_set_changes_too(tmp_path, checkpoints):
     assert Qwen2AudioAdapter.prompt_set != Qwen2AudioInstructAdapter.prompt_set
     other = tiny_qwen2_audio(tmp_path / "other", seed=3)
     assert Qwen2AudioAdapter.identity({"path": str(other)})["weights"] != Qwen2AudioAdapter.identity(opts)["weights"]
+
+
+def test_audio_longer_than_whisper_takes_fails_per_item_instead_of_being_cut_short(tmp_path, checkpoints):
+    """Whisper's feature extractor keeps 30 s: a 31 s item would be scored on its first 30 s. It fails
+    alone, with why; the other items are inferred and scored."""
+    manifest = _manifest(tmp_path)
+    write_wav(tmp_path / "data" / "long.wav", seconds=31.0)
+    lines = manifest.read_text() + '{"index": 9, "audio_path": "long.wav", "question": "q", "answer": "x", '
+    manifest.write_text(lines + '"subset": "s", "meta": {"task": "ASR", "lang": "en"}}\n')
+    out = evaluate(
+        EvalOptions(
+            model=f"whisper:{checkpoints['whisper']}",
+            data=(str(manifest),),
+            work_dir=tmp_path / "w",
+            model_args={"max_new_tokens": "4"},
+        )
+    )
+    assert (out["failed"], out["inferred"]) == (1, 6)
+    q = "SELECT p.error FROM items i JOIN predictions p ON p.key = i.pred_key WHERE i.idx = '9'"
+    [(error,)] = fetch(Store(tmp_path / "w" / "almeval.sqlite"), q)
+    assert error.startswith("AudioTooLong: 31.0 s of audio;") and "accepts at most 30 s" in error

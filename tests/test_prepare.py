@@ -116,3 +116,74 @@ def test_download_with_a_wrong_checksum_is_a_clear_error(tmp_path, flaky):
     with pytest.raises(DataError, match="checksum mismatch"):
         fetch(url, tmp_path / "g.tar.gz", sha256="0" * 64)
     assert not (tmp_path / "g.tar.gz").exists() and not (tmp_path / "g.tar.gz.part").exists()
+
+
+def test_a_download_must_match_its_declared_pin_or_be_allowed_as_unverified(tmp_path, flaky):
+    import hashlib
+
+    from almeval.prepare.download import pinned
+
+    _, url, payload = flaky
+    good_md5 = hashlib.md5(payload).hexdigest()  # publishers such as OpenSLR list md5 sums
+    with pinned({url: f"md5:{good_md5}"}) as pinning:
+        dest = fetch(url, tmp_path / "a" / "f.tar.gz")
+    assert dest.read_bytes() == payload and pinning.log[0]["verified"] == "md5"
+    with pytest.raises(DataError, match="checksum mismatch: got sha256"), pinned({url: "sha256:" + "0" * 64}):
+        fetch(url, tmp_path / "b" / "f.tar.gz")
+    # the file already there is not reused when it does not have the pinned digest
+    with pytest.raises(DataError, match="checksum mismatch"), pinned({url: "md5:" + "0" * 32}):
+        fetch(url, dest)
+    with pytest.raises(DataError, match="no pinned checksum is declared"), pinned({}):
+        fetch(url, tmp_path / "c" / "f.tar.gz")
+    assert not (tmp_path / "c" / "f.tar.gz").exists()
+    with pinned({}, allow_unverified=True) as pinning:
+        fetch(url, tmp_path / "c" / "f.tar.gz")
+    assert pinning.log == [
+        {"url": url, "file": "f.tar.gz", "sha256": hashlib.sha256(payload).hexdigest(), "verified": "unverified"}
+    ]
+
+
+def test_prepare_refuses_an_unpinned_download_and_records_an_allowed_one_in_the_scores_provenance(tmp_path):
+    import asyncio
+
+    sources = librispeech(tmp_path / "src")
+    loop = asyncio.new_event_loop()
+    app = web.Application()
+    app.router.add_static("/", tmp_path / "src")
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        args = ["data", "prepare", "LibriSpeech", "--root", str(tmp_path / "bench")]
+        for split, path in sources.items():
+            args += ["--source", f"{split}=http://127.0.0.1:{port}/{Path(path).name}"]
+        refused = cli(*args)
+        assert refused.returncode == 2 and "no pinned checksum is declared" in refused.stderr
+        assert "--allow-unverified" in refused.stderr
+        assert not (tmp_path / "bench" / "LibriSpeech" / "LibriSpeech.jsonl").exists()
+        allowed = cli(*args, "--allow-unverified")
+        assert allowed.returncode == 0, allowed.stderr
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+    log = json.loads((tmp_path / "bench" / "LibriSpeech" / "downloads.json").read_text())
+    assert sorted(e["file"] for e in log) == ["test-clean.tar.gz", "test-other.tar.gz"]
+    assert {e["verified"] for e in log} == {"unverified"}
+    env = {"ALMEVAL_DATASET_ROOT": str(tmp_path / "bench")}
+    assert cli("eval", "-m", "fake", "-d", "LibriSpeech", "-q", env=env, cwd=tmp_path).returncode == 0
+    report = json.loads(cli("report", "--format", "json", env=env, cwd=tmp_path).stdout)
+    prov = next(s["provenance"] for s in report["scores"] if s["benchmark"] == "LibriSpeech")
+    assert [e["verified"] for e in prov["downloads"]] == ["unverified", "unverified"]
+
+
+def test_the_official_librispeech_downloads_are_pinned():
+    from almeval.datasets.catalog import SERIES
+    from almeval.prepare.librispeech import URLS
+
+    pins = next(s for s in SERIES if s.name == "LibriSpeech").pins
+    assert set(URLS.values()) == set(pins)
+    assert all(p.startswith("sha256:") and len(p) == 7 + 64 for p in pins.values())

@@ -14,7 +14,7 @@ writes them); the demo datasets ship inside the package. Other packages add benc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,6 +95,7 @@ class Series:
     sources: str
     benchmarks: tuple[DatasetInfo, ...]
     suites: tuple[Suite, ...] = ()
+    pins: Mapping[str, str] = field(default_factory=dict)  # official download URL → "sha256:HEX" | "md5:HEX"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "benchmarks", tuple(replace(b, series=self.name) for b in self.benchmarks))
@@ -117,6 +118,15 @@ SERIES: tuple[Series, ...] = (
         "librispeech:prepare",
         "test-clean, test-other",
         (benchmark("LibriSpeech", "ASR", "test_clean test_other", lang="en"),),
+        # OpenSLR 12's tarballs; these sha256 digests are the ones torchaudio's LIBRISPEECH checks
+        pins={
+            "https://www.openslr.org/resources/12/test-clean.tar.gz": (
+                "sha256:39fde525e59672dc6d1551919b1478f724438a95aa55f874b576be21967e6c23"
+            ),
+            "https://www.openslr.org/resources/12/test-other.tar.gz": (
+                "sha256:d09c181bba5cf717b3dee7d4d592af11a3ee3a09e08ae025c5506f6ebe961c29"
+            ),
+        },
     ),
     Series(
         "Fleurs",

@@ -149,7 +149,7 @@ def _sample(
     try:
         audio = tuple(probe.probe(_resolve(base, p)) for p in row["audio_path"])
     except AudioProblem as exc:
-        return DataError(where, str(exc), "fix the path (relative paths resolve against the manifest's folder)")
+        return DataError(where, str(exc), exc.fix)
     expected = meta.get("sha256")
     if isinstance(expected, str) and len(audio) == 1 and audio[0].sha256 != expected:
         return DataError(
