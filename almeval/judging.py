@@ -20,6 +20,7 @@ from .config import load_config
 from .datasets import Catalog
 from .errors import ConfigError
 from .progress import Ui
+from .scheduler import first_error
 from .scoring import Scope, subset_scores
 from .store import Store
 from .values import EMPTY, DatasetInfo, ItemScore, Prediction, Sample, Score
@@ -48,22 +49,30 @@ def check_budget(stage: JudgeStage, pairs: Sequence[Pair], ui: Ui) -> dict[str, 
 async def run_judged(
     stage: JudgeStage, pairs: Sequence[Pair], alongside: Callable[[], Coroutine[Any, Any, None]] | None = None
 ) -> None:
-    """Start the stage, feed it `pairs` while `alongside` (inference) runs, then drain it."""
-    await stage.start()
+    """Feed the stage `pairs` while `alongside` (inference) runs, then drain it. One task group holds the
+    judge workers, the feeder and inference: if any of them dies, the others are cancelled and its error
+    ends the run (never a hang on a pool that no longer takes items); verdicts already obtained are kept."""
 
     async def feed() -> None:
         for sample, pred in pairs:
             await stage.submit(sample, pred)
 
-    feeder = asyncio.create_task(feed())
-    try:
+    async def main(tasks: asyncio.TaskGroup) -> None:
+        feeder = tasks.create_task(feed())
         if alongside is not None:
             await alongside()
         await feeder
+        await stage.drain()
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            await stage.start(tasks)
+            tasks.create_task(main(tasks))
+    except BaseExceptionGroup as group:
+        stage.salvage()
+        raise first_error(group) from None
     finally:
-        if not feeder.done():
-            feeder.cancel()
-    await stage.drain()
+        await stage.aclose()
 
 
 def score_dataset(

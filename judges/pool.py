@@ -11,6 +11,7 @@ retries becomes status=error for that item alone; `almeval judge --retry-errors`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 from almeval.cache import Memo, content_key
 from almeval.endpoint.client import ChatClient, Endpoint, Reply
 from almeval.endpoint.limiter import EndpointLimiter, throttled
-from almeval.errors import ItemError, UserError
+from almeval.errors import AlmevalError, ItemError, UserError
 from almeval.store import JUDGMENT_FIELDS, Store
 from almeval.values import Judgment, Prediction, Sample, Status, Verdict
 
@@ -28,6 +29,7 @@ from .templates import Template, Wiring
 WORST_REPLY_TOKENS = 4096  # a template without max_tokens: the reply reserved for --max-cost
 FLUSH_ROWS = 32
 FLUSH_S = 0.5
+QUEUE_SIZE = 4096  # judge requests waiting per judge: submit() waits when the workers fall this far behind
 REPAIR_NOTE = (
     "Your previous reply could not be read ({reason}). Reply again with only your final verdict, "
     "in exactly the format the instructions ask for."
@@ -151,15 +153,16 @@ class JudgeStage:
         self._fatal: BaseException | None = None
         self._reserved = 0.0  # USD held for calls in flight (--max-cost)
 
-    async def start(self) -> None:
-        """Inside the running loop: a queue and worker pool per judge. Clients (and a local judge's
-        weights) are built on the first miss only, so a fully cached run loads and connects nothing."""
+    async def start(self, tasks: asyncio.TaskGroup) -> None:
+        """Inside the running loop: a queue and worker pool per judge, in the run's task group (a worker
+        that dies ends the run with its cause). Clients (and a local judge's weights) are built on the
+        first miss only, so a fully cached run loads and connects nothing."""
         self._client_lock = asyncio.Lock()
         for j in self.judges:
-            self._queues[j.label] = asyncio.Queue(maxsize=4096)
+            self._queues[j.label] = asyncio.Queue(maxsize=QUEUE_SIZE)
             self._nworkers[j.label] = j.workers
             for _ in range(j.workers):
-                self._workers.append(asyncio.create_task(self._worker(j.label)))
+                self._workers.append(tasks.create_task(self._worker(j.label)))
 
     async def _client(self, judge: JudgeSpec) -> Any:
         async with self._client_lock:
@@ -206,14 +209,24 @@ class JudgeStage:
         return None
 
     async def drain(self) -> JudgeCounters:
+        """Wait for every queued request, write what is buffered; the first fatal error is raised."""
         for label, q in self._queues.items():
             for _ in range(self._nworkers[label]):
                 await q.put(None)
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        await asyncio.gather(*(c.aclose() for c in self._clients.values()), return_exceptions=True)
+        await asyncio.gather(*self._workers)
         self._flush()
         self._raise_fatal()
         return self.counters
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(c.aclose() for c in self._clients.values()), return_exceptions=True)
+        self._clients.clear()
+
+    def salvage(self) -> None:
+        """After a failure elsewhere in the run: keep the verdicts already obtained, if the store still
+        takes them."""
+        with contextlib.suppress(AlmevalError):
+            self._flush()
 
     async def _worker(self, label: str) -> None:
         queue = self._queues[label]

@@ -451,3 +451,37 @@ def test_a_judge_rpm_set_far_too_high_adapts_to_the_server_and_every_item_finish
     assert out["judge_errors"] == 0 and out["judged"] == 24
     assert out["judge_429s"] > 0 and throttled > 0
     assert out["datasets"]["quiz"].get("unjudged", 0) == 0
+
+
+def test_a_judge_whose_writes_fail_ends_the_run_with_the_cause_not_a_hang(tmp_path, monkeypatch):
+    """The disk fills up while verdicts are written: every judge worker dies on its flush. The run must
+    stop with the store error (exit 4) instead of waiting forever to hand the dead pool more items, and
+    the inference recorded before stays."""
+    import threading
+
+    import almeval.judges.pool as pool
+    from almeval.errors import StoreError
+
+    monkeypatch.setattr(pool, "FLUSH_ROWS", 1)
+    monkeypatch.setattr(pool, "QUEUE_SIZE", 4)
+
+    def full(self, judgments, verdicts):
+        raise StoreError("writing judgments failed (database or disk is full)")
+
+    monkeypatch.setattr(Store, "put_judgments", full)
+    quiz = _mcq(tmp_path, n=200)
+    outcome: dict = {}
+    with FakeOpenAI() as srv:
+
+        def target():
+            try:
+                _eval(tmp_path, srv, [quiz], concurrency=2, model_args={"batch_size": "4"})
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=target, daemon=True)
+        worker.start()
+        worker.join(60)
+    assert not worker.is_alive(), "the run hung after its judge pool died"
+    assert isinstance(outcome.get("error"), StoreError) and "disk is full" in str(outcome["error"])
+    assert fetch(Store(tmp_path / "work" / "almeval.sqlite"), "SELECT count(*) FROM items")[0][0] > 0
