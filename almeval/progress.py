@@ -5,6 +5,7 @@ Everything goes to stderr, so `--json` output on stdout stays machine-readable."
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,13 +38,12 @@ class RateColumn(ProgressColumn):
 
 def quiet_dependencies() -> None:
     """Our bars are the only ones: Hugging Face's and transformers' own progress bars are switched off
-    (called just before a model or local judge loads)."""
+    (called just before a model or local judge loads). transformers reads the variable when it is first
+    imported; it is not imported here for models that never need it (fake, replay, endpoints)."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.disable_progress_bar()
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    if hf_logging is not None:
+        hf_logging.disable_progress_bar()
 
 
 class Ui:

@@ -49,7 +49,9 @@ class Tally:
 
     counters: Counters = field(default_factory=Counters)
     new_status: dict[str, str] = field(default_factory=dict)  # key → status of predictions made in this run
-    sharing: dict[str, list[Request]] = field(default_factory=dict)  # key → every request with that key
+    # key → the other requests with that key (same content in two datasets, or twice in one): inferred
+    # once, recorded for each. Only keys with such twins are here (a list per key costs memory at 100k).
+    twins: dict[str, list[Request]] = field(default_factory=dict)
     claimed_elsewhere: set[str] = field(default_factory=set)  # misses another process is inferring
     last_beat: float = field(default_factory=time.monotonic)  # when the run's lease was last renewed
 
@@ -75,10 +77,15 @@ class RunContext:
 
 async def infer(ctx: RunContext, plans: list[DatasetPlan]) -> None:
     """Run every miss through the model; the model is built only if there is at least one."""
+    first: dict[str, Request] = {}
     for p in plans:
         for r in p.misses:
-            ctx.tally.sharing.setdefault(r.key, []).append(r)
-    misses = _ordered(reqs[0] for reqs in ctx.tally.sharing.values())  # one inference per distinct key
+            if r.key in first:
+                ctx.tally.twins.setdefault(r.key, []).append(r)
+            else:
+                first[r.key] = r
+    misses = _ordered(first.values())  # one inference per distinct key
+    del first
     limit = ctx.spec.cls.max_audio_s
     too_long = [r for r in misses if limit is not None and r.sample.duration_s > limit]
     if not misses:
@@ -293,7 +300,7 @@ async def _record_loop(ctx: RunContext, landed: asyncio.Queue[list[tuple[Request
 
 async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]], advance: bool = True) -> None:
     """Persist one landed batch in one transaction, memoise the good ones, score, hand to the judge."""
-    pairs = [(r.sample, p) for _, p in batch for r in ctx.tally.sharing[p.key]]
+    pairs = [(r.sample, p) for req, p in batch for r in (req, *ctx.tally.twins.get(p.key, ()))]
     record = partial(ctx.store.record, ctx.spec.id.key, ctx.run_id, ctx.spec.identity, batch, pairs)
     try:
         scores = ctx.scorer.score(pairs)

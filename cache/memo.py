@@ -66,7 +66,14 @@ class Memo:
             self.directory.mkdir(parents=True, exist_ok=True)
             # No eviction: a cache that silently forgets judge replies costs money. `prune` is explicit.
             self._cache = diskcache.Cache(
-                str(self.directory / FORMAT), disk=DataDisk, eviction_policy="none", size_limit=2**62
+                str(self.directory / FORMAT),
+                disk=DataDisk,
+                eviction_policy="none",
+                size_limit=2**62,
+                # diskcache maps 64 MB of the file and keeps 32 MB of pages by default: on a 100k-item
+                # run that was 32 MB of the peak RSS for lookups that are one key each
+                sqlite_mmap_size=0,
+                sqlite_cache_size=1024,
             )
         except Exception as exc:  # sqlite3.DatabaseError, OSError
             raise StoreError(

@@ -162,7 +162,7 @@ def _sample(
         subset=sys.intern(str(row["subset"])),
         index=str(row["index"]),
         audio=audio,
-        question=_text(row["question"]),
+        question=sys.intern(_text(row["question"])),  # one instruction shared by thousands of items: one copy
         answer=_text(row["answer"]),
         audio_content=_text(row.get("audio_content", "")),
         lang=lang,

@@ -96,7 +96,7 @@ def main() -> None:
             big = make_manifest(root / "big", a.rss_items)
             summary, wall, rss = run_eval(big, root / "w2", root / "c2", ["-a", "batch_size=64"])
             print(
-                f"{a.rss_items} items, first run: peak RSS {rss:8.0f} MB (target <= 300)   wall {wall:.1f} s "
+                f"{a.rss_items} items, first run: peak RSS {rss:8.0f} MB (target <= 200)   wall {wall:.1f} s "
                 f"({summary['inferred']} inferred)"
             )
 
