@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, UnknownNameError
+from .errors import ConfigError
+from .schema import DatasetsSection, check_config
 
 
 @dataclass(frozen=True)
@@ -54,43 +55,25 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
     return local if local.is_file() else None
 
 
-# The sections and keys config.yaml may hold; anything else is a typo and an error ("did you mean").
-# PROMPTS and DATASETS.datasets are keyed by dataset names, checked against the catalog where used.
-SCHEMA: dict[str, frozenset[str] | None] = {
-    "DATASETS": frozenset({"dataset_root", "datasets"}),
-    "PROMPTS": None,
-    "JUDGE": frozenset({"model", "base_url", "templates", "template_dirs", "prices", "structured"}),
-}
-
-
-def _check_keys(raw: Mapping[str, Any], path: Path | None) -> None:
-    for name in raw:
-        if name not in SCHEMA:
-            raise UnknownNameError(f"section of {path or 'config.yaml'}", str(name), SCHEMA)
-        keys = SCHEMA[name]
-        value = raw[name]
-        if keys is not None and isinstance(value, dict):
-            for key in value:
-                if key not in keys:
-                    raise UnknownNameError(f"key of {name} in {path or 'config.yaml'}", str(key), keys)
-
-
 def load_config(explicit: str | Path | None = None) -> Config:
+    """config.yaml, checked against its schema (almeval/schema.py: unknown sections and keys are errors
+    with "did you mean"; values of the wrong type name their key path)."""
     path = find_config(explicit)
     raw = _read_yaml(path) if path else {}
-    _check_keys(raw, path)
+    checked = check_config(raw, str(path or "config.yaml"))
     base = path.resolve().parent if path else Path.cwd()
-    section = _mapping(raw.get("DATASETS") or {}, path, "DATASETS")
-    root_value = os.environ.get("ALMEVAL_DATASET_ROOT") or section.get("dataset_root")
+    section = checked.DATASETS or DatasetsSection()
+    root_value = os.environ.get("ALMEVAL_DATASET_ROOT") or section.dataset_root
     root = (base / str(root_value)).resolve() if root_value else None
-    datasets = {
-        str(name): _entry(value, root or base, path, str(name))
-        for name, value in _mapping(section.get("datasets") or {}, path, "DATASETS.datasets").items()
-    }
-    prompts = {
-        str(k): v if isinstance(v, dict) else str(v)
-        for k, v in _mapping(raw.get("PROMPTS") or {}, path, "PROMPTS").items()
-    }
+    datasets = {}
+    for name, value in section.datasets.items():
+        if isinstance(value, str):
+            datasets[name] = DatasetEntry(path=((root or base) / value).resolve())
+        else:
+            datasets[name] = DatasetEntry(
+                path=((root or base) / value.path).resolve(), task=value.task, lang=value.lang
+            )
+    prompts = {k: v if isinstance(v, str) else v.model_dump() for k, v in (checked.PROMPTS or {}).items()}
     return Config(source=path, dataset_root=root, datasets=datasets, prompts=prompts, raw=raw)
 
 
@@ -112,13 +95,3 @@ def _mapping(value: Any, path: Path | None, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{path or 'config'}: {where} must be a mapping, got {type(value).__name__}")
     return value
-
-
-def _entry(value: Any, base: Path, path: Path | None, name: str) -> DatasetEntry:
-    if isinstance(value, str):
-        return DatasetEntry(path=(base / value).resolve())
-    if isinstance(value, dict) and "path" in value:
-        return DatasetEntry(
-            path=(base / str(value["path"])).resolve(), task=str(value.get("task", "")), lang=str(value.get("lang", ""))
-        )
-    raise ConfigError(f"{path or 'config'}: DATASETS.datasets.{name} must be a path or {{path: …, task: …, lang: …}}")

@@ -237,6 +237,24 @@ def test_more_bad_input_is_exit_2_with_the_place_and_the_fix(tmp_path, asr_set):
     assert out.returncode == 2 and "Did you mean 'model'" in " ".join(out.stderr.split())
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("DATASETS:\n  datasets:\n    mine: {path: x.jsonl, tsk: ASR}\n", "key of DATASETS.datasets.mine"),
+        ("PROMPTS:\n  mine: {usr: Transcribe.}\n", "Did you mean 'user'"),
+        ("JUDGE:\n  prices:\n    my-judge: [0.15]\n", "JUDGE.prices.my-judge: List should have at least 2 items"),
+        ("JUDGE:\n  structured: maybe\n", "JUDGE.structured: Input should be a valid boolean"),
+        ("DATASETS: [a, b]\n", "DATASETS: Input should be a valid dictionary"),
+    ],
+)
+def test_config_yaml_is_checked_by_one_schema_that_names_the_key_path(tmp_path, asr_set, text, message):
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    out = cli("eval", "-m", "fake", "-d", str(asr_set), "-w", str(tmp_path / "w"), "-c", str(config))
+    assert out.returncode == 2 and message in out.stderr and str(config) in out.stderr
+    assert not (tmp_path / "w").exists()  # refused before anything is written
+
+
 def test_a_truncated_wav_is_refused_with_its_manifest_line(tmp_path):
     """libsndfile reads a WAV cut off mid-copy as a shorter file; its header still declares the full
     length, and that is how the cut is caught (before any inference)."""

@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "values": 0,
     "errors": 0,
     "registry": 0,
+    "schema": 0,
     "stats": 0,
     "progress": 0,
     "cache.keys": 0,

@@ -16,11 +16,11 @@ from typing import Any
 
 from almeval.cache import AudioProbe, AudioProblem
 from almeval.errors import DataError, DataErrors
+from almeval.schema import REQUIRED, manifest_problem
 from almeval.values import EMPTY, DatasetInfo, Sample
 
 from .catalog import TASKS
 
-REQUIRED = ("index", "audio_path", "question", "answer", "subset")
 FIX_LINE = "fix or remove that line, then run again"
 
 
@@ -117,18 +117,13 @@ def _parse(raw: str, where: str) -> dict[str, Any] | DataError:
         return DataError(where, "JSON nested too deeply", FIX_LINE)
     if not isinstance(row, dict):
         return DataError(where, "a line must be a JSON object", FIX_LINE)
-    missing = [f for f in REQUIRED if f not in row or row[f] is None]
-    if missing:
-        return DataError(where, f"missing field(s): {', '.join(missing)}", f"every line needs {', '.join(REQUIRED)}")
-    if not isinstance(row["index"], (int, str)) or str(row["index"]) == "":
-        return DataError(where, f"index must be a non-empty int or string, got {row['index']!r}", FIX_LINE)
+    problem = manifest_problem(row)
+    if problem is not None:
+        fix = f"every line needs {', '.join(REQUIRED)}" if problem.startswith("missing") else FIX_LINE
+        return DataError(where, problem, fix)
     paths = row["audio_path"]
     if isinstance(paths, str):
         paths = [paths]
-    if not paths or not all(isinstance(p, str) and p for p in paths):
-        return DataError(where, "audio_path must be a non-empty path or list of paths", FIX_LINE)
-    if "meta" in row and not isinstance(row["meta"], dict):
-        return DataError(where, "meta must be a JSON object", FIX_LINE)
     return {**row, "audio_path": paths}
 
 
