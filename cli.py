@@ -23,12 +23,14 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: list, check.")
 models_app = typer.Typer(no_args_is_help=True, help="Models under test.")
+reference_app = typer.Typer(no_args_is_help=True, help="Reference checkouts the compat recipes read (kimi).")
 cache_app = typer.Typer(no_args_is_help=True, help="The disk cache and the result store.")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(cache_app, name="cache")
 judges_app = typer.Typer(no_args_is_help=True, help="Judges and their templates.")
 app.add_typer(judges_app, name="judges")
+app.add_typer(reference_app, name="reference")
 
 WorkDir = Annotated[Path, typer.Option("--work-dir", "-w", help="Where the SQLite store, runs/ and reports live.")]
 CacheDir = Annotated[
@@ -139,6 +141,13 @@ def eval_cmd(
     rehash: Annotated[
         bool, typer.Option("--rehash", help="Hash every audio file again (do not trust the digest memo).")
     ] = False,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="NAME=PATH: a checkout of a reference (kimi) its compat recipes read."),
+    ] = None,
+    recipe: Annotated[
+        str, typer.Option("--recipe", help="kimi: require the Kimi-Audio-Evalkit recipes (and so its checkout).")
+    ] = "",
     config: ConfigOpt = None,
     cache_dir: CacheDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
@@ -186,6 +195,8 @@ def eval_cmd(
             skip_judge=skip_judge,
             rehash=rehash,
             judge=jopts,
+            references=_model_args(reference or []),
+            recipe=recipe,
         )
         ui = Ui(quiet=quiet)
         with _stdout_to_stderr(as_json):
@@ -450,6 +461,26 @@ def data_prepare(
     typer.echo(f"use it: DATASETS.dataset_root: {root} in config.yaml, or ALMEVAL_DATASET_ROOT={root}", err=True)
     if failures:
         raise typer.Exit(int(ExitCode.USER_ERROR))
+
+
+@reference_app.command("get")
+def reference_get(
+    name: Annotated[str, typer.Argument(help="kimi")],
+    into: Annotated[Path, typer.Option("--into", help="An empty or new folder for the checkout.")],
+    url: Annotated[str, typer.Option("--url", help="Clone from this mirror instead.")] = "",
+    commit: Annotated[str, typer.Option("--commit", help="Check out this commit instead of the pinned one.")] = "",
+) -> None:
+    """Clone a reference at the commit almeval's compat recipes were measured against (needs git and network)."""
+    from almeval import references
+
+    with _errors():
+        if name not in references.KNOWN:
+            raise UnknownNameError("reference", name, references.KNOWN)
+        ref = references.clone(name, into.resolve(), url, commit)
+    typer.echo(json.dumps({"reference": name, "path": str(ref.path), "commit": ref.commit}))
+    typer.echo(
+        f"use it: --reference {name}={ref.path} (or REFERENCES: {{{name}: {ref.path}}} in config.yaml)", err=True
+    )
 
 
 @models_app.command("list")

@@ -2,11 +2,16 @@
 
 A recipe turns (sample, prediction) into per-item values and aggregates them corpus-level. Each
 stored number names the recipe id that made it. ASR recipes:
-  default  English: Whisper English normaliser then Whisper basic normaliser, words as tokens (WER);
-           Chinese (zh/yue): basic normaliser, punctuation and spaces removed, characters as tokens (CER);
-           other languages: basic normaliser, words. A failed or empty prediction counts as all deletions.
-  kimi     Kimi-Audio-Evalkit's pipeline: its special-token/punctuation-spacing pre-clean, the same
-           normalisers, and failed predictions DROPPED from the denominator (as it does).
+  default  almeval's own, documented normalisation: special tokens and spaces before punctuation
+           cleaned; English: OpenAI Whisper's English normaliser (the `openai-whisper` package's own
+           module, spelling map included), then its basic normaliser, words as tokens (WER); Chinese:
+           numerals read out (cn2an), Cantonese converted to simplified characters (zhconv), then the
+           basic normaliser, characters as tokens (CER); other languages: basic normaliser, words.
+           A failed or empty prediction counts as all deletions. Edits by jiwer.
+  kimi     Kimi-Audio-Evalkit's pipeline, read from the user's checkout of it (almeval/references.py):
+           its pre-clean, its normalisers (its Whisper copy, its SpeechIO Chinese normaliser, zhconv for
+           Cantonese), sacrebleu's zh tokenizer through its tokenizer class, edit distance by
+           `editdistance`; failed predictions and predictions "null" are dropped (as it does).
 Rates are corpus-level (Σ edits / Σ reference tokens), in percent.
 """
 
@@ -16,26 +21,54 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 from almeval.cache.keys import content_key
 
+from .errors import ConfigError
 from .stats import ratio_ci
 from .values import Prediction, RecipeId, Sample
 
 CJK_LANGS = ("zh", "yue", "ja")
 ZH_LANGS = ("zh", "yue")
-NORMALIZER_VERSION = 2  # in every metric key: a normaliser change re-scores stored items
+NORMALIZER_VERSION = 3  # in every metric key: a normaliser change re-scores stored items
 _SPECIAL = re.compile(r"<\|.*?\|>")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([!,.?;:])")
 
 
+WHISPER_PIN = "openai-whisper==20250625"
+WHISPER_HOW = (
+    f"pip install --no-deps {WHISPER_PIN} (almeval uses only its text normalisers, so none of its heavy "
+    "dependencies are needed; `make install` does this)"
+)
+
+
 @cache
 def _normalizers() -> tuple[Callable[[str], str], Callable[[str], str]]:
-    from whisper_normalizer.basic import BasicTextNormalizer
-    from whisper_normalizer.english import EnglishTextNormalizer
+    """OpenAI Whisper's own English and basic normalisers, from the installed `openai-whisper` package.
+    Only its `normalizers` subpackage is loaded (privately): `import whisper` would pull in torch,
+    numba and tiktoken."""
+    from importlib.util import find_spec
 
-    return EnglishTextNormalizer(), BasicTextNormalizer()
+    from .references import load_package
+
+    spec = find_spec("whisper")
+    folder = Path(next(iter(spec.submodule_search_locations or ()), "")) / "normalizers" if spec else None
+    if folder is None or not (folder / "english.json").is_file():
+        raise ConfigError(f"ASR scoring needs OpenAI Whisper's text normalisers: {WHISPER_HOW}")
+    package = load_package(folder, "_almeval_openai_whisper_normalizers")
+    return package.EnglishTextNormalizer(), package.BasicTextNormalizer()
+
+
+@cache
+def whisper_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("openai-whisper")
+    except PackageNotFoundError:
+        return ""
 
 
 def _zh_numerals(text: str) -> str:
@@ -63,7 +96,11 @@ def _tokens(text: str, lang: str) -> tuple[str, ...]:
     english, basic = _normalizers()
     if lang == "en":
         return tuple(basic(english(text)).split())
-    if lang in ZH_LANGS:  # numerals read out in Chinese (cn2an), as Kimi-Audio-Evalkit's text normaliser does
+    if lang in ZH_LANGS:  # numerals read out in Chinese (cn2an); Cantonese transcripts in simplified characters
+        if lang == "yue":
+            import zhconv
+
+            text = zhconv.convert(text, "zh-cn")
         return tuple(c for c in basic(_zh_numerals(text)) if not c.isspace())
     if lang in CJK_LANGS:
         return tuple(c for c in basic(text) if not c.isspace())
@@ -83,7 +120,8 @@ class AsrRecipe:
         return str(RecipeId(f"asr-{self.name}", self.version))
 
     def check(self) -> None:
-        """jiwer and the normalisers are core dependencies: nothing to check."""
+        """OpenAI Whisper's normalisers must be installed (exit 2 with how, before any inference)."""
+        _normalizers()
 
     def metric(self, lang: str) -> str:
         return "cer" if lang in CJK_LANGS else "wer"
@@ -93,7 +131,7 @@ class AsrRecipe:
             "metric",
             {
                 "recipe": self.id,
-                "normalizer": NORMALIZER_VERSION,
+                "normalizer": [NORMALIZER_VERSION, whisper_version()],
                 "lang": sample.lang,
                 "ref": sample.answer,
                 "hyp": pred.text,
@@ -155,8 +193,62 @@ class AsrRecipe:
         }
 
 
-ASR_DEFAULT = AsrRecipe("default", "1", drop_failed=False, pre_clean=True)
-ASR_KIMI = AsrRecipe("kimi", "1", drop_failed=True, pre_clean=True)
+ASR_DEFAULT = AsrRecipe("default", "2", drop_failed=False, pre_clean=True)
+
+
+class KimiAsrRecipe(AsrRecipe):
+    """`asr-kimi`: Kimi-Audio-Evalkit's ASR scoring, its text handling read from the user's checkout
+    (`almeval/metrics/wer.py` there: `remove_sp`, its three normalisers, its sacrebleu-based tokenizer,
+    `editdistance`, `zhconv`). Per item exactly its per-item steps; corpus-level rate as it computes."""
+
+    reference = "kimi"
+
+    def check(self) -> None:
+        self._module()
+
+    def _module(self) -> Any:
+        from .references import get, load_module
+
+        try:
+            return load_module(get("kimi"), "almeval/metrics", "wer")
+        except ImportError as exc:  # its own imports: editdistance, zhconv, sacrebleu, more_itertools
+            raise ConfigError(
+                f"the kimi reference's wer.py cannot be imported ({exc}): pip install 'almeval[kimi]'"
+            ) from exc
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        from .references import get
+
+        return content_key("metric", {"base": super().item_key(sample, pred), "reference": get("kimi").commit})
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+        wer = self._module()
+        if pred.status != "ok" or pred.text == "null":  # it drops predictions that are missing ("null")
+            return {"failed": int(pred.status != "ok"), "dropped": 1, "edits": 0, "ref_len": 0}
+        lang = sample.lang
+        ref, hyp = wer.remove_sp(str(sample.answer), lang), wer.remove_sp(pred.text, lang)
+        if lang == "yue":
+            ref, hyp = wer.zhconv.convert(ref, "zh-cn"), wer.zhconv.convert(hyp, "zh-cn")
+        if lang == "en":
+            ref, hyp = wer.english_normalizer(ref), wer.english_normalizer(hyp)
+        # as the reference does: the Chinese normaliser for zh, else (English too) the basic one
+        norm = wer.chinese_normalizer if lang == "zh" else wer.basic_normalizer
+        ref, hyp = norm(ref), norm(hyp)
+        tokenizer = _kimi_tokenizer(wer)
+        ref_items, hyp_items = tokenizer.tokenize(ref).split(), tokenizer.tokenize(hyp).split()
+        edits = wer.ed.eval(ref_items, hyp_items)
+        return {"failed": 0, "dropped": 0, "edits": edits, "ref_len": len(ref_items)}
+
+
+@cache
+def _kimi_tokenizer(wer: Any) -> Any:
+    """Its tokenizer as its compute_wer builds it (sacrebleu zh, lower-cased, punctuation removed)."""
+    return wer.EvaluationTokenizer(
+        tokenizer_type="zh", lowercase=True, punctuation_removal=True, character_tokenization=False
+    )
+
+
+ASR_KIMI = KimiAsrRecipe("kimi", "2", drop_failed=True, pre_clean=True)
 
 
 class Recipe(Protocol):

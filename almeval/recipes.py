@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from . import references
 from .errors import ConfigError
 from .metrics import ASR_DEFAULT, ASR_KIMI, Recipe
 from .registry import load_entry_points, load_object
@@ -29,31 +30,42 @@ def _catalog() -> dict[str, Recipe]:
     return out
 
 
-TASK_RULES: dict[str, tuple[str, ...]] = {"ASR": ("asr-default", "asr-kimi")}  # a benchmark's rules=None
+# a benchmark's rules=None: (the task's rule recipes, optional ones: computed where they can run)
+TASK_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {"ASR": (("asr-default",), ("asr-kimi",))}
 
 
 def rule_names(info: DatasetInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(rule recipe names, optional ones) a benchmark declares; an unknown name is an error."""
-    names = info.rules if info.rules is not None else TASK_RULES.get(info.task, ())
-    unknown = [n for n in (*names, *info.optional_rules) if n not in _catalog()]
+    task_rules, task_optional = TASK_RULES.get(info.task, ((), ()))
+    names = info.rules if info.rules is not None else task_rules
+    optional = (*info.optional_rules, *(task_optional if info.rules is None else ()))
+    unknown = [n for n in (*names, *optional) if n not in _catalog()]
     if unknown:
         raise ConfigError(f"benchmark {info.name!r} names unknown recipe(s) {unknown}; known: {sorted(_catalog())}")
-    return names, info.optional_rules
+    return names, optional
 
 
 def recipes_for(info: DatasetInfo) -> tuple[Recipe, ...]:
-    """Rule recipes of a benchmark, plus its optional ones whose package is installed; empty when only a
-    judge scores it."""
+    """Rule recipes of a benchmark, plus its optional ones that can run here (their package installed,
+    their reference checkout given); empty when only a judge scores it."""
     names, optional = rule_names(info)
     catalog = _catalog()
-    return (*(catalog[n] for n in names), *(catalog[n] for n in optional if _installed(catalog[n].extra)))
+    return (*(catalog[n] for n in names), *(catalog[n] for n in optional if not _missing(catalog[n])))
 
 
 def recipe_names(info: DatasetInfo) -> list[str]:
-    """Every rule recipe of a benchmark, optional ones marked with the package they need."""
+    """Every rule recipe of a benchmark, optional ones marked with what they need."""
     names, optional = rule_names(info)
-    marked = [n if _installed(_catalog()[n].extra) else f"{n} (needs {_catalog()[n].extra})" for n in optional]
+    marked = [f"{n} (needs {need})" if (need := _missing(_catalog()[n])) else n for n in optional]
     return [*names, *marked]
+
+
+def _missing(recipe: Recipe) -> str:
+    """What an optional recipe lacks here: its package, or its reference checkout ("" = nothing)."""
+    reference = getattr(recipe, "reference", "")
+    if reference and not references.available(reference):
+        return f"--reference {reference}=PATH"
+    return "" if _installed(recipe.extra) else recipe.extra
 
 
 def _key(recipe: Recipe) -> str:

@@ -22,6 +22,7 @@ from almeval.endpoint.client import public_url
 from almeval.endpoint.limiter import throttled
 from almeval.judges import JudgeOptions, make_stage
 
+from . import references
 from .config import load_config
 from .datasets import Catalog
 from .errors import AlmevalError
@@ -39,8 +40,11 @@ from .values import HEADLINE, Coverage, Prediction, RecipeId
 LIBS = (
     "almeval",
     "jiwer",
-    "whisper-normalizer",
+    "openai-whisper",  # its text normalisers only
     "cn2an",
+    "zhconv",
+    "sacrebleu",  # the kimi recipe's tokenizer (through the reference's code)
+    "editdistance",
     "diskcache",
     "sqlite-utils",
     "numpy",
@@ -62,6 +66,8 @@ class EvalOptions:
     skip_judge: bool = False
     rehash: bool = False  # hash every audio file again instead of trusting the digest memo
     judge: JudgeOptions = field(default_factory=JudgeOptions)
+    references: Mapping[str, str] = field(default_factory=dict)  # --reference NAME=PATH
+    recipe: str = ""  # --recipe kimi: the compat recipes are required (their checkout must be given)
 
 
 def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -82,6 +88,9 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     ui = ui or Ui(quiet=True)
     started = time.perf_counter()
     config = load_config(opts.config)
+    references.choose(opts.references, config.raw.get("REFERENCES"))
+    if opts.recipe:
+        references.require_view(opts.recipe)
     catalog = Catalog(config)
     selection = catalog.select(list(opts.data))
     for info in selection.datasets:  # a recipe's missing package stops the run before anything is computed
@@ -133,7 +142,9 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     plans = [
         plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit) for info in selection.datasets
     ]
-    for p in plans:
+    for p in plans:  # a manifest given by path knows its task only now: its recipes are checked here too
+        for recipe in recipes_for(p.info):
+            recipe.check()
         ctx.scorer.use(p.info)
     ctx.ui.plan(ctx.spec.label, [(p.info.name, p.counts()) for p in plans], selection.skipped)
     for p in plans:

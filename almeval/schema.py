@@ -88,6 +88,7 @@ class ConfigFile(_Section):
     DATASETS: DatasetsSection | None = None
     PROMPTS: dict[str, StrictStr | PromptModel] | None = None
     JUDGE: JudgeSection | None = None
+    REFERENCES: dict[str, NonEmpty] | None = None  # reference name → its checkout (almeval/references.py)
 
 
 MODELS: dict[str, type[BaseModel]] = {

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
 from .metrics import Recipe
 from .plan import DatasetPlan, ModelSpec
 from .recipes import recipes_for
+from .references import get
 from .stats import reuse_or_compute
 from .store import Store
 from .values import DatasetInfo, ItemScore, Prediction, Sample, Score
@@ -80,7 +81,13 @@ class ItemScorer:
         for recipe in recipes_for(plan.info):
             have = self.values[(plan.info.name, recipe.id)]
             items = [(req.sample.subset, have[req.sample.index]) for req in plan.requests]
-            rows += subset_scores(scope, recipe.id, items, partial(recipe.aggregate, lang))
+            reference = getattr(recipe, "reference", "")  # a compat recipe names the checkout it read
+            mine = (
+                replace(scope, provenance={**provenance, "reference": get(reference).provenance()})
+                if reference
+                else scope
+            )
+            rows += subset_scores(mine, recipe.id, items, partial(recipe.aggregate, lang))
         return rows
 
 

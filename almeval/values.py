@@ -43,7 +43,7 @@ class ModelId:
 @dataclass(frozen=True, slots=True)
 class RecipeId:
     """A recipe's structured id. Stored and shown as text: `family@version` for rule recipes
-    (`asr-default@1`, `mcq-extract@1`), `family@version:judge` for judge recipes
+    (`asr-default@2`, `mcq-extract@1`), `family@version:judge` for judge recipes
     (`judge-kimi@1:gpt-4o-mini`). `parse` is the only place that reads the text form."""
 
     family: str

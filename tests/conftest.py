@@ -19,9 +19,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
-    """Every test gets its own disk cache and no stray config or API key from the environment."""
+    """Every test gets its own disk cache and no stray config, API key or reference checkout from the environment
+    (the real-checkout tests read ALMEVAL_REFERENCE_KIMI when they are collected)."""
+    from almeval import references
+
+    references.choose({})
     monkeypatch.setenv("ALMEVAL_CACHE_DIR", str(tmp_path / "cache"))
-    for var in ("ALMEVAL_CONFIG", "ALMEVAL_DATASET_ROOT", "OPENAI_API_KEY"):
+    for var in ("ALMEVAL_CONFIG", "ALMEVAL_DATASET_ROOT", "OPENAI_API_KEY", "ALMEVAL_REFERENCE_KIMI"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -81,3 +85,20 @@ def start_fake_eval(manifest: Path, work: Path, log: Path, latency: float, batch
     args = ("-a", f"log={log}", "-a", f"batch_latency={latency}", "-a", f"batch_size={batch_size}")
     cmd = fake_eval_cmd(manifest, work, *args)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+
+
+@pytest.fixture(scope="session")
+def _kimi_standin(tmp_path_factory) -> Path:
+    from reference_standins import kimi_checkout
+
+    return kimi_checkout(tmp_path_factory.mktemp("kimi-standin"))
+
+
+@pytest.fixture
+def kimi_reference(_kimi_standin, monkeypatch) -> Path:
+    """A stand-in Kimi-Audio-Evalkit checkout (our own code, its layout) given as ALMEVAL_REFERENCE_KIMI."""
+    from almeval import references
+
+    monkeypatch.setenv("ALMEVAL_REFERENCE_KIMI", str(_kimi_standin))
+    references.choose({})
+    return _kimi_standin

@@ -18,7 +18,7 @@ def _db(tmp_path):
 
 def test_an_edited_cached_prediction_is_refused_and_recomputed_not_scored(tmp_path, asr_set):
     first = run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
-    assert first["datasets"]["set"]["scores"]["asr-default@1"]["wer"] == 0.0
+    assert first["datasets"]["set"]["scores"]["asr-default@2"]["wer"] == 0.0
     con = _db(tmp_path)
     # an attacker rewrites every cached prediction's text (the JSON is zlib-compressed: rewrite it whole)
     import json
@@ -42,7 +42,7 @@ def test_an_edited_cached_prediction_is_refused_and_recomputed_not_scored(tmp_pa
     shutil.rmtree(tmp_path / "work")
     again = run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
     assert again["inferred"] == 12 and again["inference_cache_hits"] == 0  # refused, so recomputed
-    assert again["datasets"]["set"]["scores"]["asr-default@1"]["wer"] == 0.0  # not the forged text
+    assert again["datasets"]["set"]["scores"]["asr-default@2"]["wer"] == 0.0  # not the forged text
 
 
 def test_cache_check_reports_edited_entries_and_fix_deletes_them(tmp_path):

@@ -26,7 +26,7 @@ def test_sphinx_on_the_demo_gives_a_real_wer_and_report(tmp_path):
     out = cli("eval", "--model", "sphinx", "--data", "demo", "--limit", "6", "-w", str(work), "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    wer = summary["datasets"]["demo"]["scores"]["asr-default@1"]["wer"]
+    wer = summary["datasets"]["demo"]["scores"]["asr-default@2"]["wer"]
     assert 0 < wer < 40, f"pocketsphinx on flite speech should be imperfect but close, got {wer}"
     assert "6 items, 6 inferred" in out.stderr
 
@@ -34,7 +34,7 @@ def test_sphinx_on_the_demo_gives_a_real_wer_and_report(tmp_path):
     assert cli("report", "-w", str(work), "--out", str(report)).returncode == 0
     text = report.read_text()
     assert re.search(rf"\| sphinx \| {wer:.2f} \[[0-9.]+–[0-9.]+\] \(partial 6/24\) \|", text), text
-    assert "pocketsphinx-" in text and "asr-default@1" in text
+    assert "pocketsphinx-" in text and "asr-default@2" in text
 
 
 def test_eval_exit_code_1_when_items_fail(tmp_path):
@@ -120,7 +120,7 @@ def test_the_readme_python_example_runs(tmp_path, capsys):
     block = text.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(block, "README.md (Python API)", "exec"), {})
     printed = capsys.readouterr().out
-    assert "sphinx" in printed and "('demo', 'asr-default@1'" in printed and (tmp_path / "api-results").is_dir()
+    assert "sphinx" in printed and "('demo', 'asr-default@2'" in printed and (tmp_path / "api-results").is_dir()
 
 
 def test_json_output_stays_one_json_document_when_a_dependency_prints(tmp_path):

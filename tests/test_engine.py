@@ -17,7 +17,7 @@ def test_second_identical_run_loads_nothing(tmp_path, asr_set):
     first = run(tmp_path, [str(asr_set)], model_args={"log": str(log), "batch_size": "5"})
     assert (first["items"], first["inferred"], first["model_loaded"]) == (12, 12, True)
     assert [c["event"] for c in calls(log)] == ["init", "generate", "generate", "generate"]  # 5 + 5 + 2
-    assert first["datasets"]["set"]["scores"]["asr-default@1"]["wer"] == 0.0  # echo = reference
+    assert first["datasets"]["set"]["scores"]["asr-default@2"]["wer"] == 0.0  # echo = reference
 
     log.unlink()
     second = run(tmp_path, [str(asr_set)], model_args={"log": str(log), "batch_size": "5"})
@@ -112,20 +112,20 @@ def test_limit_is_partial_and_reused_item_by_item(tmp_path, asr_set):
     assert one(store, "SELECT n, dataset_size, complete FROM scores WHERE subset=''") == (12, 12, 1)
 
 
-def test_failed_items_are_recorded_counted_and_retried(tmp_path, asr_set):
+def test_failed_items_are_recorded_counted_and_retried(tmp_path, asr_set, kimi_reference):
     first = run(tmp_path, [str(asr_set)], model_args={"fail": "3;4"})
     assert first["failed"] == 2
     scores = first["datasets"]["set"]["scores"]
     # default counts a failed prediction as all deletions; kimi drops it from the denominator
-    assert scores["asr-default@1"]["failed"] == 2 and scores["asr-default@1"]["wer"] > 0
-    assert scores["asr-kimi@1"]["wer"] == 0.0 and scores["asr-kimi@1"]["n"] == 10
+    assert scores["asr-default@2"]["failed"] == 2 and scores["asr-default@2"]["wer"] > 0
+    assert scores["asr-kimi@2"]["wer"] == 0.0 and scores["asr-kimi@2"]["n"] == 10
     store = Store(tmp_path / "work" / "almeval.sqlite")
     errors = fetch(store, "SELECT error FROM predictions WHERE status='error'")
     assert len(errors) == 2 and "fake failure" in errors[0][0]
 
     second = run(tmp_path, [str(asr_set)])  # no failures scripted now: only the two are redone
     assert second["inferred"] == 2 and second["failed"] == 0
-    assert second["datasets"]["set"]["scores"]["asr-default@1"]["wer"] == 0.0
+    assert second["datasets"]["set"]["scores"]["asr-default@2"]["wer"] == 0.0
 
 
 def test_store_rows_are_unique_after_many_runs(tmp_path, asr_set):
@@ -162,19 +162,19 @@ def test_store_that_is_not_sqlite_gives_a_store_error(tmp_path, asr_set):
         run(tmp_path, [str(asr_set)])
 
 
-def test_replay_kimi_result_file(tmp_path, asr_set):
+def test_replay_kimi_result_file(tmp_path, asr_set, kimi_reference):
     rows = [json.loads(line) for line in asr_set.read_text().splitlines()]
     for r in rows:
         r["prediction"] = r["answer"]
     rows[0]["prediction"] = "null"  # Kimi-Audio-Evalkit's marker for a missing prediction
-    rows[1]["prediction"] = "sentence numbers one"  # "one" normalises to "1"; "numbers" is 1 substitution of 3 words
+    rows[1]["prediction"] = "sentence numbers 1"  # "numbers" is 1 substitution of 3 words
     result = write_manifest(tmp_path / "Kimi-Audio_set.jsonl", rows)
     out = run(tmp_path, [str(asr_set)], model=f"replay:{result}")
     scores = out["datasets"]["set"]["scores"]
     assert out["model"] == "replay:Kimi-Audio_set" and out["failed"] == 1
     # kimi drops the null: 11 items, 3 words each → 33 words, 1 error; default adds 3 deletions of 36 words
-    assert scores["asr-kimi@1"]["wer"] == round(100 * 1 / 33, 2)
-    assert scores["asr-default@1"]["wer"] == round(100 * 4 / 36, 2)
+    assert scores["asr-kimi@2"]["wer"] == round(100 * 1 / 33, 2)
+    assert scores["asr-default@2"]["wer"] == round(100 * 4 / 36, 2)
 
 
 def test_sqlite_file_is_real_and_wal(tmp_path, asr_set):

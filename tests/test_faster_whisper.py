@@ -17,7 +17,7 @@ def test_faster_whisper_transcribes_the_demo_with_a_plausible_wer_and_reruns_fro
     out = cli("eval", "-m", "faster-whisper", "-d", "demo", "--limit", "8", "-w", work, "--json")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    wer = summary["datasets"]["demo"]["scores"]["asr-default@1"]["wer"]
+    wer = summary["datasets"]["demo"]["scores"]["asr-default@2"]["wer"]
     assert 0 <= wer < 25, f"Whisper tiny.en on clean TTS speech should be close, got {wer}"
     assert summary["model"] == "faster-whisper:tiny.en" and summary["adapter"]["weights"]
     again = json.loads(cli("eval", "-m", "faster-whisper", "-d", "demo", "--limit", "8", "-w", work, "--json").stdout)

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "batching": 1,
     "config": 1,
     "prompts": 1,
+    "references": 1,
     # L2 plugins: models under test, recipes, benchmarks, preparers
     "adapters": 2,
     "metrics": 2,

@@ -85,3 +85,14 @@ def test_the_dockerfile_pins_the_makefile_torch_and_installs_extras_that_exist()
     wanted = re.search(r'pip install "\.\[([a-z,-]+)\]"', docker_text)
     assert wanted and set(wanted.group(1).split(",")) <= extras
     assert {"hf", "prepare", "ifeval"} <= set(wanted.group(1).split(","))
+
+
+def test_the_makefile_the_dockerfile_and_the_code_install_the_same_openai_whisper():
+    import re
+
+    from almeval.metrics import WHISPER_PIN
+
+    make = re.search(r"^WHISPER := (\S+)", (REPO / "Makefile").read_text(), re.M)
+    assert make and make.group(1) == WHISPER_PIN
+    assert f"pip install --no-deps {WHISPER_PIN}" in (REPO / "Dockerfile").read_text()
+    assert WHISPER_PIN in (REPO / "README.md").read_text()

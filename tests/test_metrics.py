@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from almeval.metrics import ASR_DEFAULT, ASR_KIMI, asr_tokens, kimi_pre_clean
+import pytest
+
+from almeval.metrics import ASR_DEFAULT, ASR_KIMI, _normalizers, asr_tokens, kimi_pre_clean
 from almeval.values import Prediction, Sample
 
 
@@ -43,7 +45,7 @@ def test_chinese_is_cer_without_punctuation():
     assert out["metric"] == "cer" and out["cer"] == 16.67
 
 
-def test_default_counts_failures_kimi_drops_them():
+def test_default_counts_failures_kimi_drops_them(kimi_reference):
     failed = Prediction("k", "", status="error", error="boom")
     pairs = [("a b c d", _ok("a b c d")), ("e f g h", failed)]
     # default: the failed item is 4 deletions over 8 reference words = 50 %; kimi: 0/4 = 0 % over 1 item
@@ -52,7 +54,7 @@ def test_default_counts_failures_kimi_drops_them():
     assert (k["wer"], k["n"], k["failed"], k["dropped"]) == (0.0, 1, 1, 1)
 
 
-def test_empty_prediction_is_all_deletions_in_both_recipes():
+def test_empty_prediction_is_all_deletions_in_both_recipes(kimi_reference):
     # an empty string is an answer (not a failure): 3 deletions / 3 words = 100 %
     for recipe in (ASR_DEFAULT, ASR_KIMI):
         assert _agg(recipe, [("one two three", _ok(""))])["wer"] == 100.0
@@ -63,7 +65,7 @@ def test_kimi_pre_clean_removes_special_tokens_and_zh_spaces():
     assert kimi_pre_clean("今天 天气 很好", "zh") == "今天天气很好"
 
 
-def test_item_key_changes_with_recipe_and_text():
+def test_item_key_changes_with_recipe_and_text(kimi_reference):
     s = _s("a b")
     keys = {ASR_DEFAULT.item_key(s, _ok("a b")), ASR_KIMI.item_key(s, _ok("a b")), ASR_DEFAULT.item_key(s, _ok("a"))}
     assert len(keys) == 3
@@ -90,3 +92,36 @@ def test_chinese_numerals_are_read_out_before_cer():
     # "我有3个苹果" and "我有三个苹果" are the same utterance: 0 errors once 3 reads as 三 (cn2an)
     out = _agg(ASR_DEFAULT, [("我有三个苹果。", _ok("我有3个苹果"))], lang="zh")
     assert out["cer"] == 0.0 and out["ref_len"] == 6
+
+
+def test_without_openai_whisper_asr_scoring_stops_before_inference_with_the_install_command(tmp_path, monkeypatch):
+    import importlib.util
+
+    from conftest import asr_rows, run, write_manifest, write_wav
+    from storeview import one
+
+    from almeval import metrics
+    from almeval.errors import ConfigError
+    from almeval.store import Store
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "whisper" else real(name, *a))
+    metrics._normalizers.cache_clear()
+    write_wav(tmp_path / "data" / "a.wav")
+    manifest = write_manifest(tmp_path / "data" / "set.jsonl", asr_rows(2))
+    try:
+        with pytest.raises(ConfigError, match=r"pip install --no-deps openai-whisper==20250625"):
+            run(tmp_path, [str(manifest)])
+        store = Store(tmp_path / "work" / "almeval.sqlite")
+        assert one(store, "SELECT count(*) FROM predictions")[0] == 0  # refused before any inference
+    finally:
+        metrics._normalizers.cache_clear()
+
+
+def test_english_is_normalised_by_openai_whispers_own_module_not_a_look_alike():
+    """OpenAI's normaliser has no informal-word rules (the PyPI whisper-normalizer adds kinda → kind of):
+    "kinda" stays a word of its own, one substitution against "kind of"'s two words."""
+    out = _agg(ASR_DEFAULT, [("I kinda like it", _ok("I kind of like it"))])
+    assert out["edits"] == 2 and out["ref_len"] == 4  # kinda→kind, +of
+    english, _ = _normalizers()
+    assert type(english).__module__.startswith("_almeval_openai_whisper_normalizers")

@@ -25,7 +25,7 @@ def _replay_file(folder: Path, wrong: bool) -> Path:
 
 def _overall_wer(store: Store) -> dict[str, float]:
     names = store.display_names()
-    return {names[s.model]: s.values["wer"] for s in store.scores() if s.subset == "" and s.recipe == "asr-default@1"}
+    return {names[s.model]: s.values["wer"] for s in store.scores() if s.subset == "" and s.recipe == "asr-default@2"}
 
 
 def test_two_replay_files_with_the_same_name_are_two_models_and_a_rerun_leaves_the_other_alone(tmp_path):
@@ -164,4 +164,4 @@ def test_cache_prune_model_removes_one_models_stored_results_and_nothing_else(tm
     store = Store(tmp_path / "work" / "almeval.sqlite")
     assert _overall_wer(store) == {"replay:preds": 100.0}  # only b is left, shown by its plain label again
     again = run(tmp_path, ["demo"], model=f"replay:{a}")  # a comes back from the cache, nothing inferred
-    assert again["inferred"] == 0 and again["datasets"]["demo"]["scores"]["asr-default@1"]["wer"] == 0.0
+    assert again["inferred"] == 0 and again["datasets"]["demo"]["scores"]["asr-default@2"]["wer"] == 0.0

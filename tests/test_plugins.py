@@ -84,7 +84,8 @@ def test_a_plugin_package_adds_a_model_and_a_benchmark_that_run_end_to_end(tmp_p
     assert listing.returncode == 0 and "shout" in listing.stdout and "almeval-tinyplugin" in listing.stdout
     datasets = json.loads(cli("data", "list", "--json", env=env).stdout)
     listed = {d["dataset"]: d for d in datasets}
-    assert listed["tiny-asr"]["prepared"] and listed["tiny-asr"]["rules"] == ["asr-default", "asr-kimi"]
+    assert listed["tiny-asr"]["prepared"]
+    assert listed["tiny-asr"]["rules"] == ["asr-default", "asr-kimi (needs --reference kimi=PATH)"]
     assert listed["tiny-quiz"]["rules"] == ["tiny-extract"] and listed["tiny-quiz"]["judge"] == "tiny-yes"
     code = "from almeval.judges.templates import builtin_templates as t; print(t()['tiny-yes'].parse)"
     assert (
@@ -98,7 +99,7 @@ def test_a_plugin_package_adds_a_model_and_a_benchmark_that_run_end_to_end(tmp_p
     out = cli("eval", "--model", "shout", *args, env=env)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
-    assert summary["inferred"] == 10 and summary["datasets"]["tiny-asr"]["scores"]["asr-default@1"]["wer"] == 0.0
+    assert summary["inferred"] == 10 and summary["datasets"]["tiny-asr"]["scores"]["asr-default@2"]["wer"] == 0.0
     # the answer "A" shouted back is extracted as A by the rule recipe the declaration names
     assert summary["datasets"]["tiny-quiz"]["scores"]["tiny-extract@1"]["acc"] == 100.0
 

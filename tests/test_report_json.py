@@ -28,7 +28,7 @@ FIELDS = {
 }
 
 
-def test_report_json_holds_every_score_with_its_fields_and_agrees_with_the_run(tmp_path):
+def test_report_json_holds_every_score_with_its_fields_and_agrees_with_the_run(tmp_path, kimi_reference):
     rows = [json.loads(line) for line in (DEMO_DIR / "demo.jsonl").read_text().splitlines()]
     preds = [{"index": r["index"], "prediction": r["answer"]} for r in rows]
     preds[0]["prediction"] = "null"  # one failed item, counted beside the score
@@ -42,9 +42,9 @@ def test_report_json_holds_every_score_with_its_fields_and_agrees_with_the_run(t
     scores = doc["scores"]
     assert scores and all(set(s) == FIELDS for s in scores)
     overall = {s["recipe"]: s for s in scores if s["subset"] == ""}
-    assert set(overall) == {"asr-default@1", "asr-kimi@1"}
-    default = overall["asr-default@1"]
-    assert default["value"] == summary["datasets"]["demo"]["scores"]["asr-default@1"]["wer"]
+    assert set(overall) == {"asr-default@2", "asr-kimi@2"}
+    default = overall["asr-default@2"]
+    assert default["value"] == summary["datasets"]["demo"]["scores"]["asr-default@2"]["wer"]
     assert default["model_label"] == "replay:preds" and default["model_key"] == summary["model_key"]
     assert (default["n"], default["size"], default["complete"]) == (10, 24, False)
     assert default["counts"]["failed"] == 1
@@ -52,7 +52,7 @@ def test_report_json_holds_every_score_with_its_fields_and_agrees_with_the_run(t
     assert default["provenance"]["model_key"] == summary["model_key"]
 
     plain = cli("report", "-w", str(tmp_path / "work"), "--format", "json")
-    assert {s["recipe"] for s in json.loads(plain.stdout)["scores"]} == {"asr-default@1"}
+    assert {s["recipe"] for s in json.loads(plain.stdout)["scores"]} == {"asr-default@2"}
 
 
 def test_report_refuses_an_unknown_recipe_view_or_format(tmp_path):

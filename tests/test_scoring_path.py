@@ -63,7 +63,7 @@ def test_rule_and_judge_recipes_share_the_item_scores_table_and_reruns_cost_no_c
 
 
 @pytest.mark.parametrize(
-    "text", ["asr-default@1", "mcq-extract-vb@1", "judge-kimi@1:gpt-4o-mini", "judge-default@2:hf:/models/llama"]
+    "text", ["asr-default@2", "mcq-extract-vb@1", "judge-kimi@1:gpt-4o-mini", "judge-default@2:hf:/models/llama"]
 )
 def test_recipe_ids_round_trip_through_their_one_parser(text):
     rid = RecipeId.parse(text)

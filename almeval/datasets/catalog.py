@@ -277,8 +277,8 @@ SERIES: tuple[Series, ...] = (
                 description=(
                     "24 English utterances: 22 sentences rendered by Debian's flite in two voices (flite-slt, "
                     "flite-kal16) and 2 real CMU ARCTIC recordings (arctic). The WER is the model's real error rate "
-                    "on real speech (English text normalised by the whisper-normalizer "
-                    "package)."
+                    "on real speech (English text normalised by OpenAI Whisper's own normaliser, from the "
+                    "openai-whisper package)."
                 ),
             ),
             benchmark(

@@ -1,0 +1,186 @@
+"""Reference implementations almeval reproduces, read from the user's own checkout at run time.
+
+almeval never carries another project's prompts, phrase lists, normalisers or templates in its files.
+A reference-compatible recipe (`asr-kimi`, …) loads what it needs from a checkout the user points at:
+
+    --reference kimi=PATH            (eval, judge, report; repeatable)
+    REFERENCES: {kimi: PATH}         (config.yaml)
+    ALMEVAL_REFERENCE_KIMI=PATH      (environment)
+
+in that order of precedence. Its git commit (or, outside git, a digest of the files read) is recorded
+in every score's provenance and enters the per-item metric keys, so a different checkout re-scores.
+Code is imported from the checkout under a private module name (`load_package`), never into almeval's
+own namespace; nothing of it runs at import of almeval. `almeval reference get NAME` clones the pinned
+commit where the network allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Known:
+    """A reference almeval knows: where to get it, the commit its recipes were measured against, and a
+    file that must be in a checkout of it."""
+
+    name: str
+    title: str
+    url: str
+    commit: str
+    marker: str
+
+
+KNOWN: dict[str, Known] = {
+    k.name: k
+    for k in (
+        Known(
+            "kimi",
+            "Kimi-Audio-Evalkit",
+            "https://github.com/MoonshotAI/Kimi-Audio-Evalkit",
+            "4080c492effcbb38d18e9d8893a9d61885f19d9b",
+            "almeval/metrics/wer.py",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str
+    path: Path
+    commit: str  # the checkout's git commit, or "files:<digest>" outside git
+
+    def provenance(self) -> dict[str, str]:
+        known = KNOWN[self.name]
+        pinned = self.commit == known.commit
+        return {"reference": known.title, "commit": self.commit, "pinned": "yes" if pinned else f"no ({known.commit})"}
+
+
+_CHOSEN: dict[str, str] = {}  # name → path given on the command line or in config.yaml (this process)
+
+
+def choose(pairs: Mapping[str, str], config: Mapping[str, object] | None = None) -> None:
+    """Record the checkouts this run uses: `--reference NAME=PATH` over config.yaml `REFERENCES`."""
+    section = dict(config or {})
+    _CHOSEN.clear()
+    for name, path in {**{str(k): str(v) for k, v in section.items()}, **pairs}.items():
+        if name not in KNOWN:
+            from .errors import UnknownNameError
+
+            raise UnknownNameError("reference", name, KNOWN)
+        _CHOSEN[name] = path
+    _resolved.clear()
+
+
+_resolved: dict[str, Reference] = {}
+
+
+VIEWS = {"default": "", "kimi": "kimi"}  # a --recipe view → the reference its compat recipes need
+
+
+def require_view(view: str) -> None:
+    """`--recipe kimi` on eval: its recipes must be computable, so the checkout must be there (exit 2)."""
+    if view not in VIEWS:
+        from .errors import UnknownNameError
+
+        raise UnknownNameError("recipe view", view, VIEWS)
+    if VIEWS[view]:
+        get(VIEWS[view])
+
+
+def where(name: str) -> str:
+    """The path configured for a reference ("" = none)."""
+    return _CHOSEN.get(name) or os.environ.get(f"ALMEVAL_REFERENCE_{name.upper()}", "")
+
+
+def available(name: str) -> bool:
+    return bool(where(name))
+
+
+def get(name: str) -> Reference:
+    """The reference's checkout, checked; a clear error (exit 2) saying how to get it when there is none."""
+    if name in _resolved:
+        return _resolved[name]
+    known = KNOWN[name]
+    path = where(name)
+    how = (
+        f"get it with `almeval reference get {name} --into DIR` (or git clone {known.url}; git checkout "
+        f"{known.commit[:12]}) and pass --reference {name}=DIR, set REFERENCES: {{{name}: DIR}} in config.yaml, "
+        f"or ALMEVAL_REFERENCE_{name.upper()}=DIR"
+    )
+    if not path:
+        raise ConfigError(f"the {name} recipes reproduce {known.title} from a checkout of it, and none is set: {how}")
+    root = Path(path).expanduser().resolve()
+    if not (root / known.marker).is_file():
+        raise ConfigError(f"{root} is not a checkout of {known.title} (no {known.marker}): {how}")
+    ref = Reference(name, root, _commit(root, known.marker))
+    _resolved[name] = ref
+    return ref
+
+
+def _commit(root: Path, marker: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        folder = (root / marker).parent
+        digest = hashlib.sha256()
+        for f in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes())
+        return f"files:{digest.hexdigest()[:16]}"
+
+
+def load_package(folder: Path, alias: str) -> ModuleType:
+    """Import the package in `folder` under the module name `alias` (its relative imports resolve inside
+    it), without running any parent package's `__init__`. Loaded once per process."""
+    if alias in sys.modules:
+        return sys.modules[alias]
+    init = folder / "__init__.py"
+    spec = importlib.util.spec_from_file_location(alias, init, submodule_search_locations=[str(folder)])
+    if spec is None or spec.loader is None or not init.is_file():
+        raise ConfigError(f"cannot load {folder} as a package (no __init__.py)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[alias]
+        raise
+    return module
+
+
+def load_module(ref: Reference, package: str, module: str) -> ModuleType:
+    """`package/module` of a reference checkout (e.g. kimi's almeval/metrics, wer), imported privately."""
+    alias = f"_almeval_ref_{ref.name}_{hashlib.sha256(f'{ref.path}@{ref.commit}'.encode()).hexdigest()[:12]}"
+    load_package(ref.path / package, alias)
+    return importlib.import_module(f"{alias}.{module}")
+
+
+def clone(name: str, into: Path, url: str = "", commit: str = "") -> Reference:
+    """`almeval reference get`: clone the reference and check out the commit almeval was measured against
+    (or `commit`, from `url`: a mirror)."""
+    known = KNOWN[name]
+    if into.exists() and any(into.iterdir()):
+        raise ConfigError(f"{into} exists and is not empty: pass an empty or new folder")
+    try:
+        subprocess.run(["git", "clone", "-q", url or known.url, str(into)], check=True, timeout=600)
+        subprocess.run(["git", "-C", str(into), "checkout", "-q", commit or known.commit], check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        source = url or known.url
+        raise ConfigError(f"could not clone {source} ({exc}); clone it yourself where the network allows") from exc
+    _CHOSEN[name] = str(into)
+    _resolved.pop(name, None)
+    return get(name)

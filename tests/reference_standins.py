@@ -1,0 +1,81 @@
+"""Stand-in checkouts of the references almeval reproduces, for tests: the same file layout and the same
+names as the real ones, with simple code and wording of our own (almeval never carries the references'
+text). The real checkouts are exercised by tests/test_reference_kimi.py when ALMEVAL_REFERENCE_KIMI is set."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+KIMI_WER = '''"""Stand-in scoring module: the names a Kimi-Audio-Evalkit checkout's wer.py defines."""
+import re
+import unicodedata
+
+import editdistance as ed
+import zhconv
+
+
+class _Fold:
+    """Lower-cases, maps a few spellings, drops punctuation (a stand-in normaliser)."""
+
+    def __init__(self, spellings=None):
+        self.spellings = spellings or {}
+
+    def __call__(self, text):
+        words = [self.spellings.get(w, w) for w in text.lower().split()]
+        kept = "".join(c if unicodedata.category(c)[0] != "P" else " " for c in " ".join(words))
+        return re.sub(r"\\s+", " ", kept).strip()
+
+
+english_normalizer = _Fold({"colour": "color", "teh": "the"})
+chinese_normalizer = _Fold()
+basic_normalizer = _Fold()
+
+
+class EvaluationTokenizer:
+    def __init__(self, tokenizer_type="13a", lowercase=False, punctuation_removal=False, character_tokenization=False):
+        self.lowercase = lowercase
+
+    def tokenize(self, sent):
+        out = []
+        for word in sent.split():
+            if all("\\u4e00" <= c <= "\\u9fff" for c in word):
+                out.extend(word)  # each Chinese character a token
+            else:
+                out.append(word)
+        text = " ".join(out)
+        return text.lower() if self.lowercase else text
+
+
+def remove_sp(text, language):
+    text = re.sub(r"<\\|.*?\\|>", " ", text)
+    text = re.sub(r"\\s+", " ", text).strip()
+    return re.sub(r"\\s+", "", text) if language == "zh" else text
+'''
+
+
+def kimi_checkout(root: Path) -> Path:
+    """A git repository with Kimi-Audio-Evalkit's layout (almeval/metrics/wer.py) and stand-in code."""
+    metrics = root / "almeval" / "metrics"
+    metrics.mkdir(parents=True, exist_ok=True)
+    (root / "almeval" / "__init__.py").write_text("raise ImportError('a checkout package must never be imported')\n")
+    (metrics / "__init__.py").write_text("from .wer import remove_sp  # noqa: F401\n")
+    (metrics / "wer.py").write_text(KIMI_WER)
+    git(root, "init", "-q")
+    commit(root, "stand-in")
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    import os
+
+    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def commit(root: Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")

@@ -1,0 +1,89 @@
+"""Reference-compatible recipes read their reference's code from the user's checkout (here: stand-ins of
+our own wording with the same layout, tests/reference_standins.py)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import asr_rows, cli, run, write_manifest, write_wav
+from reference_standins import commit, git, kimi_checkout
+from storeview import fetch
+
+from almeval.store import Store
+
+
+def _asr_set(tmp_path):
+    write_wav(tmp_path / "data" / "a.wav")
+    rows = asr_rows(6)
+    rows[0]["answer"] = "The colour is red"
+    rows[1]["answer"] = "我们今天去饮茶"
+    rows[1]["meta"] = {"task": "ASR", "lang": "zh"}
+    return write_manifest(tmp_path / "data" / "set.jsonl", rows)
+
+
+def _kimi_rows(tmp_path, work="work"):
+    q = "SELECT subset, recipe, values_json, provenance FROM scores WHERE recipe LIKE 'asr-kimi%' ORDER BY subset"
+    return fetch(Store(tmp_path / work / "almeval.sqlite"), q)
+
+
+def test_without_a_checkout_the_kimi_recipe_is_not_computed_and_asking_for_it_is_exit_2(tmp_path):
+    manifest = _asr_set(tmp_path)
+    out = run(tmp_path, [str(manifest)])
+    assert set(out["datasets"]["set"]["scores"]) == {"asr-default@2"}
+    res = cli("eval", "-m", "fake", "-d", str(manifest), "--recipe", "kimi", "-w", str(tmp_path / "w2"))
+    text = " ".join(res.stderr.split())
+    assert res.returncode == 2 and "reproduce Kimi-Audio-Evalkit from a checkout of it, and none is set" in text
+    assert "almeval reference get kimi" in text and "ALMEVAL_REFERENCE_KIMI" in text
+    listed = {d["dataset"]: d for d in json.loads(cli("data", "list", "--json").stdout)}
+    assert "asr-kimi (needs --reference kimi=PATH)" in listed["LibriSpeech"]["rules"]
+
+
+def test_the_kimi_recipe_runs_the_checkouts_code_and_records_its_commit(tmp_path):
+    manifest = _asr_set(tmp_path)
+    checkout = kimi_checkout(tmp_path / "kimi")
+    first = _head(checkout)
+    res = cli("eval", "-m", "fake", "-d", str(manifest), "--reference", f"kimi={checkout}", "--recipe", "kimi", "-q")
+    assert res.returncode == 0, res.stderr
+    rows = _kimi_rows(tmp_path, "almeval-results")
+    assert rows and all(json.loads(p)["reference"]["commit"] == first for *_, p in rows)
+    assert json.loads(rows[0][3])["reference"]["pinned"].startswith("no (4080c492")  # a stand-in, not the pin
+    # its own pipeline decides: the stand-in's spelling map reads "teh" as "the"; OpenAI Whisper's has no such entry
+    manifest_rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    answers = [{"index": r["index"], "prediction": r["answer"]} for r in manifest_rows]
+    answers[0]["prediction"] = "teh colour is red"
+    preds = write_manifest(tmp_path / "p" / "preds.jsonl", answers)
+    env = {"ALMEVAL_REFERENCE_KIMI": str(checkout)}
+    res = cli("eval", "-m", f"replay:{preds}", "-d", str(manifest), "--json", "-q", env=env)
+    assert res.returncode == 0, res.stderr
+    scores = json.loads(res.stdout)["datasets"]["set"]["scores"]
+    assert scores["asr-kimi@2"]["wer"] == 0.0 and scores["asr-default@2"]["wer"] > 0.0
+
+
+def test_a_new_commit_of_the_checkout_rescores_and_config_yaml_can_name_it(tmp_path):
+    manifest = _asr_set(tmp_path)
+    checkout = kimi_checkout(tmp_path / "kimi")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"REFERENCES:\n  kimi: {checkout}\n")
+    run(tmp_path, [str(manifest)], config=config)
+    wer = checkout / "almeval" / "metrics" / "wer.py"
+    wer.write_text(wer.read_text().replace('{"colour": "color", "teh": "the"}', "{}"))
+    second = commit(checkout, "no spelling map")
+    out = run(tmp_path, [str(manifest)], config=config)
+    assert out["datasets"]["set"]["scores"]["asr-kimi@2"]["wer"] == 0.0  # the fake echoes the reference
+    assert {json.loads(p)["reference"]["commit"] for *_, p in _kimi_rows(tmp_path)} == {second}
+
+
+def test_reference_get_clones_and_checks_out_the_commit(tmp_path):
+    origin = kimi_checkout(tmp_path / "origin")
+    head = _head(origin)
+    res = cli("reference", "get", "kimi", "--into", str(tmp_path / "ref"), "--url", str(origin), "--commit", head)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["commit"] == head and (tmp_path / "ref" / "almeval" / "metrics" / "wer.py").is_file()
+    again = cli("reference", "get", "kimi", "--into", str(tmp_path / "ref"), "--url", str(origin))
+    assert again.returncode == 2 and "is not empty" in again.stderr
+    not_a_checkout = cli("eval", "-m", "fake", "-d", "demo", "--reference", f"kimi={tmp_path}", "--recipe", "kimi")
+    assert not_a_checkout.returncode == 2 and "is not a checkout of Kimi-Audio-Evalkit" in not_a_checkout.stderr
+
+
+def _head(root):
+    return git(root, "rev-parse", "HEAD")
