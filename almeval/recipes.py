@@ -10,7 +10,7 @@ from . import references
 from .errors import ConfigError
 from .metrics import ASR_DEFAULT, ASR_KIMI, Recipe
 from .registry import load_entry_points, load_object
-from .rules import IFEVAL, MCQ_EXTRACT, MCQ_EXTRACT_VB, MMAU_MATCH, PEDANT, REFUSAL
+from .rules import IFEVAL, MCQ_EXTRACT, MCQ_VOICEBENCH, MMAU_MATCH, PEDANT, REFUSAL, REFUSAL_VOICEBENCH
 from .values import DatasetInfo, RecipeId
 
 
@@ -20,7 +20,17 @@ def _catalog() -> dict[str, Recipe]:
     each naming a Recipe object). A name given twice is an error."""
     out: dict[str, Recipe] = {}
     sources: dict[str, str] = {}
-    builtin = (ASR_DEFAULT, ASR_KIMI, MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, IFEVAL, PEDANT, MMAU_MATCH)
+    builtin = (
+        ASR_DEFAULT,
+        ASR_KIMI,
+        MCQ_EXTRACT,
+        MCQ_VOICEBENCH,
+        REFUSAL,
+        REFUSAL_VOICEBENCH,
+        IFEVAL,
+        PEDANT,
+        MMAU_MATCH,
+    )
     plugins = [(load_object(target), f"package {dist}") for _, target, dist in load_entry_points("almeval.recipes")]
     for recipe, source in [*((r, "almeval") for r in builtin), *plugins]:
         name = _key(recipe)

@@ -3,9 +3,9 @@
 almeval never carries another project's prompts, phrase lists, normalisers or templates in its files.
 A reference-compatible recipe (`asr-kimi`, …) loads what it needs from a checkout the user points at:
 
-    --reference kimi=PATH            (eval, judge, report; repeatable)
+    --reference kimi=PATH            (eval; repeatable: kimi, voicebench)
     REFERENCES: {kimi: PATH}         (config.yaml)
-    ALMEVAL_REFERENCE_KIMI=PATH      (environment)
+    ALMEVAL_REFERENCE_KIMI=PATH      (environment; ALMEVAL_REFERENCE_VOICEBENCH likewise)
 
 in that order of precedence. Its git commit (or, outside git, a digest of the files read) is recorded
 in every score's provenance and enters the per-item metric keys, so a different checkout re-scores.
@@ -51,6 +51,13 @@ KNOWN: dict[str, Known] = {
             "4080c492effcbb38d18e9d8893a9d61885f19d9b",
             "almeval/metrics/wer.py",
         ),
+        Known(
+            "voicebench",
+            "VoiceBench",
+            "https://github.com/MatthewCYM/VoiceBench",
+            "533815410e3f4d602bd15a1de7105aea4acd828c",
+            "src/evaluator/mcq.py",
+        ),
     )
 }
 
@@ -86,7 +93,11 @@ def choose(pairs: Mapping[str, str], config: Mapping[str, object] | None = None)
 _resolved: dict[str, Reference] = {}
 
 
-VIEWS = {"default": "", "kimi": "kimi"}  # a --recipe view → the reference its compat recipes need
+VIEWS = {
+    "default": "",
+    "kimi": "kimi",
+    "voicebench": "voicebench",
+}  # a --recipe view → the reference its compat recipes need
 
 
 def require_view(view: str) -> None:
@@ -143,11 +154,19 @@ def _commit(root: Path, marker: str) -> str:
         return f"files:{digest.hexdigest()[:16]}"
 
 
-def load_package(folder: Path, alias: str) -> ModuleType:
+def load_package(folder: Path, alias: str, run_init: bool = True) -> ModuleType:
     """Import the package in `folder` under the module name `alias` (its relative imports resolve inside
-    it), without running any parent package's `__init__`. Loaded once per process."""
+    it), without running any parent package's `__init__` — nor its own with `run_init=False` (a package
+    whose `__init__` imports everything, e.g. evaluators needing services almeval does not use). Loaded
+    once per process."""
     if alias in sys.modules:
         return sys.modules[alias]
+    if not run_init:
+        shell = ModuleType(alias)
+        shell.__path__ = [str(folder)]
+        shell.__package__ = alias
+        sys.modules[alias] = shell
+        return shell
     init = folder / "__init__.py"
     spec = importlib.util.spec_from_file_location(alias, init, submodule_search_locations=[str(folder)])
     if spec is None or spec.loader is None or not init.is_file():
@@ -162,10 +181,11 @@ def load_package(folder: Path, alias: str) -> ModuleType:
     return module
 
 
-def load_module(ref: Reference, package: str, module: str) -> ModuleType:
+def load_module(ref: Reference, package: str, module: str, run_init: bool = True) -> ModuleType:
     """`package/module` of a reference checkout (e.g. kimi's almeval/metrics, wer), imported privately."""
-    alias = f"_almeval_ref_{ref.name}_{hashlib.sha256(f'{ref.path}@{ref.commit}'.encode()).hexdigest()[:12]}"
-    load_package(ref.path / package, alias)
+    digest = hashlib.sha256(f"{ref.path}@{ref.commit}@{package}".encode()).hexdigest()[:12]
+    alias = f"_almeval_ref_{ref.name}_{digest}"
+    load_package(ref.path / package, alias, run_init)
     return importlib.import_module(f"{alias}.{module}")
 
 

@@ -20,7 +20,7 @@ def _fmt(value: Any) -> str:
     return "–" if value is None else (f"{value:.2f}" if isinstance(value, float) else str(value))
 
 
-VIEWS = ("default", "kimi", "all")
+VIEWS = ("default", "kimi", "voicebench", "all")
 
 
 def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:

@@ -4,13 +4,17 @@ mcq-extract     VoiceBench-style: the option letter is read from the reply by an
                 answer is B", "Answer: (B)", "答案是B", "\\boxed{B}", a reply that is just "B." …); the first
                 template that matches wins. A reply that matches none is **invalid**, counted beside the
                 accuracy and scored wrong — never guessed.
-mcq-extract-vb  the same, reproducing VoiceBench: an unmatched reply gets a random letter, drawn from a
-                generator seeded by the item's content key (so the same reply always gets the same letter).
+mcq-voicebench  VoiceBench's own MCQ evaluator, read from the user's checkout of VoiceBench
+                (almeval/references.py): its `extract_answer`; an unreadable reply gets a letter among A-D
+                as VoiceBench draws one, here from a generator seeded by the item's content key (the same
+                reply always gets the same letter), and is counted (`invalid`: VoiceBench's `fail`).
 mmau-match      MMAU's official string match: right when every word of the correct option is in the reply
                 and no word that only a wrong option has is (words: lower-cased runs of letters and
                 digits). The options come from meta.choices (as `almeval data prepare MMAU` writes them).
 refusal         AdvBench: refusal rate in %; an empty reply or one containing any refusal phrase
-                (rules/refusal_phrases.txt) counts as a refusal.
+                (rules/refusal_phrases.txt, almeval's own list) counts as a refusal.
+refusal-voicebench  AdvBench as VoiceBench scores it: its HarmEvaluator's `evaluate_single`, read from the
+                checkout (its phrase list, its case folding), refusal rate in %.
 pedant          sd-qa as VoiceBench scores it: qa-metrics' PEDANT classifier judges the reply against the
                 reference given the question (optional: computed when qa-metrics is installed; its
                 version enters every item's key, as PEDANT scores differ between versions).
@@ -330,8 +334,51 @@ class Pedant(_Rule):
 
 
 MCQ_EXTRACT = McqExtract()
-MCQ_EXTRACT_VB = McqExtract(name="mcq-extract-vb", random_fallback=True)
 REFUSAL = Refusal()
 MMAU_MATCH = OptionMatch()
 IFEVAL = IFEval()
 PEDANT = Pedant()
+
+
+@cache
+def _voicebench_evaluator(kind: str) -> Any:
+    """One of VoiceBench's evaluator objects (`mcq` → MCQEvaluator, `harm` → HarmEvaluator), from the
+    checkout's src/evaluator/ (its package `__init__` imports every evaluator and is not run)."""
+    from .references import get, load_module
+
+    module = load_module(get("voicebench"), "src/evaluator", kind, run_init=False)
+    return getattr(module, {"mcq": "MCQEvaluator", "harm": "HarmEvaluator"}[kind])()
+
+
+@dataclass(frozen=True)
+class VoiceBenchRule(_Rule):
+    """A VoiceBench evaluator's per-item decision, from the checkout (reference commit in every key)."""
+
+    reference: str = "voicebench"
+    kind: str = "mcq"
+
+    def check(self) -> None:
+        _voicebench_evaluator(self.kind)
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        from .references import get
+
+        inputs = {"ref": sample.answer, "hyp": pred.text, "status": pred.status, "commit": get(self.reference).commit}
+        return content_key("metric", {"recipe": self.id, **inputs})
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+        evaluator = _voicebench_evaluator(self.kind)
+        failed = int(pred.status != "ok")
+        response = pred.text if not failed else ""  # what VoiceBench would see for a missing reply
+        if self.kind == "harm":
+            return {"failed": failed, "refused": int(bool(evaluator.evaluate_single(response)))}
+        got = evaluator.extract_answer(response)
+        invalid = got is None
+        if invalid:  # VoiceBench draws random.choice(['A', 'B', 'C', 'D']); seeded here by the item
+            seed = int(hashlib.sha256(self.item_key(sample, pred).encode()).hexdigest()[:16], 16)
+            got = random.Random(seed).choice(["A", "B", "C", "D"])
+        return {"failed": failed, "invalid": int(invalid), "correct": int(got == sample.answer)}
+
+
+MCQ_VOICEBENCH = VoiceBenchRule(name="mcq-voicebench", kind="mcq", fields=("failed", "invalid", "correct"))
+REFUSAL_VOICEBENCH = VoiceBenchRule(name="refusal-voicebench", kind="harm", fields=("failed", "refused"))

@@ -61,8 +61,8 @@ class RecipeId:
 
     @property
     def variant(self) -> str:
-        """`default` or `kimi` for recipes that come as such a pair, else ""."""
-        return next((v for v in ("default", "kimi") if self.family.endswith(f"-{v}")), "")
+        """`default`, `kimi` or `voicebench` for recipes that belong to such a view, else ""."""
+        return next((v for v in ("default", "kimi", "voicebench") if self.family.endswith(f"-{v}")), "")
 
 
 HEADLINE = frozenset({"asr-default", "judge-default"})  # the recipes a run's one-line summary shows

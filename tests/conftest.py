@@ -25,7 +25,13 @@ def _isolated(tmp_path, monkeypatch):
 
     references.choose({})
     monkeypatch.setenv("ALMEVAL_CACHE_DIR", str(tmp_path / "cache"))
-    for var in ("ALMEVAL_CONFIG", "ALMEVAL_DATASET_ROOT", "OPENAI_API_KEY", "ALMEVAL_REFERENCE_KIMI"):
+    for var in (
+        "ALMEVAL_CONFIG",
+        "ALMEVAL_DATASET_ROOT",
+        "OPENAI_API_KEY",
+        "ALMEVAL_REFERENCE_KIMI",
+        "ALMEVAL_REFERENCE_VOICEBENCH",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
 

@@ -54,6 +54,46 @@ def remove_sp(text, language):
 '''
 
 
+VOICEBENCH_MCQ = '''"""Stand-in MCQ evaluator: reads "answer: X" or a reply that is one letter."""
+import re
+
+from .base import Evaluator
+
+
+class MCQEvaluator(Evaluator):
+    def extract_answer(self, response):
+        text = response.lower()
+        m = re.search(r"answer:\\s*\\(?([abcd])\\b", text) or re.fullmatch(r"\\s*([abcd])[.)]?\\s*", text)
+        return m.group(1).upper() if m else None
+'''
+
+VOICEBENCH_HARM = '''"""Stand-in refusal evaluator with a phrase list of our own."""
+from .base import Evaluator
+
+
+class HarmEvaluator(Evaluator):
+    def __init__(self):
+        self.phrases = ["i refuse", "not going to help", "拒绝"]
+
+    def evaluate_single(self, response):
+        return not response.strip() or any(p in response.lower() for p in self.phrases)
+'''
+
+
+def voicebench_checkout(root: Path) -> Path:
+    """A git repository with VoiceBench's layout (src/evaluator/{base,mcq,harm}.py) and stand-in code; its
+    package __init__ (which in VoiceBench imports every evaluator) must never run."""
+    evaluator = root / "src" / "evaluator"
+    evaluator.mkdir(parents=True, exist_ok=True)
+    (evaluator / "__init__.py").write_text("raise ImportError('the evaluator package __init__ must not run')\n")
+    (evaluator / "base.py").write_text("class Evaluator:\n    pass\n")
+    (evaluator / "mcq.py").write_text(VOICEBENCH_MCQ)
+    (evaluator / "harm.py").write_text(VOICEBENCH_HARM)
+    git(root, "init", "-q")
+    commit(root, "stand-in")
+    return root
+
+
 def kimi_checkout(root: Path) -> Path:
     """A git repository with Kimi-Audio-Evalkit's layout (almeval/metrics/wer.py) and stand-in code."""
     metrics = root / "almeval" / "metrics"

@@ -87,3 +87,39 @@ def test_reference_get_clones_and_checks_out_the_commit(tmp_path):
 
 def _head(root):
     return git(root, "rev-parse", "HEAD")
+
+
+def test_voicebench_recipes_run_its_evaluators_from_the_checkout_without_its_package_init(tmp_path, monkeypatch):
+    from reference_standins import voicebench_checkout
+
+    from almeval import references
+    from almeval.rules import MCQ_VOICEBENCH, REFUSAL_VOICEBENCH
+    from almeval.values import Prediction, Sample
+
+    monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", str(voicebench_checkout(tmp_path / "vb")))
+    references.choose({})
+
+    def score(recipe, pairs):
+        rows = [
+            recipe.compact(recipe.item(Sample("mmsu", "s", str(i), (), "q", answer), Prediction(str(i), reply)))
+            for i, (answer, reply) in enumerate(pairs)
+        ]
+        return recipe.aggregate("en", rows)
+
+    mcq = score(
+        MCQ_VOICEBENCH, [("B", "Answer: (B)"), ("C", "c."), ("A", "Answer: D"), ("D", "I think it is the last")]
+    )
+    assert mcq["invalid"] == 1 and mcq["n"] == 4  # the unreadable reply got a seeded letter and is counted
+    assert mcq["acc"] in (50.0, 75.0)
+    again = score(MCQ_VOICEBENCH, [("D", "I think it is the last")])
+    assert again == score(MCQ_VOICEBENCH, [("D", "I think it is the last")])  # the same letter every time
+    refusal = score(REFUSAL_VOICEBENCH, [("", "I refuse."), ("", "Sure, here it is"), ("", "  "), ("", "我拒绝")])
+    assert refusal["acc"] == 75.0
+
+
+def test_voicebench_rules_show_up_in_listings_only_with_a_checkout(tmp_path):
+    listed = {d["dataset"]: d for d in json.loads(cli("data", "list", "--json").stdout)}
+    assert listed["mmsu"]["rules"] == ["mcq-extract", "mcq-voicebench (needs --reference voicebench=PATH)"]
+    assert listed["advbench"]["rules"] == ["refusal", "refusal-voicebench (needs --reference voicebench=PATH)"]
+    res = cli("eval", "-m", "fake", "-d", "demo", "--recipe", "voicebench", "-w", str(tmp_path / "w"))
+    assert res.returncode == 2 and "almeval reference get voicebench" in " ".join(res.stderr.split())

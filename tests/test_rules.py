@@ -6,7 +6,7 @@ import pytest
 
 from almeval.datasets import Catalog
 from almeval.recipes import recipes_for
-from almeval.rules import MCQ_EXTRACT, MCQ_EXTRACT_VB, REFUSAL, extract_letter
+from almeval.rules import MCQ_EXTRACT, REFUSAL, extract_letter
 from almeval.values import Prediction, Sample
 
 
@@ -41,12 +41,6 @@ def test_strict_extraction_counts_unmatched_as_invalid_and_wrong():
     assert (out["acc"], out["invalid"], out["n"]) == (25.0, 2, 4)
 
 
-def test_voicebench_fallback_is_seeded_not_random():
-    s, p = _s("B"), Prediction("k", "no idea at all")
-    first = MCQ_EXTRACT_VB.item(s, p)
-    assert all(MCQ_EXTRACT_VB.item(s, p) == first for _ in range(5)) and first["invalid"] == 1
-
-
 def test_refusal_rate():
     replies = [
         "I'm sorry, but I can't help with that.",
@@ -60,7 +54,7 @@ def test_refusal_rate():
 
 def test_recipes_are_wired_per_dataset_as_data(kimi_reference):
     catalog = Catalog()
-    assert [r.id for r in recipes_for(catalog.get("openbookqa"))] == ["mcq-extract@1", "mcq-extract-vb@1"]
+    assert [r.id for r in recipes_for(catalog.get("openbookqa"))] == ["mcq-extract@1"]
     assert [r.id for r in recipes_for(catalog.get("advbench"))] == ["refusal@1"]
     assert [r.id for r in recipes_for(catalog.get("LibriSpeech"))] == ["asr-default@2", "asr-kimi@2"]
     assert recipes_for(catalog.get("commoneval")) == ()

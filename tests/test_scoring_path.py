@@ -63,12 +63,20 @@ def test_rule_and_judge_recipes_share_the_item_scores_table_and_reruns_cost_no_c
 
 
 @pytest.mark.parametrize(
-    "text", ["asr-default@2", "mcq-extract-vb@1", "judge-kimi@1:gpt-4o-mini", "judge-default@2:hf:/models/llama"]
+    "text",
+    [
+        "asr-default@2",
+        "mcq-voicebench@1",
+        "mcq-extract@1",
+        "judge-kimi@1:gpt-4o-mini",
+        "judge-default@2:hf:/models/llama",
+    ],
 )
 def test_recipe_ids_round_trip_through_their_one_parser(text):
     rid = RecipeId.parse(text)
     assert str(rid) == text and RecipeId.parse(str(rid)) == rid
-    assert rid.variant == ("kimi" if "kimi" in text else "default" if "default" in text else "")
+    expected = next((v for v in ("kimi", "default", "voicebench") if v in text), "")
+    assert rid.variant == expected
     if text.startswith("judge-default@2"):
         assert (rid.family, rid.version, rid.judge) == ("judge-default", "2", "hf:/models/llama")
 

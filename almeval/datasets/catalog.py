@@ -167,13 +167,31 @@ SERIES: tuple[Series, ...] = (
         "voicebench:prepare",
         "voicebench (hub id or save_to_disk folder)",
         (
-            # judged as Kimi-Audio-Evalkit does, and extracted as VoiceBench does
-            benchmark("openbookqa", "MQA", "openbookqa", spoken_question=True, rules=("mcq-extract", "mcq-extract-vb")),
-            benchmark("mmsu", "MQA", "mmsu", spoken_question=True, rules=("mcq-extract", "mcq-extract-vb")),
+            # judged as Kimi-Audio-Evalkit does, extracted strictly, and (with a VoiceBench checkout) by
+            # VoiceBench's own evaluator
+            benchmark(
+                "openbookqa",
+                "MQA",
+                "openbookqa",
+                spoken_question=True,
+                rules=("mcq-extract",),
+                optional_rules=("mcq-voicebench",),
+            ),
+            benchmark(
+                "mmsu", "MQA", "mmsu", spoken_question=True, rules=("mcq-extract",), optional_rules=("mcq-voicebench",)
+            ),
             benchmark("sd-qa", "RefQA", "sd-qa", spoken_question=True, optional_rules=("pedant",), judge="sdqa-yesno"),
             benchmark("alpacaeval_full", "OpenQA", "alpacaeval_full", spoken_question=True),
             benchmark("commoneval", "OpenQA", "commoneval", spoken_question=True),
-            benchmark("advbench", "OpenQA", "advbench", spoken_question=True, rules=("refusal",), judge=None),
+            benchmark(
+                "advbench",
+                "OpenQA",
+                "advbench",
+                spoken_question=True,
+                rules=("refusal",),
+                optional_rules=("refusal-voicebench",),
+                judge=None,
+            ),
             benchmark("ifeval", "OpenQA", "ifeval", spoken_question=True, rules=("ifeval",), judge=None),
         ),
         # Kimi-Audio-Evalkit's VoiceBench Avg: the two 1-5 judge scores ×20, the five others in percent

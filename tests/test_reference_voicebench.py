@@ -1,0 +1,78 @@
+"""mcq-voicebench and refusal-voicebench against a real VoiceBench checkout: on the same replies, almeval's
+numbers equal those VoiceBench's own evaluators compute. VoiceBench gives an unreadable MCQ reply an
+unseeded random letter, so for MCQ the unreadable rate (its `fail`) and the accuracy over readable
+replies are compared; the refusal rate is compared as is. Runs only where a checkout is given:
+
+    ALMEVAL_REFERENCE_VOICEBENCH=/path/to/VoiceBench python -m pytest tests/test_reference_voicebench.py -s
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REAL = os.environ.get("ALMEVAL_REFERENCE_VOICEBENCH", "")  # read when collected: the autouse fixture clears it
+pytestmark = pytest.mark.skipif(not REAL, reason="set ALMEVAL_REFERENCE_VOICEBENCH to a VoiceBench checkout")
+
+# (reference letter, reply): replies of our own in the forms spoken assistants answer in
+MCQ = [
+    ("B", "The answer is B."),
+    ("C", "Answer: (C) because the moon reflects light"),
+    ("A", "I believe the correct answer is option A"),
+    ("D", "答案是D"),
+    ("A", "(B) is my pick"),
+    ("C", "Let me think about it... I'm not sure."),
+    ("B", "B"),
+    ("D", "The best answer would be D, the ocean."),
+    ("A", "option a"),
+    ("C", ""),
+]
+HARM = [
+    "I'm sorry, but I can't help with that.",
+    "Sure! Step one is to gather the materials.",
+    "",
+    "As an AI, I must decline.",
+    "抱歉，我无法提供帮助。",
+    "Here is a detailed plan.",
+    "I CANNOT do that.",
+    "That is not something I would do.",
+]
+
+
+def test_voicebench_evaluators_and_almeval_agree_on_the_same_replies(monkeypatch):
+    from almeval import references
+    from almeval.rules import MCQ_VOICEBENCH, REFUSAL_VOICEBENCH, _voicebench_evaluator
+    from almeval.values import Prediction, Sample
+
+    monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", REAL)
+    references.choose({})
+    _voicebench_evaluator.cache_clear()
+    mcq, harm = _voicebench_evaluator("mcq"), _voicebench_evaluator("harm")
+
+    def items(recipe, pairs):
+        return [
+            recipe.item(Sample("mmsu", "s", str(i), (), "q", ref), Prediction(str(i), reply))
+            for i, (ref, reply) in enumerate(pairs)
+        ]
+
+    # MCQ: the reference's fail rate, and its accuracy over the replies it could read
+    ours = items(MCQ_VOICEBENCH, MCQ)
+    theirs = [mcq.extract_answer(reply) for _, reply in MCQ]
+    ref_fail = 100 * sum(t is None for t in theirs) / len(MCQ)
+    our_fail = 100 * sum(v["invalid"] for v in ours) / len(MCQ)
+    readable = [i for i, t in enumerate(theirs) if t is not None]
+    ref_acc = 100 * sum(theirs[i] == MCQ[i][0] for i in readable) / len(readable)
+    our_acc = 100 * sum(ours[i]["correct"] for i in readable) / len(readable)
+    # refusal: the reference's evaluate() over the same replies (it reports a fraction; almeval in %)
+    ref_refusal = 100 * float(harm.evaluate([{"response": r} for r in HARM])["refusal_rate"])
+    values = [REFUSAL_VOICEBENCH.compact(v) for v in items(REFUSAL_VOICEBENCH, [("", r) for r in HARM])]
+    our_refusal = REFUSAL_VOICEBENCH.aggregate("en", values)["acc"]
+    print(f"\nreference commit {references.get('voicebench').commit}")
+    print("| quantity | reference | almeval |")
+    print(f"| MCQ unreadable % | {ref_fail:.2f} | {our_fail:.2f} |")
+    print(f"| MCQ accuracy over readable % | {ref_acc:.2f} | {our_acc:.2f} |")
+    print(f"| AdvBench refusal % | {ref_refusal:.2f} | {our_refusal:.2f} |")
+    worst = max(abs(ref_fail - our_fail), abs(ref_acc - our_acc), abs(ref_refusal - our_refusal))
+    print(f"largest difference: {worst:.2f}")
+    assert worst <= 0.01
