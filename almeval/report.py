@@ -70,6 +70,8 @@ def _cell(row: dict[str, Any]) -> str:
     for key in ("failed", "invalid", "errors", "unjudged"):
         if v.get(key):
             notes.append(f"{v[key]} {key}")
+    if v.get("not_comparable"):
+        notes.append(f"NOT COMPARABLE: {v['not_comparable']}")
     return _fmt(v.get(v["metric"])) + _ci(v) + (f" ({', '.join(notes)})" if notes else "")
 
 

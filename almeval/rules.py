@@ -22,7 +22,8 @@ ifeval          IFEval with lm-eval's instruction checkers (google-research's, a
                 strict and loose, at prompt level (all of an item's instructions followed) and at
                 instruction level (pooled over instructions); the score is the mean of the four, in %.
                 A failed prediction follows no instruction; an item whose checker cannot run (NLTK's
-                punkt_tab missing offline) is counted invalid and scored as unmet.
+                punkt_tab missing offline) is counted invalid, scored as unmet, and the score is marked
+                not comparable, with how to install the data.
 """
 
 from __future__ import annotations
@@ -277,7 +278,7 @@ class IFEval(_Rule):
             "inst_strict": sum(ist) / sum(tot),
             "inst_loose": sum(ilo) / sum(tot),
         }
-        return {
+        out = {
             "acc": round(100.0 * sum(parts.values()) / 4, 2),
             "metric": "acc",
             "ci95": columns_ci([ps, pl, ist, ilo, tot], _ifeval_final),
@@ -287,6 +288,12 @@ class IFEval(_Rule):
             "dropped": 0,
             **{k: round(100.0 * v, 2) for k, v in parts.items()},
         }
+        if sum(bad):  # some instructions could not be checked here: not a number to compare with others
+            out["not_comparable"] = (
+                f"{sum(bad)} item(s) could not be checked: NLTK's punkt_tab data is missing "
+                "(python -m nltk.downloader punkt_tab, then rerun: only these items are re-scored)"
+            )
+        return out
 
 
 def _ifeval_final(r: Any) -> Any:

@@ -189,6 +189,12 @@ def test_ifeval_item_whose_checker_cannot_run_is_invalid_not_a_crash():
         assert values["invalid"] == 0 and values["inst_strict"] == 1
     out = IFEVAL.aggregate("", [IFEVAL.compact(values)])
     assert out["invalid"] == values["invalid"]
+    # a score over items that could not be checked says so, with the fix; one without such items does not
+    assert ("punkt_tab" in out.get("not_comparable", "")) == bool(values["invalid"])
+    from almeval.report import _cell
+
+    row = {"values": out, "complete": True, "n": 1, "dataset_size": 1}
+    assert ("NOT COMPARABLE" in _cell(row)) == bool(values["invalid"])
 
 
 def test_mmau_official_string_match():
