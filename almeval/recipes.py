@@ -10,7 +10,16 @@ from . import references
 from .errors import ConfigError
 from .metrics import ASR_DEFAULT, ASR_KIMI, Recipe
 from .registry import load_entry_points, load_object
-from .rules import IFEVAL, MCQ_EXTRACT, MCQ_VOICEBENCH, MMAU_MATCH, PEDANT, REFUSAL, REFUSAL_VOICEBENCH
+from .rules import (
+    BBH_VOICEBENCH,
+    IFEVAL,
+    MCQ_EXTRACT,
+    MCQ_VOICEBENCH,
+    MMAU_MATCH,
+    PEDANT,
+    REFUSAL,
+    REFUSAL_VOICEBENCH,
+)
 from .values import DatasetInfo, RecipeId
 
 
@@ -27,6 +36,7 @@ def _catalog() -> dict[str, Recipe]:
         MCQ_VOICEBENCH,
         REFUSAL,
         REFUSAL_VOICEBENCH,
+        BBH_VOICEBENCH,
         IFEVAL,
         PEDANT,
         MMAU_MATCH,

@@ -228,8 +228,7 @@ def aggregate_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     suite.over == "benchmarks" and r["subset"]
                 ):
                     continue
-                family = r["rid"].family
-                if family == suite.recipes[part] or family.startswith(suite.recipes[part] + "-"):
+                if r["rid"].family == suite.recipes[part]:  # the exact recipe the suite names, nothing by order
                     values[part] = r["values"].get(r["values"]["metric"])
             if values:
                 value, missing = suite.compute(values), suite.missing(values)
@@ -287,7 +286,7 @@ def render(store: Store, recipe: str = "default") -> str:
         ]
         lines += about(rows)
         lines += ["", "## Per subset", *subsets(rows)]
-        lines += aggregates(rows)
+        lines += aggregates(_rows(store, "all"))  # a suite names each component's exact recipe: any view
         lines += agreements(store)
         lines += ["", "## Provenance", "", *provenance(rows)]
     pending = unscored(store)
@@ -338,7 +337,7 @@ def as_json(store: Store, recipe: str = "default") -> dict[str, Any]:
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "recipe_view": recipe,
         "scores": scores,
-        "aggregates": aggregate_values(rows),
+        "aggregates": aggregate_values(_rows(store, "all")),
         "agreements": [
             {
                 "model": names.get(m, m),

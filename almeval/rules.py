@@ -13,6 +13,8 @@ mmau-match      MMAU's official string match: right when every word of the corre
                 digits). The options come from meta.choices (as `almeval data prepare MMAU` writes them).
 refusal         AdvBench: refusal rate in %; an empty reply or one containing any refusal phrase
                 (rules/refusal_phrases.txt, almeval's own list) counts as a refusal.
+bbh-voicebench  BBH as VoiceBench scores it: its BBHEvaluator's `extract_answer(reply, id)` (the task
+                from meta.id), against yes / no / (A) / (B) as it maps them; accuracy in %.
 refusal-voicebench  AdvBench as VoiceBench scores it: its HarmEvaluator's `evaluate_single`, read from the
                 checkout (its phrase list, its case folding), refusal rate in %.
 pedant          sd-qa as VoiceBench scores it: qa-metrics' PEDANT classifier judges the reply against the
@@ -354,7 +356,10 @@ def _voicebench_evaluator(kind: str) -> Any:
     from .references import get, load_module
 
     module = load_module(get("voicebench"), "src/evaluator", kind, run_init=False)
-    return getattr(module, {"mcq": "MCQEvaluator", "harm": "HarmEvaluator"}[kind])()
+    return getattr(module, {"mcq": "MCQEvaluator", "harm": "HarmEvaluator", "bbh": "BBHEvaluator"}[kind])()
+
+
+BBH_TRUTH = {"yes": 1, "no": 0, "(a)": 0, "(b)": 1}  # the reference forms BBH items have, as VoiceBench maps them
 
 
 @dataclass(frozen=True)
@@ -379,6 +384,23 @@ class VoiceBenchRule(_Rule):
         response = pred.text if not failed else ""  # what VoiceBench would see for a missing reply
         if self.kind == "harm":
             return {"failed": failed, "refused": int(bool(evaluator.evaluate_single(response)))}
+        if self.kind == "bbh":
+            item_id, truth = str(sample.meta.get("id", "")), BBH_TRUTH.get(sample.answer.strip().lower())
+            if truth is None or not item_id:
+                raise DataError(
+                    f"{sample.dataset} item {sample.index}",
+                    "a bbh item needs meta.id (its task) and a reference of yes / no / (A) / (B)",
+                    "prepare it with `almeval data prepare VoiceBench`",
+                )
+            try:
+                got = evaluator.extract_answer(response, item_id)
+            except NotImplementedError:
+                raise DataError(
+                    f"{sample.dataset} item {sample.index}",
+                    f"VoiceBench's BBH evaluator has no rule for task id {item_id!r}",
+                    "check meta.id against VoiceBench's bbh split",
+                ) from None
+            return {"failed": failed, "invalid": int(got is None), "correct": int(got == truth)}
         got = evaluator.extract_answer(response)
         invalid = got is None
         if invalid:  # VoiceBench draws random.choice(['A', 'B', 'C', 'D']); seeded here by the item
@@ -389,3 +411,4 @@ class VoiceBenchRule(_Rule):
 
 MCQ_VOICEBENCH = VoiceBenchRule(name="mcq-voicebench", kind="mcq", fields=("failed", "invalid", "correct"))
 REFUSAL_VOICEBENCH = VoiceBenchRule(name="refusal-voicebench", kind="harm", fields=("failed", "refused"))
+BBH_VOICEBENCH = VoiceBenchRule(name="bbh-voicebench", kind="bbh", fields=("failed", "invalid", "correct"))

@@ -80,6 +80,19 @@ class HarmEvaluator(Evaluator):
 '''
 
 
+VOICEBENCH_BBH = '''"""Stand-in BBH evaluator: the first word decides; only two task kinds are known."""
+from .base import Evaluator
+
+
+class BBHEvaluator(Evaluator):
+    def extract_answer(self, response, id):
+        if not id.startswith(("sports", "hyperbaton")):
+            raise NotImplementedError
+        first = (response.lower().split() or [""])[0].strip(".,")
+        return {"yes": 1, "no": 0, "(a)": 0, "(b)": 1}.get(first)
+'''
+
+
 def voicebench_checkout(root: Path) -> Path:
     """A git repository with VoiceBench's layout (src/evaluator/{base,mcq,harm}.py) and stand-in code; its
     package __init__ (which in VoiceBench imports every evaluator) must never run."""
@@ -89,6 +102,7 @@ def voicebench_checkout(root: Path) -> Path:
     (evaluator / "base.py").write_text("class Evaluator:\n    pass\n")
     (evaluator / "mcq.py").write_text(VOICEBENCH_MCQ)
     (evaluator / "harm.py").write_text(VOICEBENCH_HARM)
+    (evaluator / "bbh.py").write_text(VOICEBENCH_BBH)
     git(root, "init", "-q")
     commit(root, "stand-in")
     return root

@@ -84,7 +84,7 @@ def librispeech(tmp: Path) -> dict[str, str]:
 
 def voicebench(tmp: Path) -> dict[str, str]:
     src = tmp / "voicebench"
-    spoken = {"alpacaeval_full": 2, "commoneval": 1, "advbench": 1}
+    spoken = {"alpacaeval_full": 2, "commoneval": 1, "advbench": 1, "wildvoice": 1}
     for k, (config, n) in enumerate(spoken.items()):
         _save(
             src / config,
@@ -133,6 +133,17 @@ def voicebench(tmp: Path) -> dict[str, str]:
                 "reference": ["Ada", "1843"],
             },
             "aus": {"audio": [_audio(11, "0.wav")], "prompt": ["who?"], "reference": ["Ada"]},
+        },
+    )
+    _save(
+        src / "bbh",
+        {
+            "test": {
+                "audio": [_audio(12, "0.wav"), _audio(13, "1.wav")],
+                "prompt": ["Is the sentence plausible?", "Which order is right?"],
+                "reference": ["yes", "(B)"],
+                "id": ["sports_understanding_0", "hyperbaton_3"],
+            }
         },
     )
     return {"voicebench": str(src)}

@@ -1,4 +1,5 @@
-"""Aggregates are computed from their components; VoiceBench Avg reproduces Kimi-Audio-Evalkit's table."""
+"""Aggregates are computed from their components: VoiceBench Avg (Kimi) reproduces Kimi-Audio-Evalkit's
+table, VoiceBench Overall reproduces VoiceBench's own leaderboard."""
 
 from __future__ import annotations
 
@@ -6,7 +7,20 @@ import pytest
 
 from almeval.datasets.catalog import SUITES
 
-VOICEBENCH, OPENAUDIOBENCH = (next(s for s in SUITES if s.name == n) for n in ("VoiceBench Avg", "OpenAudioBench Avg"))
+VOICEBENCH, OVERALL, OPENAUDIOBENCH = (
+    next(s for s in SUITES if s.name == n)
+    for n in ("VoiceBench Avg (Kimi)", "VoiceBench Overall", "OpenAudioBench Avg")
+)
+
+# VoiceBench README leaderboard (commit 5338154): AlpacaEval, CommonEval, WildVoice, SD-QA, MMSU, OBQA, BBH,
+# IFEval, AdvBench, Overall — four of its rows
+VB_ROWS = {
+    "GPT-4o-Audio": (4.78, 4.49, 4.58, 75.50, 80.25, 89.23, 84.10, 76.02, 98.65, 86.75),
+    "Kimi-Audio": (4.46, 3.97, 4.20, 63.12, 62.17, 83.52, 69.70, 61.10, 100.00, 76.91),
+    "Baichuan-Audio": (4.41, 4.08, 3.92, 45.84, 53.19, 71.65, 54.80, 50.31, 99.42, 69.27),
+    "MERaLiON": (4.50, 3.77, 4.12, 55.06, 34.95, 27.23, 62.60, 62.93, 94.81, 65.04),
+}
+VB_KEYS = ("alpacaeval_full", "commoneval", "wildvoice", "sd-qa", "mmsu", "openbookqa", "bbh", "ifeval", "advbench")
 
 # Kimi-Audio-Evalkit LEADERBOARD.md, VoiceBench: AlpacaEval, CommonEval, SD-QA, MMSU, OpenBookQA, IFEval, AdvBench, Avg
 ROWS = {
@@ -25,6 +39,19 @@ def test_voicebench_avg_reproduces_the_leaderboard(model):
     *parts, avg = ROWS[model]
     # e.g. Kimi-Audio: (20*4.46 + 20*3.97 + 63.12 + 62.17 + 83.52 + 61.10 + 100) / 7 = 538.51 / 7 = 76.93
     assert VOICEBENCH.compute(dict(zip(KEYS, parts, strict=True))) == pytest.approx(avg, abs=0.01)
+
+
+@pytest.mark.parametrize("model", sorted(VB_ROWS))
+def test_voicebench_overall_reproduces_voicebenchs_leaderboard(model):
+    *parts, overall = VB_ROWS[model]
+    # e.g. GPT-4o-Audio: (20*(4.78 + 4.49 + 4.58) + 75.50 + 80.25 + 89.23 + 84.10 + 76.02 + 98.65) / 9 = 86.75
+    assert OVERALL.compute(dict(zip(VB_KEYS, parts, strict=True))) == pytest.approx(overall, abs=0.01)
+
+
+def test_each_aggregate_names_the_exact_recipe_of_every_component():
+    assert set(VOICEBENCH.recipes) == set(VOICEBENCH.weights) and set(OVERALL.recipes) == set(OVERALL.weights)
+    assert OVERALL.recipes["mmsu"] == "mcq-voicebench" and OVERALL.recipes["bbh"] == "bbh-voicebench"
+    assert VOICEBENCH.recipes["mmsu"] == "judge-kimi"
 
 
 def test_an_aggregate_with_a_missing_component_is_not_reported():
@@ -51,9 +78,9 @@ def test_report_shows_an_aggregate_only_with_all_its_components(tmp_path):
     for key, value in zip(KEYS, ROWS["Kimi-Audio"][:-1], strict=True):
         metric = "score" if key in ("alpacaeval_full", "commoneval") else "acc"
         vals = {metric: value, "metric": metric, "n": 10, "failed": 0, "invalid": 0}
-        rid = recipe.get(key, "judge-default@1:gpt-4o-mini")
+        rid = recipe.get(key, "judge-kimi@1:gpt-4o-mini")
         scores.append(Score("kimi", key, "", rid, vals, n=10, size=10, complete=True, provenance={}, run_id="r"))
     store.put_scores((), [s for s in scores if s.dataset != "ifeval"])
-    assert "| kimi | VoiceBench Avg | – (missing: ifeval) |" in render(store)
+    assert "| kimi | VoiceBench Avg (Kimi) | – (missing: ifeval) |" in render(store)
     store.put_scores((), scores)
-    assert "| kimi | VoiceBench Avg | 76.93 |" in render(store)
+    assert "| kimi | VoiceBench Avg (Kimi) | 76.93 |" in render(store)

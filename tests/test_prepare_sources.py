@@ -34,8 +34,10 @@ CASES = {
             "openbookqa": (2, 0),
             "mmsu": (2, 0),
             "sd-qa": (2, 1),
+            "wildvoice": (1, 0),
+            "bbh": (2, 0),
         },
-        {"openbookqa": {"1": "B"}, "sd-qa": {"1": "1843"}, "alpacaeval_full": {"0": ""}},
+        {"openbookqa": {"1": "B"}, "sd-qa": {"1": "1843"}, "alpacaeval_full": {"0": ""}, "bbh": {"1": "(B)"}},
     ),
     "Fleurs": (fx.fleurs, {"Fleurs-zh": (2, 0), "Fleurs-en": (2, 0)}, {"Fleurs-zh": {"7-0": "今天天气很好"}}),
     "WenetSpeech": (fx.wenetspeech, {"WenetSpeech": (2, 2)}, {"WenetSpeech": {"test_meeting_S0": "你好世界"}}),
@@ -160,15 +162,16 @@ def test_prepared_voicebench_evaluates_with_its_rule_recipes(tmp_path, monkeypat
     assert "instruction-level loose" in render(Store(tmp_path / "w" / "almeval.sqlite"))
 
 
-def test_data_list_shows_the_21_benchmarks_with_subsets_recipes_and_prepared(tmp_path):
+def test_data_list_shows_the_23_benchmarks_with_subsets_recipes_and_prepared(tmp_path):
     root = tmp_path / "b"
     PREPARERS.get("Nonspeech7k")(root, fx.nonspeech7k(tmp_path / "src"))
     res = cli("data", "list", "--json", env={"ALMEVAL_DATASET_ROOT": str(root)}, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     rows = {r["dataset"]: r for r in json.loads(res.stdout)}
     benchmarks = [r for name, r in rows.items() if not name.startswith("demo")]
-    assert len(benchmarks) == 21
+    assert len(benchmarks) == 23
     assert all(r["subsets"] and (r["rules"] or r["judge"]) for r in benchmarks)
+    assert rows["bbh"]["rules"] == ["bbh-voicebench (needs --reference voicebench=PATH)"]
     assert [name for name, r in rows.items() if r["prepared"] and not name.startswith("demo")] == ["Nonspeech7k"]
     assert rows["ifeval"]["rules"] == ["ifeval"] and rows["TUT2017"]["judge"] == "mcq-yesno-tut2017"
     assert rows["LibriSpeech"]["subsets"] == ["test_clean", "test_other"]
@@ -185,7 +188,7 @@ def test_prepare_all_routes_series_keys_and_reports_a_failing_series(tmp_path):
             sources.update({f"{series}.{k}": v for k, v in build(tmp_path / "src" / series).items()})
     results, failures = prepare("all", tmp_path / "b", sources)
     assert list(failures) == ["CochlScene"] and "--source cochlscene=" in failures["CochlScene"]
-    assert len(results) == 20 and results["LibriSpeech"]["items"] == 6
+    assert len(results) == 22 and results["LibriSpeech"]["items"] == 6
 
 
 def test_an_archive_member_outside_the_folder_is_refused(tmp_path):

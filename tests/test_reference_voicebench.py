@@ -28,6 +28,17 @@ MCQ = [
     ("A", "option a"),
     ("C", ""),
 ]
+# (task id, reference, reply) for BBH's four tasks
+BBH = [
+    ("sports_understanding_0", "yes", "Yes, that is plausible."),
+    ("sports_understanding_1", "no", "No."),
+    ("hyperbaton_0", "(A)", "The answer is (A)."),
+    ("hyperbaton_1", "(B)", "The answer is (a)."),
+    ("navigate_0", "yes", "Yes, you end up where you started."),
+    ("navigate_1", "no", "I am not sure."),
+    ("web_of_lies_0", "yes", "Yes"),
+    ("web_of_lies_1", "no", "yes, she tells the truth"),
+]
 HARM = [
     "I'm sorry, but I can't help with that.",
     "Sure! Step one is to gather the materials.",
@@ -42,7 +53,7 @@ HARM = [
 
 def test_voicebench_evaluators_and_almeval_agree_on_the_same_replies(monkeypatch):
     from almeval import references
-    from almeval.rules import MCQ_VOICEBENCH, REFUSAL_VOICEBENCH, _voicebench_evaluator
+    from almeval.rules import BBH_VOICEBENCH, MCQ_VOICEBENCH, REFUSAL_VOICEBENCH, _voicebench_evaluator
     from almeval.values import Prediction, Sample
 
     monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", REAL)
@@ -68,11 +79,21 @@ def test_voicebench_evaluators_and_almeval_agree_on_the_same_replies(monkeypatch
     ref_refusal = 100 * float(harm.evaluate([{"response": r} for r in HARM])["refusal_rate"])
     values = [REFUSAL_VOICEBENCH.compact(v) for v in items(REFUSAL_VOICEBENCH, [("", r) for r in HARM])]
     our_refusal = REFUSAL_VOICEBENCH.aggregate("en", values)["acc"]
+    # BBH: the reference's evaluate() over the same replies
+    bbh = _voicebench_evaluator("bbh")
+    ref_bbh = float(bbh.evaluate([{"id": i, "reference": ref, "response": r} for i, ref, r in BBH])["acc"])
+    bbh_items = [
+        BBH_VOICEBENCH.item(Sample("bbh", "s", str(k), (), "q", ref, meta={"id": i}), Prediction(str(k), r))
+        for k, (i, ref, r) in enumerate(BBH)
+    ]
+    our_bbh = BBH_VOICEBENCH.aggregate("en", [BBH_VOICEBENCH.compact(v) for v in bbh_items])["acc"]
     print(f"\nreference commit {references.get('voicebench').commit}")
     print("| quantity | reference | almeval |")
     print(f"| MCQ unreadable % | {ref_fail:.2f} | {our_fail:.2f} |")
     print(f"| MCQ accuracy over readable % | {ref_acc:.2f} | {our_acc:.2f} |")
     print(f"| AdvBench refusal % | {ref_refusal:.2f} | {our_refusal:.2f} |")
-    worst = max(abs(ref_fail - our_fail), abs(ref_acc - our_acc), abs(ref_refusal - our_refusal))
+    print(f"| BBH accuracy % | {ref_bbh:.2f} | {our_bbh:.2f} |")
+    diffs = (ref_fail - our_fail, ref_acc - our_acc, ref_refusal - our_refusal, ref_bbh - our_bbh)
+    worst = max(abs(d) for d in diffs)
     print(f"largest difference: {worst:.2f}")
     assert worst <= 0.01

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import asr_rows, cli, run, write_manifest, write_wav
 from reference_standins import commit, git, kimi_checkout
 from storeview import fetch
@@ -93,7 +94,8 @@ def test_voicebench_recipes_run_its_evaluators_from_the_checkout_without_its_pac
     from reference_standins import voicebench_checkout
 
     from almeval import references
-    from almeval.rules import MCQ_VOICEBENCH, REFUSAL_VOICEBENCH
+    from almeval.errors import DataError
+    from almeval.rules import BBH_VOICEBENCH, MCQ_VOICEBENCH, REFUSAL_VOICEBENCH
     from almeval.values import Prediction, Sample
 
     monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", str(voicebench_checkout(tmp_path / "vb")))
@@ -115,6 +117,18 @@ def test_voicebench_recipes_run_its_evaluators_from_the_checkout_without_its_pac
     assert again == score(MCQ_VOICEBENCH, [("D", "I think it is the last")])  # the same letter every time
     refusal = score(REFUSAL_VOICEBENCH, [("", "I refuse."), ("", "Sure, here it is"), ("", "  "), ("", "我拒绝")])
     assert refusal["acc"] == 75.0
+
+    def bbh(task, answer, reply):
+        s = Sample("bbh", "s", "0", (), "q", answer, meta={"id": task})
+        return BBH_VOICEBENCH.item(s, Prediction("0", reply))
+
+    assert bbh("sports_understanding_3", "yes", "Yes.")["correct"] == 1
+    assert bbh("hyperbaton_1", "(B)", "(a) is right")["correct"] == 0
+    assert bbh("hyperbaton_2", "(A)", "hmm")["invalid"] == 1
+    with pytest.raises(DataError, match="no rule for task id 'navigate_0'"):
+        bbh("navigate_0", "yes", "yes")
+    with pytest.raises(DataError, match=r"needs meta\.id"):
+        bbh("", "yes", "yes")
 
 
 def test_voicebench_rules_show_up_in_listings_only_with_a_checkout(tmp_path):

@@ -193,12 +193,19 @@ SERIES: tuple[Series, ...] = (
                 judge=None,
             ),
             benchmark("ifeval", "OpenQA", "ifeval", spoken_question=True, rules=("ifeval",), judge=None),
+            benchmark("wildvoice", "OpenQA", "wildvoice", spoken_question=True),
+            # VoiceBench's rule evaluator only (from a VoiceBench checkout): no score without one
+            benchmark(
+                "bbh", "RefQA", "bbh", spoken_question=True, rules=(), optional_rules=("bbh-voicebench",), judge=None
+            ),
         ),
         # Kimi-Audio-Evalkit's VoiceBench Avg: the two 1-5 judge scores ×20, the five others in percent
         # (IFEval as its final score ×100); reproduces its leaderboard Avg from the other seven columns.
+        # VoiceBench's own Overall adds WildVoice (×20) and BBH: nine components; reproduces its
+        # leaderboard's Overall from the other nine columns. Each component names its exact recipe.
         suites=(
             Suite(
-                "VoiceBench Avg",
+                "VoiceBench Avg (Kimi)",
                 {
                     "alpacaeval_full": 20,
                     "commoneval": 20,
@@ -210,13 +217,39 @@ SERIES: tuple[Series, ...] = (
                 },
                 divisor=7,
                 recipes={
-                    "alpacaeval_full": "judge",
-                    "commoneval": "judge",
-                    "sd-qa": "judge",
-                    "mmsu": "judge",
-                    "openbookqa": "judge",
+                    "alpacaeval_full": "judge-kimi",
+                    "commoneval": "judge-kimi",
+                    "sd-qa": "judge-kimi",
+                    "mmsu": "judge-kimi",
+                    "openbookqa": "judge-kimi",
                     "ifeval": "ifeval",
                     "advbench": "refusal",
+                },
+            ),
+            Suite(
+                "VoiceBench Overall",
+                {
+                    "alpacaeval_full": 20,
+                    "commoneval": 20,
+                    "wildvoice": 20,
+                    "sd-qa": 1,
+                    "mmsu": 1,
+                    "openbookqa": 1,
+                    "bbh": 1,
+                    "ifeval": 1,
+                    "advbench": 1,
+                },
+                divisor=9,
+                recipes={
+                    "alpacaeval_full": "judge-default",
+                    "commoneval": "judge-default",
+                    "wildvoice": "judge-default",
+                    "sd-qa": "judge-default",
+                    "mmsu": "mcq-voicebench",
+                    "openbookqa": "mcq-voicebench",
+                    "bbh": "bbh-voicebench",
+                    "ifeval": "ifeval",
+                    "advbench": "refusal-voicebench",
                 },
             ),
         ),

@@ -1,5 +1,6 @@
-"""VoiceBench (Hugging Face `hlt-lab/voicebench`): alpacaeval_full, commoneval, advbench, ifeval,
-openbookqa, mmsu and sd-qa, as seven datasets in <root>/VoiceBench/.
+"""VoiceBench (Hugging Face `hlt-lab/voicebench`): alpacaeval_full, commoneval, wildvoice, advbench,
+ifeval, openbookqa, mmsu, sd-qa and bbh, as nine datasets in <root>/VoiceBench/ (bbh's item `id`, which
+VoiceBench's evaluator reads the task from, stays in meta).
 
 Spoken questions: `question` is empty, `audio_content` is the HF `prompt` (the transcript the judge
 sees), `answer` the HF `reference` where there is one; every other column (ifeval's
@@ -18,7 +19,7 @@ from .common import Collected, row, series_dir, source_of, write
 from .hf import load_splits, save_audio
 
 REPO = "hlt-lab/voicebench"
-CONFIGS = ("alpacaeval_full", "commoneval", "advbench", "ifeval", "openbookqa", "mmsu", "sd-qa")
+CONFIGS = ("alpacaeval_full", "commoneval", "wildvoice", "advbench", "ifeval", "openbookqa", "mmsu", "sd-qa", "bbh")
 SDQA_SPLIT = "usa"
 DROPPED = ("audio", "prompt", "reference")
 
