@@ -149,6 +149,23 @@ def choice(
     return Parsed(True, None if score is None else float(score), line)
 
 
+_DOUBLE_BRACKET = re.compile(r"\[\[(\d+)\]\]")
+
+
+def first_number_or_rating(reply: str, **_: Any) -> Parsed:
+    """Kimi-Audio-Evalkit's open-QA reading: the whole stripped reply as a number, else the first
+    `[[n]]` anywhere in it; any value (no range check), as it does. For its compat template only."""
+    text = reply.strip()
+    try:
+        return Parsed(True, float(text), text)
+    except ValueError:
+        pass
+    m = _DOUBLE_BRACKET.search(text)
+    if m:
+        return Parsed(True, float(int(m.group(1))), m.group(0))
+    return _invalid("neither a number nor [[n]]")
+
+
 PARSERS: dict[str, Callable[..., Parsed]] = {
     "yes_no": yes_no,
     "score_1_5": score_1_5,
@@ -157,6 +174,7 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "bracket_0_5": bracket_0_5,
     "json_judgment": json_judgment,
     "choice": choice,
+    "first_number_or_rating": first_number_or_rating,
 }
 
 # Every verdict a parser accepts, written out: a local judge in constrained mode (`hf-choose:DIR`,
@@ -169,6 +187,7 @@ VERDICTS: dict[str, Callable[..., list[str]]] = {
     "bracket_0_5": lambda **_: [f"[{i}]" for i in range(6)],
     "json_judgment": lambda **_: ['{"judgment": "correct"}', '{"judgment": "incorrect"}'],
     "choice": lambda choice_strings=(), **_: list(choice_strings),
+    "first_number_or_rating": lambda **_: [str(i) for i in range(1, 6)],
 }
 
 # How a parsed value maps to the reported scale, and what an invalid reply counts as when the
@@ -181,4 +200,5 @@ SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multi
     "score_1_5": ("score", 1.0, 1.0),
     "rating_1_10": ("score", 10.0, 1.0),
     "bracket_0_5": ("score", 20.0, 0.0),
+    "first_number_or_rating": ("score", 1.0, 1.0),
 }

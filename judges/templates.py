@@ -40,20 +40,27 @@ class Template:
     description: str = ""
     delimit: bool = True  # the answer is sent between markers derived from its digest (see `delimited`)
     json_verdict: bool = False  # the judge is asked for a JSON verdict by schema (`structured()`)
+    # a reference's own request (judges/reference.py): question and answer stripped as it fills them, the
+    # user message sent as content parts as its client sends it; "" = almeval's own template
+    reference: str = ""
 
-    def messages(self, sample: Sample, prediction: str) -> list[dict[str, str]]:
+    def messages(self, sample: Sample, prediction: str) -> list[dict[str, Any]]:
         opening, closing = markers(prediction)
+        question, answer = judge_question(sample), sample.answer
+        if self.reference:
+            question, answer = question.strip(), answer.strip()
         values = {
-            "question": judge_question(sample),
+            "question": question,
             "prediction": f"{opening}{prediction}{closing}" if self.delimit else prediction,
-            "answer": sample.answer,
+            "answer": answer,
             "subset": sample.subset,
         }
         user = self.user.format(**values)
         if self.delimit:
             user = DELIMIT_NOTE.format(opening=opening, closing=closing) + "\n\n" + user
-        out = [{"role": "system", "content": self.system}] if self.system else []
-        return [*out, {"role": "user", "content": user}]
+        out: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
+        content: Any = [{"type": "text", "text": user}] if self.reference else user
+        return [*out, {"role": "user", "content": content}]
 
     def structured(self) -> Template:
         """This template asking for its verdict as JSON by schema (OpenAI `response_format` json_schema,
@@ -172,7 +179,9 @@ def builtin_templates() -> dict[str, Template]:
 
 
 def load_templates(extra_dirs: Iterable[Path] = ()) -> dict[str, Template]:
-    out = dict(builtin_templates())
+    from .reference import reference_templates
+
+    out = {**builtin_templates(), **reference_templates()}
     for d in extra_dirs:
         if not Path(d).is_dir():
             raise ConfigError(f"judge template dir not found: {d} (JUDGE.template_dirs in config.yaml)")

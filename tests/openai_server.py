@@ -48,6 +48,7 @@ class Stats:
     user_messages: list[str] = field(default_factory=list)
     audio_digests: list[str] = field(default_factory=list)  # sha256 of each input_audio part received
     auth_headers: set[str] = field(default_factory=set)
+    bodies: list[dict] = field(default_factory=list)  # every request body as received
 
 
 def _line(text: str, label: str) -> str:
@@ -178,6 +179,7 @@ class FakeOpenAI:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        self.stats.bodies.append(body)
         self.stats.requests += 1
         self.stats.auth_headers.add(request.headers.get("Authorization", ""))
         wait = self._throttle()
@@ -206,6 +208,12 @@ class FakeOpenAI:
             return web.json_response({"error": {"message": "context too long", "type": "invalid_request"}}, status=400)
         messages = body["messages"]
         user = next(m["content"] for m in messages if m["role"] == "user")
+        if isinstance(user, list) and all(p.get("type") == "text" for p in user):  # text parts: a judge's
+            messages = [
+                {**m, "content": "\n".join(p["text"] for p in m["content"])} if isinstance(m["content"], list) else m
+                for m in messages
+            ]
+            user = messages[-1]["content"]
         if isinstance(user, list):  # a model under test with audio parts: check and answer by content
             text = self._audio_reply(user)
         else:

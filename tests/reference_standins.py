@@ -108,10 +108,36 @@ def voicebench_checkout(root: Path) -> Path:
     return root
 
 
+KIMI_OPEN_QA = '''import re
+
+OPEN_QA_PROMPT = """
+Stand-in judge prompt of our own. Rate the reply from 1 to 5.
+### [Instruction]: {question}
+### [Response]: {prediction}
+Reply with the number only.
+"""
+'''
+
+KIMI_JUDGES = """import os
+
+
+def get_gpt4o_mini_model():
+    kwargs = {}
+    kwargs["model"] = "gpt-4o-mini"
+    kwargs["system_prompt"] = "Stand-in system prompt: you grade answers."
+    return kwargs
+"""
+
+
 def kimi_checkout(root: Path) -> Path:
-    """A git repository with Kimi-Audio-Evalkit's layout (almeval/metrics/wer.py) and stand-in code."""
+    """A git repository with Kimi-Audio-Evalkit's layout (almeval/metrics/wer.py, the open-QA prompt in
+    almeval/datasets/ds_openqa.py, the judge's system prompt in almeval/judge_models/) and stand-in code."""
     metrics = root / "almeval" / "metrics"
     metrics.mkdir(parents=True, exist_ok=True)
+    (root / "almeval" / "datasets").mkdir(exist_ok=True)
+    (root / "almeval" / "datasets" / "ds_openqa.py").write_text(KIMI_OPEN_QA)
+    (root / "almeval" / "judge_models").mkdir(exist_ok=True)
+    (root / "almeval" / "judge_models" / "__init__.py").write_text(KIMI_JUDGES)
     (root / "almeval" / "__init__.py").write_text("raise ImportError('a checkout package must never be imported')\n")
     (metrics / "__init__.py").write_text("from .wer import remove_sp  # noqa: F401\n")
     (metrics / "wer.py").write_text(KIMI_WER)

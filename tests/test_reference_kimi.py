@@ -80,3 +80,32 @@ def test_asr_kimi_equals_the_references_compute_wer_on_the_same_predictions(monk
         worst = max(worst, abs(kimi - ref))
     print(f"largest |asr-kimi − reference|: {worst}")
     assert worst <= 0.01
+
+
+def test_kimis_open_qa_judge_request_is_built_from_the_real_checkout(monkeypatch):
+    """The template reads its prompt and system prompt from the checkout (no text of it in almeval) and
+    fills them as its code does: question stripped, prediction as is, one text part."""
+    import ast
+    from pathlib import Path
+
+    from almeval import references
+    from almeval.judges.reference import reference_templates
+    from almeval.values import Sample
+
+    monkeypatch.setenv("ALMEVAL_REFERENCE_KIMI", REAL)
+    references.choose({})
+    template = reference_templates()["kimi:open-qa"]
+    source = Path(REAL) / "almeval/datasets/ds_openqa.py"
+    constants = {
+        t.id: n.value.value
+        for n in ast.parse(source.read_text()).body
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    sample = Sample("alpacaeval_full", "s", "0", (), "", "", audio_content="  What is rain?  ")
+    system, user = template.messages(sample, " It is water. ")
+    assert system["role"] == "system" and system["content"]
+    expected = constants["OPEN_QA_PROMPT"].format(question="What is rain?", prediction=" It is water. ")
+    assert user["content"] == [{"type": "text", "text": expected}]
+    assert template.params["temperature"] == 0.5 and template.params["max_tokens"] == 1024

@@ -137,3 +137,56 @@ def test_voicebench_rules_show_up_in_listings_only_with_a_checkout(tmp_path):
     assert listed["advbench"]["rules"] == ["refusal", "refusal-voicebench (needs --reference voicebench=PATH)"]
     res = cli("eval", "-m", "fake", "-d", "demo", "--recipe", "voicebench", "-w", str(tmp_path / "w"))
     assert res.returncode == 2 and "almeval reference get voicebench" in " ".join(res.stderr.split())
+
+
+def test_recipe_kimi_sends_kimis_own_open_qa_request_and_reads_the_reply_its_way(tmp_path, kimi_reference):
+    """With --recipe kimi, alpacaeval_full is judged with the request Kimi-Audio-Evalkit's code sends (its
+    prompt and system prompt read from the checkout, its params, the user message as a text part, no
+    markers) and the reply is read as a number or the first [[n]]; invalid replies are dropped."""
+    from openai_server import FakeOpenAI
+
+    from almeval.judges import JudgeOptions
+    from almeval.judges.parsers import first_number_or_rating
+    from almeval.runner import EvalOptions, evaluate
+
+    write_wav(tmp_path / "data" / "q.wav")
+    rows = [
+        {"index": i, "audio_path": "q.wav", "question": "", "answer": "", "subset": "alpacaeval_full"}
+        | {"audio_content": f"  Tell me about topic {i}.  "}
+        for i in range(4)
+    ]
+    manifest = write_manifest(tmp_path / "data" / "alpacaeval_full.jsonl", rows)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"DATASETS:\n  datasets:\n    alpacaeval_full: {manifest}\n")
+    with FakeOpenAI() as srv:
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
+        opts = EvalOptions(
+            model="fake", data=("alpacaeval_full",), config=config, work_dir=tmp_path / "w", judge=jopts, recipe="kimi"
+        )
+        out = evaluate(opts)
+        bodies = list(srv.stats.bodies)
+    assert len(bodies) == 4
+    body = bodies[0]
+    system, user = body["messages"]
+    assert system == {"role": "system", "content": "Stand-in system prompt: you grade answers."}
+    [part] = user["content"]
+    assert part["type"] == "text" and part["text"].startswith("\nStand-in judge prompt of our own.")
+    assert "### [Instruction]: Tell me about topic" in part["text"]  # stripped, as it fills the question
+    assert "<answer-" not in part["text"]  # its prompt exactly: no markers
+    params = {k: body[k] for k in ("temperature", "top_p", "max_tokens", "n", "frequency_penalty", "presence_penalty")}
+    assert params == {
+        "temperature": 0.5,
+        "top_p": 0.95,
+        "max_tokens": 1024,
+        "n": 1,
+        "frequency_penalty": 0,
+        "presence_penalty": 0,
+    }
+    assert body.get("stop") is None
+    scores = out["datasets"]["alpacaeval_full"]["scores"]
+    kimi = scores["judge-kimi@1:gpt-4o-mini"]
+    assert kimi["template"] == "kimi:open-qa" and kimi["n"] == 4
+    # its reading of replies: a number as is (any value), else the first [[n]], else invalid
+    assert first_number_or_rating(" 4.5 ").value == 4.5 and first_number_or_rating("9").value == 9.0
+    assert first_number_or_rating("I'd say [[3]], maybe [[5]]").value == 3.0
+    assert not first_number_or_rating("four").ok
