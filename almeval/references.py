@@ -81,6 +81,7 @@ def choose(pairs: Mapping[str, str], config: Mapping[str, object] | None = None)
     """Record the checkouts this run uses: `--reference NAME=PATH` over config.yaml `REFERENCES`."""
     section = dict(config or {})
     _CHOSEN.clear()
+    _VIEW[0] = ""
     for name, path in {**{str(k): str(v) for k, v in section.items()}, **pairs}.items():
         if name not in KNOWN:
             from .errors import UnknownNameError
@@ -100,6 +101,9 @@ VIEWS = {
 }  # a --recipe view → the reference its compat recipes need
 
 
+_VIEW: list[str] = [""]  # the view this process's eval asked for (its compat judge requests are used)
+
+
 def require_view(view: str) -> None:
     """`--recipe kimi` on eval: its recipes must be computable, so the checkout must be there (exit 2)."""
     if view not in VIEWS:
@@ -108,6 +112,12 @@ def require_view(view: str) -> None:
         raise UnknownNameError("recipe view", view, VIEWS)
     if VIEWS[view]:
         get(VIEWS[view])
+    _VIEW[0] = view
+
+
+def wanted(name: str) -> bool:
+    """Whether this run asked for the reference's view (`--recipe NAME`) and has its checkout."""
+    return _VIEW[0] == name and available(name)
 
 
 def where(name: str) -> str:

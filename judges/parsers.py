@@ -166,6 +166,18 @@ def first_number_or_rating(reply: str, **_: Any) -> Parsed:
     return _invalid("neither a number nor [[n]]")
 
 
+def last_line_yes_no(reply: str, **_: Any) -> Parsed:
+    """Kimi-Audio-Evalkit's yes/no reading: the stripped reply's last line, lower-cased; `yes` anywhere in
+    it is right, else `no` anywhere is wrong, else invalid. For its compat templates only (a quoted
+    answer on the last line decides, as it does there)."""
+    last = reply.strip().split("\n")[-1].strip().lower()
+    if "yes" in last:
+        return Parsed(True, 1.0, "yes")
+    if "no" in last:
+        return Parsed(True, 0.0, "no")
+    return _invalid("no yes / no on the last line")
+
+
 PARSERS: dict[str, Callable[..., Parsed]] = {
     "yes_no": yes_no,
     "score_1_5": score_1_5,
@@ -175,6 +187,7 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "json_judgment": json_judgment,
     "choice": choice,
     "first_number_or_rating": first_number_or_rating,
+    "last_line_yes_no": last_line_yes_no,
 }
 
 # Every verdict a parser accepts, written out: a local judge in constrained mode (`hf-choose:DIR`,
@@ -188,6 +201,7 @@ VERDICTS: dict[str, Callable[..., list[str]]] = {
     "json_judgment": lambda **_: ['{"judgment": "correct"}', '{"judgment": "incorrect"}'],
     "choice": lambda choice_strings=(), **_: list(choice_strings),
     "first_number_or_rating": lambda **_: [str(i) for i in range(1, 6)],
+    "last_line_yes_no": lambda **_: ["yes", "no"],
 }
 
 # How a parsed value maps to the reported scale, and what an invalid reply counts as when the
@@ -201,4 +215,5 @@ SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multi
     "rating_1_10": ("score", 10.0, 1.0),
     "bracket_0_5": ("score", 20.0, 0.0),
     "first_number_or_rating": ("score", 1.0, 1.0),
+    "last_line_yes_no": ("acc", 100.0, 0.0),
 }

@@ -1,13 +1,18 @@
 """Judge templates that reproduce a reference's own judge requests, built at run time from the user's
 checkout of it (almeval/references.py) — almeval carries none of their text.
 
-Kimi-Audio-Evalkit (`kimi:open-qa`): the open-QA prompt is the module constant its open-QA datasets
-format (`almeval/datasets/ds_openqa.py`, read with `ast`, never executed); the system prompt is the one
-its gpt-4o-mini judge is built with (`almeval/judge_models/__init__.py`); the request is what its client
-sends: the user message as one text content part, temperature 0.5 and top_p 0.95 as its open-QA scoring
-passes them, max_tokens 1024, n 1, frequency and presence penalty 0 and stop null as its defaults; the
-reply read as a number, else the first `[[n]]` (parser `first_number_or_rating`), invalid replies dropped
-by the `judge-kimi` recipe as it drops them. Used for alpacaeval_full and commoneval with `--recipe kimi`.
+Kimi-Audio-Evalkit: each prompt is a module constant of its dataset modules (`almeval/datasets/ds_*.py`,
+read with `ast`, never executed); the system prompt is the one its gpt-4o-mini judge is built with
+(`almeval/judge_models/__init__.py`); the request is what its client sends: the user message as one text
+content part, the temperature and top_p its scoring passes, max_tokens 1024, n 1, frequency and presence
+penalty 0 and stop null as its defaults. Replies are read its way and invalid ones dropped by the
+`judge-kimi` recipe as it drops them:
+  kimi:open-qa        OPEN_QA_PROMPT (ds_openqa.py), temperature 0.5: a number, else the first `[[n]]`
+  kimi:single-choice  SINGLE_CHOICE_PRPMPT (ds_mqa.py), temperature 0: `yes` / `no` as substrings of the
+                      reply's last line (yes first). Its TUT2017 and CochlScene variants are never used by
+                      its code (it compares lower-case names with the declared ones), so neither are they here.
+  kimi:ref-qa         REF_QA_PRPMPT (ds_refqa.py), ClothoAQA; kimi:sd-qa  SQ_QA_PROMPT, sd-qa; as above.
+`eval --recipe kimi` wires them to the benchmarks Kimi-Audio-Evalkit judges with them (KIMI_WIRING).
 """
 
 from __future__ import annotations
@@ -25,41 +30,49 @@ from almeval.errors import ConfigError
 from .templates import Template
 
 KIMI_OPEN_QA = "kimi:open-qa"
-# the benchmarks Kimi-Audio-Evalkit judges with its open-QA prompt
-KIMI_WIRING = {"alpacaeval_full": KIMI_OPEN_QA, "commoneval": KIMI_OPEN_QA}
-KIMI_OPEN_QA_PARAMS: dict[str, Any] = {
-    "temperature": 0.5,
-    "top_p": 0.95,
-    "max_tokens": 1024,
-    "n": 1,
-    "frequency_penalty": 0,
-    "presence_penalty": 0,
-    "stop": None,
+DEFAULTS: dict[str, Any] = {"max_tokens": 1024, "n": 1, "frequency_penalty": 0, "presence_penalty": 0, "stop": None}
+# template id → (module in its checkout, the constant, temperature, the parse rule)
+KIMI_TEMPLATES: dict[str, tuple[str, str, float, str]] = {
+    KIMI_OPEN_QA: ("almeval/datasets/ds_openqa.py", "OPEN_QA_PROMPT", 0.5, "first_number_or_rating"),
+    "kimi:single-choice": ("almeval/datasets/ds_mqa.py", "SINGLE_CHOICE_PRPMPT", 0.0, "last_line_yes_no"),
+    "kimi:ref-qa": ("almeval/datasets/ds_refqa.py", "REF_QA_PRPMPT", 0.0, "last_line_yes_no"),
+    "kimi:sd-qa": ("almeval/datasets/ds_refqa.py", "SQ_QA_PROMPT", 0.0, "last_line_yes_no"),
+}
+_MQA = ("mmau-test-mini", "openbookqa", "mmsu", "MELD", "Nonspeech7k", "TUT2017", "VocalSound", "CochlScene")
+# the benchmarks Kimi-Audio-Evalkit judges with each of them
+KIMI_WIRING = {
+    "alpacaeval_full": KIMI_OPEN_QA,
+    "commoneval": KIMI_OPEN_QA,
+    **{name: "kimi:single-choice" for name in _MQA},
+    "ClothoAQA": "kimi:ref-qa",
+    "sd-qa": "kimi:sd-qa",
 }
 
 
 def reference_templates() -> dict[str, Template]:
-    """The compat templates whose reference checkout is given (none otherwise)."""
-    if not references.available("kimi"):
+    """The compat templates of the reference this run's view asks for (`--recipe kimi`), none otherwise."""
+    if not references.wanted("kimi"):
         return {}
     ref = references.get("kimi")
-    return {KIMI_OPEN_QA: _kimi_open_qa(str(ref.path), ref.commit)}
+    return {tid: _kimi_template(tid, str(ref.path), ref.commit) for tid in KIMI_TEMPLATES}
 
 
 @cache
-def _kimi_open_qa(path: str, commit: str) -> Template:
+def _kimi_template(tid: str, path: str, commit: str) -> Template:
     root = Path(path)
-    user = module_string(root / "almeval/datasets/ds_openqa.py", "OPEN_QA_PROMPT")
+    module, constant, temperature, parse = KIMI_TEMPLATES[tid]
+    user = module_string(root / module, constant)
     system = assigned_key(root / "almeval/judge_models/__init__.py", "get_gpt4o_mini_model", "system_prompt")
-    sent = {"system": system, "user": user, "params": KIMI_OPEN_QA_PARAMS, "parts": True, "commit": commit}
+    params = {"temperature": temperature, "top_p": 0.95, **DEFAULTS}
+    sent = {"system": system, "user": user, "params": params, "parts": True, "commit": commit}
     return Template(
-        id=KIMI_OPEN_QA,
+        id=tid,
         digest=hashlib.sha256(canonical_json(sent).encode()).hexdigest(),
-        parse="first_number_or_rating",
+        parse=parse,
         user=user,
         system=system,
-        params=dict(KIMI_OPEN_QA_PARAMS),
-        description=f"Kimi-Audio-Evalkit's open-QA judge request, from the checkout at {commit[:12]}",
+        params=params,
+        description=f"Kimi-Audio-Evalkit's {constant} judge request, from the checkout at {commit[:12]}",
         delimit=False,
         reference="kimi",
     )

@@ -47,7 +47,8 @@ class Template:
     def messages(self, sample: Sample, prediction: str) -> list[dict[str, Any]]:
         opening, closing = markers(prediction)
         question, answer = judge_question(sample), sample.answer
-        if self.reference:
+        if self.reference:  # as its code fills them: the spoken question's transcript or the text one, stripped
+            question = sample.audio_content if sample.interactive == "Audio-QA" else sample.question
             question, answer = question.strip(), answer.strip()
         values = {
             "question": question,

@@ -118,6 +118,27 @@ Reply with the number only.
 """
 '''
 
+KIMI_MQA = '''SINGLE_CHOICE_PRPMPT = """
+Stand-in choice prompt of our own. Is the answer right? End with yes or no.
+Question: {question}
+Model Answer: {prediction}
+Ground Truth Answer: {answer}
+"""
+'''
+
+KIMI_REFQA = '''REF_QA_PRPMPT = """
+Stand-in reference prompt. Question: {question}
+Model Answer: {prediction}
+Ground Truth Answer: {answer}
+"""
+
+SQ_QA_PROMPT = """
+Stand-in spoken-question prompt. Question: {question}
+Model Answer: {prediction}
+Ground Truth Answer: {answer}
+"""
+'''
+
 KIMI_JUDGES = """import os
 
 
@@ -136,6 +157,8 @@ def kimi_checkout(root: Path) -> Path:
     metrics.mkdir(parents=True, exist_ok=True)
     (root / "almeval" / "datasets").mkdir(exist_ok=True)
     (root / "almeval" / "datasets" / "ds_openqa.py").write_text(KIMI_OPEN_QA)
+    (root / "almeval" / "datasets" / "ds_mqa.py").write_text(KIMI_MQA)
+    (root / "almeval" / "datasets" / "ds_refqa.py").write_text(KIMI_REFQA)
     (root / "almeval" / "judge_models").mkdir(exist_ok=True)
     (root / "almeval" / "judge_models" / "__init__.py").write_text(KIMI_JUDGES)
     (root / "almeval" / "__init__.py").write_text("raise ImportError('a checkout package must never be imported')\n")

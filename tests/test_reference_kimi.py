@@ -94,6 +94,7 @@ def test_kimis_open_qa_judge_request_is_built_from_the_real_checkout(monkeypatch
 
     monkeypatch.setenv("ALMEVAL_REFERENCE_KIMI", REAL)
     references.choose({})
+    references.require_view("kimi")
     template = reference_templates()["kimi:open-qa"]
     source = Path(REAL) / "almeval/datasets/ds_openqa.py"
     constants = {
@@ -103,7 +104,7 @@ def test_kimis_open_qa_judge_request_is_built_from_the_real_checkout(monkeypatch
         for t in n.targets
         if isinstance(t, ast.Name)
     }
-    sample = Sample("alpacaeval_full", "s", "0", (), "", "", audio_content="  What is rain?  ")
+    sample = Sample("alpacaeval_full", "s", "0", (), "", "", audio_content="  What is rain?  ", interactive="Audio-QA")
     system, user = template.messages(sample, " It is water. ")
     assert system["role"] == "system" and system["content"]
     expected = constants["OPEN_QA_PROMPT"].format(question="What is rain?", prediction=" It is water. ")

@@ -190,3 +190,38 @@ def test_recipe_kimi_sends_kimis_own_open_qa_request_and_reads_the_reply_its_way
     assert first_number_or_rating(" 4.5 ").value == 4.5 and first_number_or_rating("9").value == 9.0
     assert first_number_or_rating("I'd say [[3]], maybe [[5]]").value == 3.0
     assert not first_number_or_rating("four").ok
+
+
+def test_recipe_kimi_judges_multiple_choice_with_its_prompt_and_its_last_line_yes_no(tmp_path, kimi_reference):
+    from openai_server import FakeOpenAI
+
+    from almeval.judges import JudgeOptions
+    from almeval.judges.parsers import last_line_yes_no
+    from almeval.runner import EvalOptions, evaluate
+
+    write_wav(tmp_path / "data" / "q.wav")
+    rows = [
+        {"index": i, "audio_path": "q.wav", "question": f" Pick one: (A) x (B) y #{i} ", "answer": " AB"[1 + i % 2]}
+        | {"subset": "mmsu", "audio_content": f"Pick one #{i}"}
+        for i in range(4)
+    ]
+    manifest = write_manifest(tmp_path / "data" / "mmsu.jsonl", rows)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"DATASETS:\n  datasets:\n    mmsu: {manifest}\n")
+    with FakeOpenAI() as srv:
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
+        opts = EvalOptions(
+            model="fake", data=("mmsu",), config=config, work_dir=tmp_path / "w", judge=jopts, recipe="kimi"
+        )
+        out = evaluate(opts)
+        bodies = list(srv.stats.bodies)
+    [part] = bodies[0]["messages"][1]["content"]
+    assert part["text"].startswith("\nStand-in choice prompt of our own.")
+    assert "Question: Pick one #" in part["text"]  # mmsu is a spoken question: its transcript, stripped
+    assert bodies[0]["temperature"] == 0.0 and bodies[0]["top_p"] == 0.95
+    kimi = out["datasets"]["mmsu"]["scores"]["judge-kimi@1:gpt-4o-mini"]
+    assert kimi["template"] == "kimi:single-choice" and kimi["n"] == 4 and kimi["invalid"] == 0
+    # its reading: yes / no as substrings of the last line, yes first — quirks included
+    assert last_line_yes_no("Thinking.\nResult: no, not yes").value == 1.0
+    assert last_line_yes_no("yes\nI cannot tell").value == 0.0  # "cannot" holds "no"
+    assert not last_line_yes_no("yes\nunclear").ok
