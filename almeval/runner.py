@@ -91,10 +91,11 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     references.choose(opts.references, config.raw.get("REFERENCES"))
     if opts.recipe:
         references.require_view(opts.recipe)
-    if opts.recipe == "kimi":  # its own judge requests for the benchmarks it judges with them
-        from almeval.judges.reference import KIMI_WIRING
+    if opts.recipe in ("kimi", "voicebench"):  # its own judge requests for the benchmarks it judges with them
+        from almeval.judges.reference import WIRING
 
-        opts = replace(opts, judge=replace(opts.judge, templates={**KIMI_WIRING, **opts.judge.templates}))
+        wiring = {**WIRING[opts.recipe], **opts.judge.templates}
+        opts = replace(opts, judge=replace(opts.judge, templates=wiring))
     catalog = Catalog(config)
     selection = catalog.select(list(opts.data))
     for info in selection.datasets:  # a recipe's missing package stops the run before anything is computed

@@ -178,6 +178,39 @@ def last_line_yes_no(reply: str, **_: Any) -> Parsed:
     return _invalid("no yes / no on the last line")
 
 
+def _choices(reply: str) -> list[str]:
+    """The replies of a call that asked for several (stored as a JSON list), each stripped."""
+    try:
+        value = json.loads(reply)
+    except ValueError:
+        value = reply
+    return [str(v).strip() for v in value] if isinstance(value, list) else [str(value).strip()]
+
+
+def mean_of_ratings(reply: str, **_: Any) -> Parsed:
+    """VoiceBench's open-QA reading of its n=3 replies: each a number, else its first `[[n]]`; the mean.
+    Where VoiceBench stops with an error (a reply with neither), the item is invalid here."""
+    values = []
+    for text in _choices(reply):
+        parsed = first_number_or_rating(text)
+        if not parsed.ok or parsed.value is None:
+            return _invalid(f"a reply is neither a number nor [[n]]: {text[:40]!r}")
+        values.append(parsed.value)
+    return Parsed(True, sum(values) / len(values), "mean")
+
+
+def majority_yes(reply: str, **_: Any) -> Parsed:
+    """VoiceBench's sd-qa reading of its n=3 replies: lower-cased, the most frequent one; right only if it
+    is exactly "yes". Where all differ, VoiceBench's pick depends on set order (hash seed): invalid here."""
+    votes = [t.lower() for t in _choices(reply)]
+    counts = {v: votes.count(v) for v in votes}
+    top = max(counts.values())
+    winners = [v for v, c in counts.items() if c == top]
+    if len(winners) > 1:
+        return _invalid("no majority among the replies")
+    return Parsed(True, 1.0 if winners[0] == "yes" else 0.0, winners[0])
+
+
 PARSERS: dict[str, Callable[..., Parsed]] = {
     "yes_no": yes_no,
     "score_1_5": score_1_5,
@@ -188,6 +221,8 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "choice": choice,
     "first_number_or_rating": first_number_or_rating,
     "last_line_yes_no": last_line_yes_no,
+    "mean_of_ratings": mean_of_ratings,
+    "majority_yes": majority_yes,
 }
 
 # Every verdict a parser accepts, written out: a local judge in constrained mode (`hf-choose:DIR`,
@@ -202,6 +237,8 @@ VERDICTS: dict[str, Callable[..., list[str]]] = {
     "choice": lambda choice_strings=(), **_: list(choice_strings),
     "first_number_or_rating": lambda **_: [str(i) for i in range(1, 6)],
     "last_line_yes_no": lambda **_: ["yes", "no"],
+    "mean_of_ratings": lambda **_: [str(i) for i in range(1, 6)],
+    "majority_yes": lambda **_: ["Yes", "No"],
 }
 
 # How a parsed value maps to the reported scale, and what an invalid reply counts as when the
@@ -216,4 +253,6 @@ SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multi
     "bracket_0_5": ("score", 20.0, 0.0),
     "first_number_or_rating": ("score", 1.0, 1.0),
     "last_line_yes_no": ("acc", 100.0, 0.0),
+    "mean_of_ratings": ("score", 1.0, 1.0),
+    "majority_yes": ("acc", 100.0, 0.0),
 }

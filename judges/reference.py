@@ -13,6 +13,15 @@ penalty 0 and stop null as its defaults. Replies are read its way and invalid on
                       its code (it compares lower-case names with the declared ones), so neither are they here.
   kimi:ref-qa         REF_QA_PRPMPT (ds_refqa.py), ClothoAQA; kimi:sd-qa  SQ_QA_PROMPT, sd-qa; as above.
 `eval --recipe kimi` wires them to the benchmarks Kimi-Audio-Evalkit judges with them (KIMI_WIRING).
+
+VoiceBench (`api_judge.py` of its checkout, read with `ast`): `meta_prompt_open` and `meta_prompt_qa`
+(stripped, as the module strips it), filled as its script fills them (str.replace of {prompt},
+{reference}, {response} in turn: the spoken question's transcript, the reference, the reply), its
+system message, and its request: temperature 0.5, top_p 0.95, max_tokens 1024, penalties 0, stop null
+and n=3 in one call; the three replies are read as it reads them:
+  voicebench:open  alpacaeval_full, commoneval, wildvoice: the mean of the three ratings (mean_of_ratings)
+  voicebench:qa    sd-qa: the majority of the three, right only if exactly "yes" (majority_yes)
+`eval --recipe voicebench` wires them (VOICEBENCH_WIRING).
 """
 
 from __future__ import annotations
@@ -49,12 +58,50 @@ KIMI_WIRING = {
 }
 
 
+VOICEBENCH_TEMPLATES: dict[str, tuple[str, str]] = {  # id → (its constant in api_judge.py, the parse rule)
+    "voicebench:open": ("meta_prompt_open", "mean_of_ratings"),
+    "voicebench:qa": ("meta_prompt_qa", "majority_yes"),
+}
+VOICEBENCH_WIRING = {
+    "alpacaeval_full": "voicebench:open",
+    "commoneval": "voicebench:open",
+    "wildvoice": "voicebench:open",
+    "sd-qa": "voicebench:qa",
+}
+WIRING = {"kimi": KIMI_WIRING, "voicebench": VOICEBENCH_WIRING}
+
+
 def reference_templates() -> dict[str, Template]:
-    """The compat templates of the reference this run's view asks for (`--recipe kimi`), none otherwise."""
-    if not references.wanted("kimi"):
-        return {}
-    ref = references.get("kimi")
-    return {tid: _kimi_template(tid, str(ref.path), ref.commit) for tid in KIMI_TEMPLATES}
+    """The compat templates of the reference this run's view asks for (`--recipe kimi|voicebench`), none
+    otherwise."""
+    if references.wanted("kimi"):
+        ref = references.get("kimi")
+        return {tid: _kimi_template(tid, str(ref.path), ref.commit) for tid in KIMI_TEMPLATES}
+    if references.wanted("voicebench"):
+        ref = references.get("voicebench")
+        return {tid: _voicebench_template(tid, str(ref.path), ref.commit) for tid in VOICEBENCH_TEMPLATES}
+    return {}
+
+
+@cache
+def _voicebench_template(tid: str, path: str, commit: str) -> Template:
+    source = Path(path) / "api_judge.py"
+    constant, parse = VOICEBENCH_TEMPLATES[tid]
+    user = module_string(source, constant)
+    system = dict_value(source, "role", "system", "content")
+    params = {"temperature": 0.5, "top_p": 0.95, **DEFAULTS, "n": 3}
+    sent = {"system": system, "user": user, "params": params, "commit": commit}
+    return Template(
+        id=tid,
+        digest=hashlib.sha256(canonical_json(sent).encode()).hexdigest(),
+        parse=parse,
+        user=user,
+        system=system,
+        params=params,
+        description=f"VoiceBench's {constant} judge request (n=3 in one call), from the checkout at {commit[:12]}",
+        delimit=False,
+        reference="voicebench",
+    )
 
 
 @cache
@@ -86,12 +133,35 @@ def _tree(path: Path) -> ast.Module:
 
 
 def module_string(path: Path, name: str) -> str:
-    """The string a module assigns to `name` at top level (read, not executed)."""
+    """The string a module assigns to `name` at top level (read, not executed); a literal's `.strip()`
+    is applied as written."""
     for node in _tree(path).body:
-        named = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
-        if named and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):  # type: ignore[attr-defined]
-            return str(node.value.value)  # type: ignore[attr-defined]
+        if not (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)):
+            continue
+        value: ast.expr = node.value
+        stripped = False
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "strip":
+            stripped = not value.args
+            value = value.func.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value.strip() if stripped else value.value
     raise ConfigError(f"{path} defines no string {name}: is this checkout the version almeval knows?")
+
+
+def dict_value(path: Path, key: str, value: str, wanted: str) -> str:
+    """The string under `wanted` in a dict literal whose `key` is `value` (e.g. its system message)."""
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Dict):
+            items = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)}
+            found, text = items.get(key), items.get(wanted)
+            if (
+                isinstance(found, ast.Constant)
+                and found.value == value
+                and isinstance(text, ast.Constant)
+                and isinstance(text.value, str)
+            ):
+                return text.value
+    raise ConfigError(f"{path}: no {{{key!r}: {value!r}, {wanted!r}: ...}} literal: is this the version almeval knows?")
 
 
 def assigned_key(path: Path, function: str, key: str) -> str:

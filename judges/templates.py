@@ -46,6 +46,10 @@ class Template:
 
     def messages(self, sample: Sample, prediction: str) -> list[dict[str, Any]]:
         opening, closing = markers(prediction)
+        out: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
+        if self.reference == "voicebench":  # as its judge script fills them: in turn, by str.replace
+            text = self.user.replace("{prompt}", sample.audio_content).replace("{reference}", sample.answer)
+            return [*out, {"role": "user", "content": text.replace("{response}", prediction)}]
         question, answer = judge_question(sample), sample.answer
         if self.reference:  # as its code fills them: the spoken question's transcript or the text one, stripped
             question = sample.audio_content if sample.interactive == "Audio-QA" else sample.question
@@ -59,7 +63,6 @@ class Template:
         user = self.user.format(**values)
         if self.delimit:
             user = DELIMIT_NOTE.format(opening=opening, closing=closing) + "\n\n" + user
-        out: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         content: Any = [{"type": "text", "text": user}] if self.reference else user
         return [*out, {"role": "user", "content": content}]
 

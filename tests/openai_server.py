@@ -81,11 +81,17 @@ def _judge(model: str, messages: list[dict]) -> tuple[str, str, str]:
         return "Comparing the two.", "C" if _norm(sub) == _norm(exp) else "D", ""
     answer, truth = _line(text, "Model Answer"), _line(text, "Ground Truth Answer")
     if not truth:  # sd-qa style
-        answer = text.split("### Candidate answer")[-1].split("\n\n")[1] if "### Candidate answer" in text else ""
-        truth = text.split("### Reference answer")[-1].split("\n\n")[1] if "### Reference answer" in text else ""
+        answer = (
+            text.split("### Candidate answer")[-1].strip().split("\n\n")[0] if "### Candidate answer" in text else ""
+        )
+        truth = (
+            text.split("### Reference answer")[-1].strip().split("\n\n")[0] if "### Reference answer" in text else ""
+        )
     verdict = _norm(answer) == _norm(truth) or _norm(answer).startswith(_norm(truth) + " ")
     if model == "contrarian":
         verdict = not verdict
+    if "Reply Yes or No only" in text:  # a judge asked for the bare word
+        return "", "Yes" if verdict else "No", ""
     result = f"Result: {'yes' if verdict else 'no'}"
     if model == "echo-after":  # a judge that repeats the answer after its verdict: the forging vector
         return "", result, answer
@@ -230,7 +236,10 @@ class FakeOpenAI:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": f"{body['model']}-2024-07-18",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [
+                    {"index": k, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    for k in range(int(body.get("n") or 1))
+                ],
                 "usage": {
                     "prompt_tokens": prompt_chars // 4,
                     "completion_tokens": len(text) // 4 + 1,

@@ -93,6 +93,32 @@ class BBHEvaluator(Evaluator):
 '''
 
 
+VOICEBENCH_API_JUDGE = '''"""Stand-in judge script: the names VoiceBench's api_judge.py defines, our own wording."""
+meta_prompt_open = """
+Stand-in open prompt. Rate the reply from 1 to 5.
+### [Instruction]: {prompt}
+### [Response]: {response}
+"""
+
+meta_prompt_qa = """
+### Question
+{prompt}
+
+### Reference answer
+{reference}
+
+### Candidate answer
+{response}
+
+Reply Yes or No only.
+""".strip()
+
+
+def generate(item):
+    return [{"role": "system", "content": "Stand-in system message."}, {"role": "user", "content": item}]
+'''
+
+
 def voicebench_checkout(root: Path) -> Path:
     """A git repository with VoiceBench's layout (src/evaluator/{base,mcq,harm}.py) and stand-in code; its
     package __init__ (which in VoiceBench imports every evaluator) must never run."""
@@ -103,6 +129,7 @@ def voicebench_checkout(root: Path) -> Path:
     (evaluator / "mcq.py").write_text(VOICEBENCH_MCQ)
     (evaluator / "harm.py").write_text(VOICEBENCH_HARM)
     (evaluator / "bbh.py").write_text(VOICEBENCH_BBH)
+    (root / "api_judge.py").write_text(VOICEBENCH_API_JUDGE)
     git(root, "init", "-q")
     commit(root, "stand-in")
     return root

@@ -97,3 +97,41 @@ def test_voicebench_evaluators_and_almeval_agree_on_the_same_replies(monkeypatch
     worst = max(abs(d) for d in diffs)
     print(f"largest difference: {worst:.2f}")
     assert worst <= 0.01
+
+
+def test_voicebench_judge_requests_are_built_from_the_real_checkout(monkeypatch):
+    """The templates read api_judge.py's prompts and system message (no text of it in almeval) and fill
+    them as its script does: {prompt}, {reference}, {response} replaced in turn; n=3 in one call."""
+    import ast
+    from pathlib import Path
+
+    from almeval import references
+    from almeval.judges.reference import reference_templates
+    from almeval.values import Sample
+
+    monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", REAL)
+    references.choose({})
+    references.require_view("voicebench")
+    templates = reference_templates()
+    tree = ast.parse((Path(REAL) / "api_judge.py").read_text())
+    strings = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            value = node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):  # """...""".strip()
+                strings[node.targets[0].id] = value.func.value.value.strip()
+            elif isinstance(value, ast.Constant):
+                strings[node.targets[0].id] = value.value
+    sample = Sample("sd-qa", "usa", "0", (), "", "Ada", audio_content="Who wrote the first program?")
+    _, user = templates["voicebench:qa"].messages(sample, "Ada Lovelace")
+    expected = (
+        strings["meta_prompt_qa"]
+        .replace("{prompt}", "Who wrote the first program?")
+        .replace("{reference}", "Ada")
+        .replace("{response}", "Ada Lovelace")
+    )
+    assert user == {"role": "user", "content": expected}
+    _, user = templates["voicebench:open"].messages(sample, "Ada Lovelace")
+    expected = strings["meta_prompt_open"].replace("{prompt}", "Who wrote the first program?")
+    assert user["content"] == expected.replace("{response}", "Ada Lovelace")
+    assert templates["voicebench:qa"].params["n"] == 3 and templates["voicebench:open"].params["temperature"] == 0.5

@@ -225,3 +225,52 @@ def test_recipe_kimi_judges_multiple_choice_with_its_prompt_and_its_last_line_ye
     assert last_line_yes_no("Thinking.\nResult: no, not yes").value == 1.0
     assert last_line_yes_no("yes\nI cannot tell").value == 0.0  # "cannot" holds "no"
     assert not last_line_yes_no("yes\nunclear").ok
+
+
+def test_recipe_voicebench_sends_its_n3_request_and_takes_the_majority(tmp_path, monkeypatch):
+    from openai_server import FakeOpenAI
+    from reference_standins import voicebench_checkout
+
+    from almeval.judges import JudgeOptions
+    from almeval.judges.parsers import majority_yes, mean_of_ratings
+    from almeval.runner import EvalOptions, evaluate
+
+    monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", str(voicebench_checkout(tmp_path / "vb")))
+    write_wav(tmp_path / "data" / "q.wav")
+    rows = [
+        {"index": i, "audio_path": "q.wav", "question": "", "answer": ["Ada", "1843", "x", "y"][i], "subset": "sd-qa"}
+        | {"audio_content": f"who or when {i}?"}
+        for i in range(4)
+    ]
+    manifest = write_manifest(tmp_path / "data" / "sd-qa.jsonl", rows)
+    preds = write_manifest(
+        tmp_path / "p" / "preds.jsonl",
+        [{"index": i, "prediction": p} for i, p in enumerate(["Ada", "1843", "wrong", "also wrong"])],
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(f"DATASETS:\n  datasets:\n    sd-qa: {manifest}\n")
+    with FakeOpenAI() as srv:
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
+        opts = EvalOptions(
+            model=f"replay:{preds}",
+            data=("sd-qa",),
+            config=config,
+            work_dir=tmp_path / "w",
+            judge=jopts,
+            recipe="voicebench",
+        )
+        out = evaluate(opts)
+        bodies = list(srv.stats.bodies)
+    body = bodies[0]
+    assert body["n"] == 3 and body["temperature"] == 0.5 and body["top_p"] == 0.95 and body["max_tokens"] == 1024
+    system, user = body["messages"]
+    assert system == {"role": "system", "content": "Stand-in system message."}
+    assert user["content"].startswith("### Question\nwho or when") and user["content"].endswith("Reply Yes or No only.")
+    score = out["datasets"]["sd-qa"]["scores"]["judge-default@1:gpt-4o-mini"]
+    assert score["template"] == "voicebench:qa" and score["acc"] == 50.0 and score["invalid"] == 0
+    # its readings: three ratings averaged; the majority of three words, right only if exactly "yes"
+    assert mean_of_ratings('["4", "5", "[[3]] fine"]').value == 4.0
+    assert not mean_of_ratings('["4", "great", "5"]').ok  # VoiceBench stops with an error here
+    assert majority_yes('["Yes", "yes", "No"]').value == 1.0
+    assert majority_yes('["Yes.", "Yes.", "yes"]').value == 0.0  # "yes." is not "yes"
+    assert not majority_yes('["Yes", "No", "Maybe"]').ok  # its pick would depend on the hash seed

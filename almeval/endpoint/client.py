@@ -5,6 +5,7 @@ not. The API key is read from the environment at call time and never stored anyw
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,12 +155,15 @@ class ChatClient:
         prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
         self.limiter.correct(est, prompt + completion)
         self.limiter.succeeded()
+        want = int(params.get("n") or 1)
         try:
-            text = response.choices[0].message.content
+            texts = [response.choices[i].message.content for i in range(want)]
         except (AttributeError, IndexError, TypeError):
-            raise RetryableError("malformed response: no choices[0].message.content") from None
-        if not text or not text.strip():
+            raise RetryableError(f"malformed response: fewer than {want} choices with message.content") from None
+        if any(not t or not t.strip() for t in texts):
             raise RetryableError("empty reply")
+        # several choices in one call (a reference's n=3): stored as one JSON list, read by its parser
+        text = texts[0] if want == 1 else json.dumps(texts, ensure_ascii=False)
         return Reply(text, str(getattr(response, "model", "") or ""), prompt, completion, 1)
 
     async def _call(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Any:
