@@ -46,7 +46,7 @@ class JudgeOptions:
     max_cost: float | None = None
     price: tuple[float, float] | None = None  # USD per 1M (input, output) tokens, over the known prices
     repair: bool = False
-    templates: Mapping[str, str] = field(default_factory=dict)  # dataset → template id overrides
+    templates: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)  # dataset → id (or subset → id)
     structured: bool | None = None  # verdicts as JSON by schema; None = config.yaml JUDGE.structured (off)
 
 

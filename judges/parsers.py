@@ -211,6 +211,47 @@ def majority_yes(reply: str, **_: Any) -> Parsed:
     return Parsed(True, 1.0 if winners[0] == "yes" else 0.0, winners[0])
 
 
+_SCORE_IS = re.compile(r"[Tt]he score is \[(Correct|Incorrect|correct|incorrect)\]")
+_BRACKET_0_5 = re.compile(r"\[([0-5])\]")
+
+
+def first_rating_1_10(reply: str, **_: Any) -> Parsed:
+    """Kimi-Audio-Evalkit's OpenAudioBench alpaca_eval reading: the first `[[n]]`; a value outside 1-10
+    stops its evaluation (an assertion), so it is invalid here."""
+    m = _DOUBLE_BRACKET.search(reply)
+    if not m:
+        return _invalid("no [[n]]")
+    value = int(m.group(1))
+    return Parsed(True, float(value), m.group(0)) if 1 <= value <= 10 else _invalid(f"rating {value} outside 1-10")
+
+
+def last_bracket_0_5(reply: str, **_: Any) -> Parsed:
+    """Its reasoning_qa reading: the last `[d]` with d in 0-5 anywhere in the reply."""
+    found = _BRACKET_0_5.findall(reply)
+    return Parsed(True, float(found[-1]), found[-1]) if found else _invalid("no [0-5]")
+
+
+def first_score_is(reply: str, **_: Any) -> Parsed:
+    """Its llama_questions reading: the first "The score is [Correct]" / "[Incorrect]" (either case)."""
+    m = _SCORE_IS.search(reply)
+    return Parsed(True, 1.0 if m.group(1).lower() == "correct" else 0.0, m.group(1)) if m else _invalid("no score")
+
+
+def first_braces_judgment(reply: str, **_: Any) -> Parsed:
+    """Its trivia_qa / web_questions reading: the text from the first `{` to the first `}` as a dict
+    literal, right when its `judgment` is "correct" (any case). It evaluates that text as Python; here it
+    is only ever read as a literal (ast.literal_eval): model output never runs."""
+    import ast
+
+    start, end = reply.find("{"), reply.find("}")
+    try:
+        value = ast.literal_eval(reply[start : end + 1])
+        judgment = str(value["judgment"]).lower()
+    except (ValueError, SyntaxError, TypeError, KeyError, MemoryError, RecursionError):
+        return _invalid("no {'judgment': ...} literal")
+    return Parsed(True, 1.0 if judgment == "correct" else 0.0, judgment)
+
+
 PARSERS: dict[str, Callable[..., Parsed]] = {
     "yes_no": yes_no,
     "score_1_5": score_1_5,
@@ -223,6 +264,10 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "last_line_yes_no": last_line_yes_no,
     "mean_of_ratings": mean_of_ratings,
     "majority_yes": majority_yes,
+    "first_rating_1_10": first_rating_1_10,
+    "last_bracket_0_5": last_bracket_0_5,
+    "first_score_is": first_score_is,
+    "first_braces_judgment": first_braces_judgment,
 }
 
 # Every verdict a parser accepts, written out: a local judge in constrained mode (`hf-choose:DIR`,
@@ -239,6 +284,10 @@ VERDICTS: dict[str, Callable[..., list[str]]] = {
     "last_line_yes_no": lambda **_: ["yes", "no"],
     "mean_of_ratings": lambda **_: [str(i) for i in range(1, 6)],
     "majority_yes": lambda **_: ["Yes", "No"],
+    "first_rating_1_10": lambda **_: [f"[[{i}]]" for i in range(1, 11)],
+    "last_bracket_0_5": lambda **_: [f"[{i}]" for i in range(6)],
+    "first_score_is": lambda **_: ["The score is [Correct]", "The score is [Incorrect]"],
+    "first_braces_judgment": lambda **_: ['{"judgment": "correct"}', '{"judgment": "incorrect"}'],
 }
 
 # How a parsed value maps to the reported scale, and what an invalid reply counts as when the
@@ -255,4 +304,8 @@ SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multi
     "last_line_yes_no": ("acc", 100.0, 0.0),
     "mean_of_ratings": ("score", 1.0, 1.0),
     "majority_yes": ("acc", 100.0, 0.0),
+    "first_rating_1_10": ("score", 10.0, 1.0),
+    "last_bracket_0_5": ("score", 20.0, 0.0),
+    "first_score_is": ("acc", 100.0, 0.0),
+    "first_braces_judgment": ("acc", 100.0, 0.0),
 }

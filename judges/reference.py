@@ -12,6 +12,10 @@ penalty 0 and stop null as its defaults. Replies are read its way and invalid on
                       reply's last line (yes first). Its TUT2017 and CochlScene variants are never used by
                       its code (it compares lower-case names with the declared ones), so neither are they here.
   kimi:ref-qa         REF_QA_PRPMPT (ds_refqa.py), ClothoAQA; kimi:sd-qa  SQ_QA_PROMPT, sd-qa; as above.
+  kimi:oab-<subset>   OpenAudioBench_PROMPTS[<subset>] (ds_refqa.py), temperature 0, read per subset as it
+                      reads them: alpaca_eval the first [[n]] (1-10, ×10), reasoning_qa the last [0-5]
+                      (×20), llama_questions "The score is [Correct]", trivia_qa / web_questions the
+                      {'judgment': ...} between the first { and } (read as a literal; it runs eval()).
 `eval --recipe kimi` wires them to the benchmarks Kimi-Audio-Evalkit judges with them (KIMI_WIRING).
 
 VoiceBench (`api_judge.py` of its checkout, read with `ast`): `meta_prompt_open` and `meta_prompt_qa`
@@ -47,14 +51,22 @@ KIMI_TEMPLATES: dict[str, tuple[str, str, float, str]] = {
     "kimi:ref-qa": ("almeval/datasets/ds_refqa.py", "REF_QA_PRPMPT", 0.0, "last_line_yes_no"),
     "kimi:sd-qa": ("almeval/datasets/ds_refqa.py", "SQ_QA_PROMPT", 0.0, "last_line_yes_no"),
 }
+OAB_READINGS = {
+    "alpaca_eval": "first_rating_1_10",
+    "reasoning_qa": "last_bracket_0_5",
+    "llama_questions": "first_score_is",
+    "trivia_qa": "first_braces_judgment",
+    "web_questions": "first_braces_judgment",
+}
 _MQA = ("mmau-test-mini", "openbookqa", "mmsu", "MELD", "Nonspeech7k", "TUT2017", "VocalSound", "CochlScene")
 # the benchmarks Kimi-Audio-Evalkit judges with each of them
-KIMI_WIRING = {
+KIMI_WIRING: dict[str, str | dict[str, str]] = {
     "alpacaeval_full": KIMI_OPEN_QA,
     "commoneval": KIMI_OPEN_QA,
     **{name: "kimi:single-choice" for name in _MQA},
     "ClothoAQA": "kimi:ref-qa",
     "sd-qa": "kimi:sd-qa",
+    "OpenAudioBench": {subset: f"kimi:oab-{subset}" for subset in OAB_READINGS},
 }
 
 
@@ -62,13 +74,13 @@ VOICEBENCH_TEMPLATES: dict[str, tuple[str, str]] = {  # id → (its constant in 
     "voicebench:open": ("meta_prompt_open", "mean_of_ratings"),
     "voicebench:qa": ("meta_prompt_qa", "majority_yes"),
 }
-VOICEBENCH_WIRING = {
+VOICEBENCH_WIRING: dict[str, str | dict[str, str]] = {
     "alpacaeval_full": "voicebench:open",
     "commoneval": "voicebench:open",
     "wildvoice": "voicebench:open",
     "sd-qa": "voicebench:qa",
 }
-WIRING = {"kimi": KIMI_WIRING, "voicebench": VOICEBENCH_WIRING}
+WIRING: dict[str, dict[str, str | dict[str, str]]] = {"kimi": KIMI_WIRING, "voicebench": VOICEBENCH_WIRING}
 
 
 def reference_templates() -> dict[str, Template]:
@@ -76,11 +88,40 @@ def reference_templates() -> dict[str, Template]:
     otherwise."""
     if references.wanted("kimi"):
         ref = references.get("kimi")
-        return {tid: _kimi_template(tid, str(ref.path), ref.commit) for tid in KIMI_TEMPLATES}
+        out = {tid: _kimi_template(tid, str(ref.path), ref.commit) for tid in KIMI_TEMPLATES}
+        return {**out, **{t.id: t for t in _kimi_oab_templates(str(ref.path), ref.commit)}}
     if references.wanted("voicebench"):
         ref = references.get("voicebench")
         return {tid: _voicebench_template(tid, str(ref.path), ref.commit) for tid in VOICEBENCH_TEMPLATES}
     return {}
+
+
+@cache
+def _kimi_oab_templates(path: str, commit: str) -> tuple[Template, ...]:
+    root = Path(path)
+    prompts = module_dict(root / "almeval/datasets/ds_refqa.py", "OpenAudioBench_PROMPTS")
+    system = assigned_key(root / "almeval/judge_models/__init__.py", "get_gpt4o_mini_model", "system_prompt")
+    params = {"temperature": 0.0, "top_p": 0.95, **DEFAULTS}
+    out = []
+    for subset, parse in OAB_READINGS.items():
+        user = prompts.get(subset)
+        if user is None:
+            raise ConfigError(f"{root}: OpenAudioBench_PROMPTS has no {subset!r}: is this the version almeval knows?")
+        sent = {"system": system, "user": user, "params": params, "parts": True, "commit": commit}
+        out.append(
+            Template(
+                id=f"kimi:oab-{subset}",
+                digest=hashlib.sha256(canonical_json(sent).encode()).hexdigest(),
+                parse=parse,
+                user=user,
+                system=system,
+                params=params,
+                description=f"Kimi-Audio-Evalkit's OpenAudioBench {subset} judge request, from {commit[:12]}",
+                delimit=False,
+                reference="kimi",
+            )
+        )
+    return tuple(out)
 
 
 @cache
@@ -146,6 +187,22 @@ def module_string(path: Path, name: str) -> str:
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             return value.value.strip() if stripped else value.value
     raise ConfigError(f"{path} defines no string {name}: is this checkout the version almeval knows?")
+
+
+def module_dict(path: Path, name: str) -> dict[str, str]:
+    """The string values of a dict literal a module assigns to `name` at top level (read, not executed)."""
+    for node in _tree(path).body:
+        named = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        if named and isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            return {
+                k.value: v.value
+                for k, v in zip(node.value.keys, node.value.values, strict=True)
+                if isinstance(k, ast.Constant)
+                and isinstance(k.value, str)
+                and isinstance(v, ast.Constant)
+                and isinstance(v.value, str)
+            }
+    raise ConfigError(f"{path} defines no dict {name}: is this checkout the version almeval knows?")
 
 
 def dict_value(path: Path, key: str, value: str, wanted: str) -> str:

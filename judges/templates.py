@@ -213,17 +213,22 @@ class Wiring:
 
     @classmethod
     def load(
-        cls, templates: Mapping[str, Template], overrides: Mapping[str, str], benchmarks: Iterable[DatasetInfo]
+        cls,
+        templates: Mapping[str, Template],
+        overrides: Mapping[str, str | Mapping[str, str]],
+        benchmarks: Iterable[DatasetInfo],
     ) -> Wiring:
+        """`overrides`: benchmark → template id, or → {subset: template id}."""
         benchmarks = list(benchmarks)
         datasets: dict[str, Any] = {b.name: b.judge for b in benchmarks if b.judge != TASK_DEFAULT}
         known = {b.name.lower(): b.name for b in benchmarks}
-        for name, tid in overrides.items():
+        for name, entry in overrides.items():
             if name.lower() not in known:
                 raise UnknownNameError("dataset in judge template overrides", name, known.values())
-            if tid not in templates:
-                raise UnknownNameError("judge template", tid, templates)
-            datasets[known[name.lower()]] = tid
+            for tid in entry.values() if isinstance(entry, Mapping) else [entry]:
+                if tid not in templates:
+                    raise UnknownNameError("judge template", tid, templates)
+            datasets[known[name.lower()]] = dict(entry) if isinstance(entry, Mapping) else entry
         return cls(tasks=TASK_TEMPLATES, datasets=datasets, templates=templates)
 
     def describe(self, dataset: str, task: str) -> str:

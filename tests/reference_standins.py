@@ -164,6 +164,14 @@ Stand-in spoken-question prompt. Question: {question}
 Model Answer: {prediction}
 Ground Truth Answer: {answer}
 """
+
+OpenAudioBench_PROMPTS = {
+    "alpaca_eval": "Stand-in rating prompt. {question} / {prediction}. Give [[n]] from 1 to 10.",
+    "llama_questions": "Stand-in. {question} / {prediction} / {answer}. Say The score is [Correct] or [Incorrect].",
+    "reasoning_qa": "Stand-in. {question} / {prediction} / {answer}. Give [0] to [5].",
+    "trivia_qa": "Stand-in. {question} / {prediction} / {answer}. Reply {{'judgment': 'correct'}} or incorrect.",
+    "web_questions": "Stand-in. {question} / {prediction} / {answer}. Reply {{'judgment': 'correct'}} or incorrect.",
+}
 '''
 
 KIMI_JUDGES = """import os

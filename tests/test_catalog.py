@@ -47,11 +47,15 @@ def test_each_suite_names_existing_components_and_the_recipe_of_each(suite):
     assert set(suite.recipes) == set(suite.weights)
     if suite.over == "subsets":
         assert set(suite.weights) <= set(by_name[suite.of].subsets)
+        names, optional = rule_names(by_name[suite.of])
+        for family in suite.recipes.values():  # an exact family: "judge" alone would match nothing
+            judged = family in ("judge-default", "judge-kimi") and by_name[suite.of].judge is not None
+            assert judged or family in (*names, *optional), f"{suite.name}: no recipe {family}"
     else:
         assert set(suite.weights) <= set(by_name)
         for part, family in suite.recipes.items():
             names, optional = rule_names(by_name[part])
-            judged = family.startswith("judge-") and by_name[part].judge is not None
+            judged = family in ("judge-default", "judge-kimi") and by_name[part].judge is not None
             assert judged or family in (*names, *optional), f"{suite.name}: {part} has no recipe {family}"
 
 

@@ -274,3 +274,20 @@ def test_recipe_voicebench_sends_its_n3_request_and_takes_the_majority(tmp_path,
     assert majority_yes('["Yes", "yes", "No"]').value == 1.0
     assert majority_yes('["Yes.", "Yes.", "yes"]').value == 0.0  # "yes." is not "yes"
     assert not majority_yes('["Yes", "No", "Maybe"]').ok  # its pick would depend on the hash seed
+
+
+def test_kimis_openaudiobench_readings_quirks_included(tmp_path, kimi_reference):
+    from almeval import references
+    from almeval.judges.parsers import first_braces_judgment, first_rating_1_10, first_score_is, last_bracket_0_5
+    from almeval.judges.reference import KIMI_WIRING, reference_templates
+
+    references.require_view("kimi")
+    templates = reference_templates()
+    assert {f"kimi:oab-{s}" for s in KIMI_WIRING["OpenAudioBench"]} <= set(templates)  # type: ignore[union-attr]
+    assert templates["kimi:oab-reasoning_qa"].scale == ("score", 20.0, 0.0)
+    assert first_rating_1_10("Fine. Rating: [[7]] (not [[9]])").value == 7.0
+    assert not first_rating_1_10("Rating: [[11]]").ok  # it stops on an assertion there
+    assert last_bracket_0_5("[1] at first, but [4] in the end").value == 4.0
+    assert first_score_is("the score is [incorrect]... The score is [Correct]").value == 0.0
+    assert first_braces_judgment("So: {'judgment': 'Correct'} and {'judgment': 'incorrect'}").value == 1.0
+    assert not first_braces_judgment("{'judgment': __import__('os').getcwd()}").ok  # read, never run

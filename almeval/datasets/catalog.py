@@ -309,7 +309,7 @@ SERIES: tuple[Series, ...] = (
                 "OpenAudioBench Avg",
                 dict.fromkeys(_SUBSETS_OAB, 1.0),
                 divisor=5,
-                recipes=dict.fromkeys(_SUBSETS_OAB, "judge"),
+                recipes=dict.fromkeys(_SUBSETS_OAB, "judge-kimi"),  # Kimi-Audio-Evalkit's: invalid replies dropped
                 over="subsets",
                 of="OpenAudioBench",
             ),
