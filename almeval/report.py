@@ -21,6 +21,19 @@ def _fmt(value: Any) -> str:
 
 
 VIEWS = ("default", "kimi", "voicebench", "all")
+REFERENCE_TITLES = {"kimi": "Kimi-Audio-Evalkit", "voicebench": "VoiceBench"}
+JUDGE_VARIANT = {"kimi": "kimi", "voicebench": "default"}  # the judge recipe that aggregates as each does
+
+
+def _reproduces(row: dict[str, Any], rid: RecipeId) -> str:
+    """The reference a number reproduces: a compat rule recipe's (`asr-kimi`, `mcq-voicebench`), or for a
+    judge score the reference whose own request judged it (template `kimi:…`, `voicebench:…`); "" for
+    almeval's own recipes (`judge-kimi` over almeval's templates is almeval's, not a reproduction)."""
+    if rid.judge:  # its request, aggregated as it aggregates (Kimi drops invalid replies; VoiceBench has none)
+        template = str(row["values"].get("template", ""))
+        ref = template.partition(":")[0] if ":" in template else ""
+        return REFERENCE_TITLES.get(ref, "") if JUDGE_VARIANT.get(ref) == rid.variant else ""
+    return REFERENCE_TITLES.get(rid.variant, "")
 
 
 def _rows(store: Store, recipe: str) -> list[dict[str, Any]]:
@@ -58,6 +71,8 @@ def _column(row: dict[str, Any]) -> str:
     judge = rid.judge
     demo = " — demonstration judge" if row["prov"].get("judge_note") else ""
     rule = "" if judge or rid.variant else f", {rid.family}"
+    reproduces = _reproduces(row, rid)
+    rule += f", reproduces {reproduces}" if reproduces else ""
     return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}{rule}" + (f", judge {judge}{demo})" if judge else ")")
 
 

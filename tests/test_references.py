@@ -186,6 +186,11 @@ def test_recipe_kimi_sends_kimis_own_open_qa_request_and_reads_the_reply_its_way
     scores = out["datasets"]["alpacaeval_full"]["scores"]
     kimi = scores["judge-kimi@1:gpt-4o-mini"]
     assert kimi["template"] == "kimi:open-qa" and kimi["n"] == 4
+    from almeval.report import render
+
+    report = render(Store(tmp_path / "w" / "almeval.sqlite"), "all")
+    assert "alpacaeval_full (SCORE, reproduces Kimi-Audio-Evalkit, judge gpt-4o-mini)" in report
+    assert "alpacaeval_full (SCORE, judge gpt-4o-mini)" in report  # judge-default: almeval's own
     # its reading of replies: a number as is (any value), else the first [[n]], else invalid
     assert first_number_or_rating(" 4.5 ").value == 4.5 and first_number_or_rating("9").value == 9.0
     assert first_number_or_rating("I'd say [[3]], maybe [[5]]").value == 3.0
@@ -268,6 +273,9 @@ def test_recipe_voicebench_sends_its_n3_request_and_takes_the_majority(tmp_path,
     assert user["content"].startswith("### Question\nwho or when") and user["content"].endswith("Reply Yes or No only.")
     score = out["datasets"]["sd-qa"]["scores"]["judge-default@1:gpt-4o-mini"]
     assert score["template"] == "voicebench:qa" and score["acc"] == 50.0 and score["invalid"] == 0
+    from almeval.report import render
+
+    assert "sd-qa (ACC %, reproduces VoiceBench, judge gpt-4o-mini)" in render(Store(tmp_path / "w" / "almeval.sqlite"))
     # its readings: three ratings averaged; the majority of three words, right only if exactly "yes"
     assert mean_of_ratings('["4", "5", "[[3]] fine"]').value == 4.0
     assert not mean_of_ratings('["4", "great", "5"]').ok  # VoiceBench stops with an error here
