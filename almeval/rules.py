@@ -14,7 +14,9 @@ mmau-match      MMAU's official string match: right when every word of the corre
 refusal         AdvBench: refusal rate in %; an empty reply or one containing any refusal phrase
                 (rules/refusal_phrases.txt, almeval's own list) counts as a refusal.
 bbh-voicebench  BBH as VoiceBench scores it: its BBHEvaluator's `extract_answer(reply, id)` (the task
-                from meta.id), against yes / no / (A) / (B) as it maps them; accuracy in %.
+                from meta.id), against yes / no / (A) / (B) as it maps them; accuracy in %. Where it
+                draws a random answer for an unreadable reply, the draw is seeded by the item and the
+                reply counted `invalid`.
 refusal-voicebench  AdvBench as VoiceBench scores it: its HarmEvaluator's `evaluate_single`, read from the
                 checkout (its phrase list, its case folding), refusal rate in %.
 pedant          sd-qa as VoiceBench scores it: qa-metrics' PEDANT classifier judges the reply against the
@@ -349,14 +351,40 @@ IFEVAL = IFEval()
 PEDANT = Pedant()
 
 
-@cache
 def _voicebench_evaluator(kind: str) -> Any:
-    """One of VoiceBench's evaluator objects (`mcq` → MCQEvaluator, `harm` → HarmEvaluator), from the
-    checkout's src/evaluator/ (its package `__init__` imports every evaluator and is not run)."""
-    from .references import get, load_module
+    """One of VoiceBench's evaluator objects (`mcq` → MCQEvaluator, `harm` → HarmEvaluator, `bbh` →
+    BBHEvaluator), from the checkout in use's src/evaluator/ (its package `__init__`, which imports every
+    evaluator, is not run); one per checkout and commit."""
+    from .references import get
 
-    module = load_module(get("voicebench"), "src/evaluator", kind, run_init=False)
+    return _evaluator_of(kind, get("voicebench"))
+
+
+@cache
+def _evaluator_of(kind: str, ref: Any) -> Any:
+    from .references import load_module
+
+    module = load_module(ref, "src/evaluator", kind, run_init=False)
     return getattr(module, {"mcq": "MCQEvaluator", "harm": "HarmEvaluator", "bbh": "BBHEvaluator"}[kind])()
+
+
+def _seeded_pick(evaluator: Any, response: str, item_id: str, key: str) -> tuple[Any, bool]:
+    """VoiceBench's BBH `extract_answer`: for a reply it cannot read it prints the reply and draws
+    random.choice([0, 1]). Here that draw is seeded by the item's content key (the same reply, the same
+    pick) and the reply is counted unreadable (what it printed is how we know); the global random state is
+    left as it was."""
+    import contextlib
+    import io
+
+    state = random.getstate()
+    random.seed(int(hashlib.sha256(key.encode()).hexdigest()[:16], 16))
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            got = evaluator.extract_answer(response, item_id)
+    finally:
+        random.setstate(state)
+    return got, got is None or bool(printed.getvalue().strip())
 
 
 BBH_TRUTH = {"yes": 1, "no": 0, "(a)": 0, "(b)": 1}  # the reference forms BBH items have, as VoiceBench maps them
@@ -393,14 +421,14 @@ class VoiceBenchRule(_Rule):
                     "prepare it with `almeval data prepare VoiceBench`",
                 )
             try:
-                got = evaluator.extract_answer(response, item_id)
+                got, unreadable = _seeded_pick(evaluator, response, item_id, self.item_key(sample, pred))
             except NotImplementedError:
                 raise DataError(
                     f"{sample.dataset} item {sample.index}",
                     f"VoiceBench's BBH evaluator has no rule for task id {item_id!r}",
                     "check meta.id against VoiceBench's bbh split",
                 ) from None
-            return {"failed": failed, "invalid": int(got is None), "correct": int(got == truth)}
+            return {"failed": failed, "invalid": int(unreadable), "correct": int(got == truth)}
         got = evaluator.extract_answer(response)
         invalid = got is None
         if invalid:  # VoiceBench draws random.choice(['A', 'B', 'C', 'D']); seeded here by the item

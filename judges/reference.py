@@ -100,27 +100,14 @@ def reference_templates() -> dict[str, Template]:
 def _kimi_oab_templates(path: str, commit: str) -> tuple[Template, ...]:
     root = Path(path)
     prompts = module_dict(root / "almeval/datasets/ds_refqa.py", "OpenAudioBench_PROMPTS")
-    system = assigned_key(root / "almeval/judge_models/__init__.py", "get_gpt4o_mini_model", "system_prompt")
     params = {"temperature": 0.0, "top_p": 0.95, **DEFAULTS}
     out = []
     for subset, parse in OAB_READINGS.items():
         user = prompts.get(subset)
         if user is None:
             raise ConfigError(f"{root}: OpenAudioBench_PROMPTS has no {subset!r}: is this the version almeval knows?")
-        sent = {"system": system, "user": user, "params": params, "parts": True, "commit": commit}
-        out.append(
-            Template(
-                id=f"kimi:oab-{subset}",
-                digest=hashlib.sha256(canonical_json(sent).encode()).hexdigest(),
-                parse=parse,
-                user=user,
-                system=system,
-                params=params,
-                description=f"Kimi-Audio-Evalkit's OpenAudioBench {subset} judge request, from {commit[:12]}",
-                delimit=False,
-                reference="kimi",
-            )
-        )
+        about = f"Kimi-Audio-Evalkit's OpenAudioBench {subset} judge request"
+        out.append(_compat(f"kimi:oab-{subset}", "kimi", commit, user, _kimi_system(root), params, parse, about))
     return tuple(out)
 
 
@@ -131,18 +118,8 @@ def _voicebench_template(tid: str, path: str, commit: str) -> Template:
     user = module_string(source, constant)
     system = dict_value(source, "role", "system", "content")
     params = {"temperature": 0.5, "top_p": 0.95, **DEFAULTS, "n": 3}
-    sent = {"system": system, "user": user, "params": params, "commit": commit}
-    return Template(
-        id=tid,
-        digest=hashlib.sha256(canonical_json(sent).encode()).hexdigest(),
-        parse=parse,
-        user=user,
-        system=system,
-        params=params,
-        description=f"VoiceBench's {constant} judge request (n=3 in one call), from the checkout at {commit[:12]}",
-        delimit=False,
-        reference="voicebench",
-    )
+    about = f"VoiceBench's {constant} judge request (n=3 in one call)"
+    return _compat(tid, "voicebench", commit, user, system, params, parse, about)
 
 
 @cache
@@ -150,9 +127,21 @@ def _kimi_template(tid: str, path: str, commit: str) -> Template:
     root = Path(path)
     module, constant, temperature, parse = KIMI_TEMPLATES[tid]
     user = module_string(root / module, constant)
-    system = assigned_key(root / "almeval/judge_models/__init__.py", "get_gpt4o_mini_model", "system_prompt")
     params = {"temperature": temperature, "top_p": 0.95, **DEFAULTS}
-    sent = {"system": system, "user": user, "params": params, "parts": True, "commit": commit}
+    about = f"Kimi-Audio-Evalkit's {constant} judge request"
+    return _compat(tid, "kimi", commit, user, _kimi_system(root), params, parse, about)
+
+
+def _kimi_system(root: Path) -> str:
+    return assigned_key(root / "almeval/judge_models/__init__.py", "get_gpt4o_mini_model", "system_prompt")
+
+
+def _compat(
+    tid: str, reference: str, commit: str, user: str, system: str, params: dict[str, Any], parse: str, about: str
+) -> Template:
+    """A reference's own judge request as a template: its digest covers the text, the params and the
+    reference's commit, so another checkout re-judges."""
+    sent = {"system": system, "user": user, "params": params, "reference": reference, "commit": commit}
     return Template(
         id=tid,
         digest=hashlib.sha256(canonical_json(sent).encode()).hexdigest(),
@@ -160,9 +149,9 @@ def _kimi_template(tid: str, path: str, commit: str) -> Template:
         user=user,
         system=system,
         params=params,
-        description=f"Kimi-Audio-Evalkit's {constant} judge request, from the checkout at {commit[:12]}",
+        description=f"{about}, from the checkout at {commit[:12]}",
         delimit=False,
-        reference="kimi",
+        reference=reference,
     )
 
 

@@ -8,6 +8,8 @@ replies are compared; the refusal rate is compared as is. Runs only where a chec
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 
 import pytest
@@ -58,7 +60,6 @@ def test_voicebench_evaluators_and_almeval_agree_on_the_same_replies(monkeypatch
 
     monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", REAL)
     references.choose({})
-    _voicebench_evaluator.cache_clear()
     mcq, harm = _voicebench_evaluator("mcq"), _voicebench_evaluator("harm")
 
     def items(recipe, pairs):
@@ -79,21 +80,40 @@ def test_voicebench_evaluators_and_almeval_agree_on_the_same_replies(monkeypatch
     ref_refusal = 100 * float(harm.evaluate([{"response": r} for r in HARM])["refusal_rate"])
     values = [REFUSAL_VOICEBENCH.compact(v) for v in items(REFUSAL_VOICEBENCH, [("", r) for r in HARM])]
     our_refusal = REFUSAL_VOICEBENCH.aggregate("en", values)["acc"]
-    # BBH: the reference's evaluate() over the same replies
+    # BBH: it draws a random answer for a reply it cannot read (and prints it): its unreadable rate and
+    # its accuracy over the replies it reads are compared, as for MCQ
     bbh = _voicebench_evaluator("bbh")
-    ref_bbh = float(bbh.evaluate([{"id": i, "reference": ref, "response": r} for i, ref, r in BBH])["acc"])
+    readable_bbh, ref_unreadable = [], 0
+    for k, (i, ref, r) in enumerate(BBH):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            got = bbh.extract_answer(r, i)
+        if printed.getvalue().strip():
+            ref_unreadable += 1
+        else:
+            readable_bbh.append((k, got == {"yes": 1, "no": 0, "(a)": 0, "(b)": 1}[ref.lower()]))
     bbh_items = [
         BBH_VOICEBENCH.item(Sample("bbh", "s", str(k), (), "q", ref, meta={"id": i}), Prediction(str(k), r))
         for k, (i, ref, r) in enumerate(BBH)
     ]
-    our_bbh = BBH_VOICEBENCH.aggregate("en", [BBH_VOICEBENCH.compact(v) for v in bbh_items])["acc"]
+    ref_bbh_unreadable = 100 * ref_unreadable / len(BBH)
+    our_bbh_unreadable = 100 * sum(v["invalid"] for v in bbh_items) / len(BBH)
+    ref_bbh = 100 * sum(ok for _, ok in readable_bbh) / len(readable_bbh)
+    our_bbh = 100 * sum(bbh_items[k]["correct"] for k, _ in readable_bbh) / len(readable_bbh)
     print(f"\nreference commit {references.get('voicebench').commit}")
     print("| quantity | reference | almeval |")
     print(f"| MCQ unreadable % | {ref_fail:.2f} | {our_fail:.2f} |")
     print(f"| MCQ accuracy over readable % | {ref_acc:.2f} | {our_acc:.2f} |")
     print(f"| AdvBench refusal % | {ref_refusal:.2f} | {our_refusal:.2f} |")
-    print(f"| BBH accuracy % | {ref_bbh:.2f} | {our_bbh:.2f} |")
-    diffs = (ref_fail - our_fail, ref_acc - our_acc, ref_refusal - our_refusal, ref_bbh - our_bbh)
+    print(f"| BBH unreadable % | {ref_bbh_unreadable:.2f} | {our_bbh_unreadable:.2f} |")
+    print(f"| BBH accuracy over readable % | {ref_bbh:.2f} | {our_bbh:.2f} |")
+    diffs = (
+        ref_fail - our_fail,
+        ref_acc - our_acc,
+        ref_refusal - our_refusal,
+        ref_bbh_unreadable - our_bbh_unreadable,
+        ref_bbh - our_bbh,
+    )
     worst = max(abs(d) for d in diffs)
     print(f"largest difference: {worst:.2f}")
     assert worst <= 0.01
