@@ -155,3 +155,24 @@ def test_voicebench_judge_requests_are_built_from_the_real_checkout(monkeypatch)
     expected = strings["meta_prompt_open"].replace("{prompt}", "Who wrote the first program?")
     assert user["content"] == expected.replace("{response}", "Ada Lovelace")
     assert templates["voicebench:qa"].params["n"] == 3 and templates["voicebench:open"].params["temperature"] == 0.5
+
+
+def test_voicebench_open_reading_equals_its_open_evaluator_on_the_same_replies(monkeypatch):
+    """Its OpenEvaluator (src/evaluator/open.py: numpy only) over fixed n=3 reply sets, against the
+    mean_of_ratings reading of the same replies as almeval stores them (one JSON list per call)."""
+    import json
+
+    from almeval import references
+    from almeval.judges.parsers import mean_of_ratings
+    from almeval.references import get, load_module
+
+    monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", REAL)
+    references.choose({})
+    evaluator = load_module(get("voicebench"), "src/evaluator", "open", run_init=False).OpenEvaluator()
+    replies = [["4", "5", "4"], ["3", "Rating: [[2]]", "3.5"], ["1", "1", "2"], [" 5 ", "5", "[[4]] good"]]
+    theirs = float(evaluator.evaluate([{"score": r} for r in replies])["gpt"])
+    ours = [mean_of_ratings(json.dumps(r)).value for r in replies]
+    assert all(v is not None for v in ours)
+    mine = sum(v for v in ours if v is not None) / len(ours)
+    print(f"\n| open-QA mean score | {theirs:.4f} | {mine:.4f} |")
+    assert abs(theirs - mine) <= 0.01
