@@ -9,6 +9,7 @@ from functools import cache
 from . import references
 from .errors import ConfigError
 from .metrics import ASR_DEFAULT, ASR_KIMI, Recipe
+from .oai_graders import OAI_FUZZY_MATCH, OAI_INCLUDES, OAI_MATCH
 from .registry import load_entry_points, load_object
 from .rules import (
     BBH_VOICEBENCH,
@@ -40,6 +41,9 @@ def _catalog() -> dict[str, Recipe]:
         IFEVAL,
         PEDANT,
         MMAU_MATCH,
+        OAI_MATCH,
+        OAI_INCLUDES,
+        OAI_FUZZY_MATCH,
     )
     plugins = [(load_object(target), f"package {dist}") for _, target, dist in load_entry_points("almeval.recipes")]
     for recipe, source in [*((r, "almeval") for r in builtin), *plugins]:

@@ -120,3 +120,104 @@ def test_the_official_registry_is_read_without_importing_evals():
         "evals.elsuite.basic.fuzzy_match:FuzzyMatch",
         "evals.elsuite.modelgraded.classify:ModelBasedClassify",
     } <= classes
+
+
+def _score(grader, pairs, args=None):
+    from almeval.values import Prediction, Sample
+
+    rows = []
+    for i, (ideal, completion) in enumerate(pairs):
+        meta = {"ideal": ideal, "oai_args": args or {}}
+        sample = Sample("oai", "", str(i), (), "q", "", meta=meta)
+        rows.append(grader.compact(grader.item(sample, Prediction(str(i), completion))))
+    return grader.aggregate("", rows)
+
+
+def test_the_basic_graders_on_hand_computed_cases():
+    from almeval.oai_graders import OAI_FUZZY_MATCH, OAI_INCLUDES, OAI_MATCH
+
+    # Match: the completion starts with an ideal answer
+    assert _score(OAI_MATCH, [("Paris", "Paris."), (["B", "b"], "b) two"), ("Paris", "It is Paris")])["acc"] == 66.67
+    # Includes: anywhere, case-sensitive unless ignore_case
+    assert _score(OAI_INCLUDES, [("Paris", "It is Paris"), ("paris", "It is Paris")])["acc"] == 50.0
+    assert _score(OAI_INCLUDES, [("paris", "It is Paris")], {"ignore_case": True})["acc"] == 100.0
+    # FuzzyMatch: normalised containment either way; F1 over normalised tokens (best ideal)
+    out = _score(OAI_FUZZY_MATCH, [("The Eiffel Tower", "eiffel tower!"), (["x", "New York City"], "New York")])
+    assert out["acc"] == 100.0
+    # item 1: F1 1.0; item 2: "new york" vs "new york city": p=1, r=2/3 → 0.8; mean 0.9
+    assert out["f1_score"] == 90.0
+
+
+def _evals_functions():
+    """openai/evals' own grader functions, taken from the installed package's source (utils.py, api.py)
+    and run as they are, without importing the package (its dependencies are not installed)."""
+    import ast
+    import re
+    import string
+    from collections import Counter
+
+    root = official_registry().parent
+    namespace = {"re": re, "string": string, "Counter": Counter, "record_match": lambda *a, **k: None}
+    namespace.update({"Union": object, "Optional": object, "Callable": object, "Any": object})
+    for source, names in (
+        (root / "elsuite" / "utils.py", {"normalize", "fuzzy_match", "f1_score", "get_answer"}),
+        (root / "api.py", {"record_and_check_match"}),
+    ):
+        tree = ast.parse(source.read_text())
+        nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
+        for node in nodes:
+            node.returns = None
+            for arg in [*node.args.args, *node.args.kwonlyargs]:
+                arg.annotation = None
+        exec(compile(ast.Module(body=nodes, type_ignores=[]), str(source), "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.skipif(official_registry() is None, reason="the evals package's registry is not installed")
+def test_graders_agree_with_the_evals_package_on_real_registry_evals():
+    """Five real evals of the official registry (the first by name with usable samples: two Match, two
+    Includes, one FuzzyMatch), fixed completions made from each sample's ideal answer in four ways; almeval's
+    accuracy (and FuzzyMatch's f1_score) against the package's own functions on the same completions."""
+    from almeval.oai_graders import GRADERS
+
+    fn = _evals_functions()
+    registry = Registry.load()
+    wanted = {"evals.elsuite.basic.match:Match": 2, "evals.elsuite.basic.includes:Includes": 2}
+    wanted["evals.elsuite.basic.fuzzy_match:FuzzyMatch"] = 1
+    chosen = []
+    for name in registry.names:
+        spec = registry.resolve(name)
+        if wanted.get(spec.cls, 0) == 0 or spec.args.get("num_few_shot") or spec.args.get("ignore_case"):
+            continue
+        try:
+            samples = registry.samples(spec)[:40]
+        except Exception:
+            continue
+        ideals = [s.get("ideal") for s in samples]
+        if not samples or not all(isinstance(i, str) or (isinstance(i, list) and i) for i in ideals):
+            continue
+        wanted[spec.cls] -= 1
+        chosen.append((spec, samples))
+    assert len(chosen) == 5, [s.name for s, _ in chosen]
+    for spec, samples in chosen:
+        pairs = []
+        for k, s in enumerate(samples):
+            ideal = s["ideal"] if isinstance(s["ideal"], list) else [s["ideal"]]
+            first = str(ideal[0])
+            pairs.append((s["ideal"], [first, f"Answer: {first}", first.upper() + ".", "no idea"][k % 4]))
+        ours = _score(GRADERS[spec.cls], pairs)
+        if spec.cls.endswith(":Match"):
+            theirs = [fn["record_and_check_match"]("p", c, i) is not None for i, c in pairs]
+        elif spec.cls.endswith(":Includes"):
+            theirs = [any(fn["get_answer"](c, r) is not None for r in _as_list(i)) for i, c in pairs]
+        else:
+            theirs = [any(fn["fuzzy_match"](c, r) for r in _as_list(i)) for i, c in pairs]
+            f1 = sum(fn["f1_score"](c, _as_list(i)) for i, c in pairs) / len(pairs)
+            assert abs(ours["f1_score"] - round(100 * f1, 2)) <= 0.01, spec.name
+        accuracy = round(100 * sum(theirs) / len(theirs), 2)
+        print(f"\n| {spec.name} | {spec.cls.rsplit(':', 1)[1]} | {len(pairs)} | {accuracy} | {ours['acc']} |")
+        assert abs(ours["acc"] - accuracy) <= 0.01, spec.name
+
+
+def _as_list(ideal):
+    return ideal if isinstance(ideal, list) else [ideal]
