@@ -148,6 +148,10 @@ def eval_cmd(
     recipe: Annotated[
         str, typer.Option("--recipe", help="kimi: require the Kimi-Audio-Evalkit recipes (and so its checkout).")
     ] = "",
+    oai_registry: Annotated[
+        list[Path] | None,
+        typer.Option("--oai-registry", help="An openai/evals registry folder for --data oai:NAME (repeatable)."),
+    ] = None,
     config: ConfigOpt = None,
     cache_dir: CacheDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
@@ -197,6 +201,7 @@ def eval_cmd(
             judge=jopts,
             references=_model_args(reference or []),
             recipe=recipe,
+            oai_registries=tuple(oai_registry or ()),
         )
         ui = Ui(quiet=quiet)
         with _stdout_to_stderr(as_json):

@@ -67,6 +67,7 @@ class EvalOptions:
     rehash: bool = False  # hash every audio file again instead of trusting the digest memo
     judge: JudgeOptions = field(default_factory=JudgeOptions)
     references: Mapping[str, str] = field(default_factory=dict)  # --reference NAME=PATH
+    oai_registries: tuple[Path, ...] = ()  # --oai-registry DIR: openai/evals registries after the installed one
     recipe: str = ""  # --recipe kimi: the compat recipes are required (their checkout must be given)
 
 
@@ -89,6 +90,9 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     config = load_config(opts.config)
     references.choose(opts.references, config.raw.get("REFERENCES"))
+    from .datasets import oai
+
+    oai.use_registries(opts.oai_registries)
     if opts.recipe:
         references.require_view(opts.recipe)
     if opts.recipe in ("kimi", "voicebench"):  # its own judge requests for the benchmarks it judges with them

@@ -221,3 +221,62 @@ def test_graders_agree_with_the_evals_package_on_real_registry_evals():
 
 def _as_list(ideal):
     return ideal if isinstance(ideal, list) else [ideal]
+
+
+def test_an_eval_runs_by_name_through_the_engine_and_a_changed_sample_reruns_alone(tmp_path):
+    """`--data oai:NAME` with an endpoint model: each sample's chat messages go as given; the grader of
+    its class scores; after one sample changes, a rerun sends exactly that one again."""
+    from conftest import write_manifest
+    from openai_server import FakeOpenAI
+
+    from almeval.report import render
+    from almeval.runner import EvalOptions, evaluate
+    from almeval.store import Store
+
+    root = fork(tmp_path / "fork")
+
+    def run_once(srv):
+        opts = EvalOptions(
+            model="openai:m",
+            data=("oai:capitals_zh",),
+            work_dir=tmp_path / "w",
+            model_args={"base_url": srv.base_url},
+            oai_registries=(root,),
+        )
+        return evaluate(opts)
+
+    with FakeOpenAI() as srv:
+        out = run_once(srv)
+        first = [b["messages"] for b in srv.stats.bodies]
+        samples = root / "data" / "capitals_zh" / "samples.jsonl"
+        rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
+        rows[1]["input"] = "韩国的首都？"
+        write_manifest(samples, rows)
+        again = run_once(srv)
+        second = [b["messages"] for b in srv.stats.bodies[len(first) :]]
+    chat = next(m for m in first if len(m) == 2)  # the order of the two requests is not fixed
+    assert [m["role"] for m in chat] == ["system", "user"] and chat[0]["content"] == "用一个词回答。"
+    assert [{"role": "user", "content": "日本的首都？"}] in first
+    assert out["datasets"]["oai:capitals_zh"]["scores"]["oai-includes@1"]["n"] == 2
+    assert again["inferred"] == 1 and second == [[{"role": "user", "content": "韩国的首都？"}]]
+    assert "### Text evals (openai/evals)" in render(Store(tmp_path / "w" / "almeval.sqlite"))
+
+
+def test_an_eval_set_runs_its_evals_and_an_ungraded_class_is_a_clear_error(tmp_path):
+    from conftest import write_manifest
+
+    from almeval.runner import EvalOptions, evaluate
+
+    root = fork(tmp_path / "fork")
+    (root / "eval_sets" / "gradable.yaml").write_text("gradable:\n  evals:\n    - capitals_zh\n")
+    preds = write_manifest(
+        tmp_path / "p" / "preds.jsonl", [{"index": 0, "prediction": "巴黎"}, {"index": 1, "prediction": "?"}]
+    )
+    out = evaluate(
+        EvalOptions(
+            model=f"replay:{preds}", data=("oai-set:gradable",), work_dir=tmp_path / "w", oai_registries=(root,)
+        )
+    )
+    assert out["datasets"]["oai:capitals_zh"]["scores"]["oai-includes@1"]["acc"] == 50.0
+    with pytest.raises(ConfigError, match=r"uses evals\.elsuite\.modelgraded\.classify:ModelBasedClassify, which"):
+        evaluate(EvalOptions(model="fake", data=("oai-set:chinese",), work_dir=tmp_path / "w2", oai_registries=(root,)))

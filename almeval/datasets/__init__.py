@@ -111,6 +111,10 @@ class Catalog:
         return Selection(tuple(chosen.values()), tuple(dict.fromkeys(skipped)))
 
     def _resolve(self, sel: str) -> list[tuple[DatasetInfo, bool]]:
+        if sel.startswith(("oai:", "oai-set:")):  # openai/evals registries (almeval/datasets/oai.py)
+            from . import oai
+
+            return [(info, True) for info in oai.select(sel)]
         if sel in self.registry:
             return [(self.registry.get(sel), True)]
         if sel.lower() in GROUPS:

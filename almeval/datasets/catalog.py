@@ -22,8 +22,8 @@ from almeval.values import TASK_DEFAULT, DatasetInfo
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 
-TASKS = ("ASR", "MQA", "RefQA", "OpenQA")
-GROUPS = ("ASR", "Audio understanding", "Audio-to-text chat")  # Kimi-Audio's report tables, in order
+TASKS = ("ASR", "MQA", "RefQA", "OpenQA")  # audio tasks; openai/evals' text evals have task "Text"
+GROUPS = ("ASR", "Audio understanding", "Audio-to-text chat", "Text evals (openai/evals)")  # report tables, in order
 
 
 def benchmark(
@@ -105,6 +105,8 @@ def group_of(info: DatasetInfo) -> str:
     """The report table a benchmark's numbers go in (Kimi-Audio's grouping unless it declares one)."""
     if info.group:
         return info.group
+    if info.task == "Text":
+        return "Text evals (openai/evals)"
     if info.task == "ASR":
         return "ASR"
     return "Audio-to-text chat" if info.interactive == "Audio-QA" or info.task == "OpenQA" else "Audio understanding"

@@ -32,6 +32,10 @@ def load_samples(
 
     Raises the first DataError found; every line is parsed even under a limit, so a limited run
     knows it covers only part of the dataset."""
+    if info.manifest.startswith("oai:"):  # an openai/evals eval: text samples from its registry
+        from . import oai
+
+        return oai.load(info, limit)
     out: list[Sample] = []
     indices: list[str] = []
     for item in scan(info, probe, limit):

@@ -5,7 +5,9 @@ A registry is a folder in the `evals/registry/` layout of openai/evals and its f
 with the `evals` package (installed `--no-deps` by `make install`: almeval never imports it, only reads
 its files); `--oai-registry DIR` adds more, later ones overriding earlier ones by name, as oaieval's
 `--registry_path` does. Names resolve through the specs' `id` indirection (`test-match` →
-`test-match.s1.simple-v0` → class + args). Nothing here runs an eval yet: this is the registry reader.
+`test-match.s1.simple-v0` → class + args). `--data oai:NAME` / `oai-set:NAME` run them: each eval is a
+text benchmark (task `Text`) whose samples come from its samples_jsonl, scored by its grader's recipe
+(almeval/oai_graders.py); classes almeval does not grade are a clear error listing the supported ones.
 """
 
 from __future__ import annotations
@@ -18,6 +20,98 @@ from pathlib import Path
 from typing import Any
 
 from almeval.errors import ConfigError, DataError, UnknownNameError
+from almeval.values import EMPTY, DatasetInfo, Sample
+
+# grader class (as oaieval names it) → the rule recipe that grades it
+GRADED = {
+    "evals.elsuite.basic.match:Match": "oai-match",
+    "evals.elsuite.basic.includes:Includes": "oai-includes",
+    "evals.elsuite.basic.fuzzy_match:FuzzyMatch": "oai-fuzzy-match",
+}
+PREFIX = "oai:"
+_EXTRA: list[Path] = []  # --oai-registry folders of this process's run
+
+
+def use_registries(dirs: Iterable[str | Path]) -> None:
+    """The run's --oai-registry folders (after the installed package's registry)."""
+    _EXTRA[:] = [Path(d) for d in dirs]
+
+
+def registry() -> Registry:
+    return Registry.load(_EXTRA)
+
+
+def select(selector: str) -> list[DatasetInfo]:
+    """`oai:NAME` → one benchmark; `oai-set:NAME` → one per eval the set lists, named as it lists them."""
+    reg = registry()
+    is_set = selector.startswith("oai-set:")
+    names = reg.eval_set(selector[len("oai-set:") :]) if is_set else (selector[len(PREFIX) :],)
+    out = []
+    for name in names:
+        spec = reg.resolve(name)
+        if spec.cls not in GRADED:
+            raise ConfigError(
+                f"openai/evals eval {name!r} uses {spec.cls}, which almeval does not grade yet; "
+                f"supported: {', '.join(sorted(GRADED))}"
+            )
+        out.append(
+            DatasetInfo(
+                name=f"{PREFIX}{name}",
+                task="Text",
+                interactive="Text",
+                audio_type="None",
+                series="openai/evals",
+                manifest=f"{PREFIX}{name}",
+                description=spec.description,
+                subsets=(name,),
+                rules=(GRADED[spec.cls],),
+                judge=None,
+                group="Text evals (openai/evals)",
+            )
+        )
+    return out
+
+
+def load(info: DatasetInfo, limit: int | None) -> tuple[list[Sample], tuple[str, ...]]:
+    """The eval's samples as text Samples (no audio): `question` the input rendered as text (what the
+    content key covers), `meta.input` the messages as given, `meta.ideal` the ideal answer(s)."""
+    reg = registry()
+    spec = reg.resolve(info.name[len(PREFIX) :])
+    rows = reg.samples(spec)
+    samples = []
+    for row in rows[: limit if limit is not None else None]:
+        if "ideal" not in row:
+            where = f"{spec.samples_path(reg.dirs)}:{int(row['index']) + 1}"
+            raise DataError(where, f"{spec.cls} needs an ideal answer per sample", "add `ideal` to that line")
+        ideal = row["ideal"]
+        meta = {
+            "input": row["input"],
+            "ideal": ideal,
+            "oai_args": {k: v for k, v in spec.args.items() if k == "ignore_case"},
+        }
+        samples.append(
+            Sample(
+                dataset=info.name,
+                subset=info.name[len(PREFIX) :],
+                index=str(row["index"]),
+                audio=(),
+                question=render(row["input"]),
+                answer=ideal if isinstance(ideal, str) else str(ideal[0] if ideal else ""),
+                task="Text",
+                interactive="Text",
+                audio_type="None",
+                meta=meta or EMPTY,
+                line=int(row["index"]) + 1,
+            )
+        )
+    return samples, tuple(str(r["index"]) for r in rows)
+
+
+def render(prompt: Any) -> str:
+    """A chat input as text (one `role: content` line per message), or the string prompt itself."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in prompt if isinstance(m, dict))
 
 
 def official_registry() -> Path | None:
