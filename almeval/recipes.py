@@ -9,7 +9,6 @@ from functools import cache
 from . import references
 from .errors import ConfigError
 from .metrics import ASR_DEFAULT, ASR_KIMI, Recipe
-from .oai_graders import OAI_FUZZY_MATCH, OAI_INCLUDES, OAI_MATCH
 from .registry import load_entry_points, load_object
 from .rules import (
     BBH_VOICEBENCH,
@@ -17,6 +16,9 @@ from .rules import (
     MCQ_EXTRACT,
     MCQ_VOICEBENCH,
     MMAU_MATCH,
+    OAI_FUZZY_MATCH,
+    OAI_INCLUDES,
+    OAI_MATCH,
     PEDANT,
     REFUSAL,
     REFUSAL_VOICEBENCH,

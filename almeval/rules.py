@@ -22,6 +22,13 @@ refusal-voicebench  AdvBench as VoiceBench scores it: its HarmEvaluator's `evalu
 pedant          sd-qa as VoiceBench scores it: qa-metrics' PEDANT classifier judges the reply against the
                 reference given the question (optional: computed when qa-metrics is installed; its
                 version enters every item's key, as PEDANT scores differ between versions).
+oai-match / oai-includes / oai-fuzzy-match
+                openai/evals' Match (the completion starts with an ideal answer), Includes (an ideal answer
+                occurs in it; `ignore_case` from the spec's args) and FuzzyMatch (both sides normalised —
+                lower case, ASCII punctuation, the articles a / an / the and extra whitespace removed —
+                either contains the other; two empty strings match, one never does; plus `f1_score`, the
+                best token F1 against the ideal answers, averaged); ideals from meta.ideal, args from
+                meta.oai_args, as almeval/datasets/oai.py loads them. A failed completion is wrong (F1 0).
 ifeval          IFEval with lm-eval's instruction checkers (google-research's, as lm-eval ships them):
                 strict and loose, at prompt level (all of an item's instructions followed) and at
                 instruction level (pooled over instructions); the score is the mean of the four, in %.
@@ -35,6 +42,8 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import string
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -440,3 +449,90 @@ class VoiceBenchRule(_Rule):
 MCQ_VOICEBENCH = VoiceBenchRule(name="mcq-voicebench", kind="mcq", fields=("failed", "invalid", "correct"))
 REFUSAL_VOICEBENCH = VoiceBenchRule(name="refusal-voicebench", kind="harm", fields=("failed", "refused"))
 BBH_VOICEBENCH = VoiceBenchRule(name="bbh-voicebench", kind="bbh", fields=("failed", "invalid", "correct"))
+
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize(text: str) -> str:
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def fuzzy_match(a: str, b: str) -> bool:
+    a, b = normalize(a), normalize(b)
+    if not a or not b:
+        return a == b
+    return a in b or b in a
+
+
+def token_f1(prediction: str, answers: Iterable[str]) -> float:
+    def one(truth: str) -> float:
+        said, want = normalize(prediction).split(), normalize(truth).split()
+        same = sum((Counter(said) & Counter(want)).values())
+        if same == 0:
+            return 0.0
+        precision, recall = same / len(said), same / len(want)
+        return 2 * precision * recall / (precision + recall)
+
+    return max(one(a) for a in answers)
+
+
+def starts_with_one(completion: str, ideals: list[str]) -> bool:
+    picked = next((option for option in ideals if completion.startswith(option)), None)
+    return picked is not None
+
+
+def includes_one(completion: str, ideals: list[str], ignore_case: bool = False) -> bool:
+    if ignore_case:
+        return any(ideal.lower() in completion.lower() for ideal in ideals)
+    return any(ideal in completion for ideal in ideals)
+
+
+def ideals_of(sample: Sample) -> list[str]:
+    ideal = sample.meta.get("ideal", sample.answer)
+    values = ideal if isinstance(ideal, list) else [ideal]
+    if not values or not all(isinstance(v, str) for v in values):
+        raise DataError(
+            f"{sample.dataset} item {sample.index}", "ideal must be a string or a list of strings", "fix the sample"
+        )
+    return list(values)
+
+
+@dataclass(frozen=True)
+class OaiGrader(_Rule):
+    """openai/evals' Match, Includes or FuzzyMatch (by name); per item: failed, correct, and FuzzyMatch's
+    token F1 in millionths (kept compact as integers)."""
+
+    fields: tuple[str, ...] = ("failed", "correct", "f1_micro")
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        args = dict(sample.meta.get("oai_args") or {})
+        inputs = {"ideal": ideals_of(sample), "args": args, "hyp": pred.text, "status": pred.status}
+        return content_key("metric", {"recipe": self.id, **inputs})
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+        if pred.status != "ok":
+            return {"failed": 1, "correct": 0, "f1_micro": 0}
+        ideals, text = ideals_of(sample), pred.text
+        if self.name == "oai-match":
+            right = starts_with_one(text, ideals)
+        elif self.name == "oai-includes":
+            right = includes_one(text, ideals, bool((sample.meta.get("oai_args") or {}).get("ignore_case")))
+        else:
+            right = any(fuzzy_match(text, ideal) for ideal in ideals)
+        f1 = token_f1(text, ideals) if self.name == "oai-fuzzy-match" else 0.0
+        return {"failed": 0, "correct": int(right), "f1_micro": round(f1 * 1_000_000)}
+
+    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
+        rows = list(values)
+        out = self.summary(rows, [r[1] for r in rows], invalid=0)
+        if self.name == "oai-fuzzy-match" and rows:
+            out["f1_score"] = round(100.0 * sum(r[2] for r in rows) / 1_000_000 / len(rows), 2)
+        return out
+
+
+OAI_MATCH = OaiGrader("oai-match")
+OAI_INCLUDES = OaiGrader("oai-includes")
+OAI_FUZZY_MATCH = OaiGrader("oai-fuzzy-match")

@@ -32,7 +32,6 @@ LAYERS: dict[str, int] = {
     "adapters": 2,
     "metrics": 2,
     "rules": 2,
-    "oai_graders": 2,
     "datasets": 2,
     "prepare": 2,
     # L3 the judge role
@@ -52,7 +51,7 @@ LAYERS: dict[str, int] = {
     "__main__": 5,
     "__init__": 5,
 }
-PLUGINS = ("adapters", "metrics", "rules", "oai_graders", "datasets", "prepare")  # L2 parts stay apart
+PLUGINS = ("adapters", "metrics", "rules", "datasets", "prepare")  # L2 parts stay apart
 
 # (importer, imported): why it is still allowed. Remove a line when its crossing is gone.
 ALLOWED: dict[tuple[str, str], str] = {}

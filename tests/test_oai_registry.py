@@ -134,7 +134,7 @@ def _score(grader, pairs, args=None):
 
 
 def test_the_basic_graders_on_hand_computed_cases():
-    from almeval.oai_graders import OAI_FUZZY_MATCH, OAI_INCLUDES, OAI_MATCH
+    from almeval.rules import OAI_FUZZY_MATCH, OAI_INCLUDES, OAI_MATCH
 
     # Match: the completion starts with an ideal answer
     assert _score(OAI_MATCH, [("Paris", "Paris."), (["B", "b"], "b) two"), ("Paris", "It is Paris")])["acc"] == 66.67
@@ -178,7 +178,13 @@ def test_graders_agree_with_the_evals_package_on_real_registry_evals():
     """Five real evals of the official registry (the first by name with usable samples: two Match, two
     Includes, one FuzzyMatch), fixed completions made from each sample's ideal answer in four ways; almeval's
     accuracy (and FuzzyMatch's f1_score) against the package's own functions on the same completions."""
-    from almeval.oai_graders import GRADERS
+    from almeval.datasets.oai import GRADED
+    from almeval.recipes import recipes_for
+    from almeval.values import DatasetInfo
+
+    def grader(cls):  # the recipe a spec's class is graded by, as the engine resolves it
+        [recipe] = recipes_for(DatasetInfo(name="oai:x", task="Text", rules=(GRADED[cls],), judge=None))
+        return recipe
 
     fn = _evals_functions()
     registry = Registry.load()
@@ -205,7 +211,7 @@ def test_graders_agree_with_the_evals_package_on_real_registry_evals():
             ideal = s["ideal"] if isinstance(s["ideal"], list) else [s["ideal"]]
             first = str(ideal[0])
             pairs.append((s["ideal"], [first, f"Answer: {first}", first.upper() + ".", "no idea"][k % 4]))
-        ours = _score(GRADERS[spec.cls], pairs)
+        ours = _score(grader(spec.cls), pairs)
         if spec.cls.endswith(":Match"):
             theirs = [fn["record_and_check_match"]("p", c, i) is not None for i, c in pairs]
         elif spec.cls.endswith(":Includes"):

@@ -7,7 +7,7 @@ its files); `--oai-registry DIR` adds more, later ones overriding earlier ones b
 `--registry_path` does. Names resolve through the specs' `id` indirection (`test-match` →
 `test-match.s1.simple-v0` → class + args). `--data oai:NAME` / `oai-set:NAME` run them: each eval is a
 text benchmark (task `Text`) whose samples come from its samples_jsonl, scored by its grader's recipe
-(almeval/oai_graders.py); classes almeval does not grade are a clear error listing the supported ones.
+(almeval/rules.py); classes almeval does not grade are a clear error listing the supported ones.
 """
 
 from __future__ import annotations
