@@ -207,14 +207,9 @@ class KimiAsrRecipe(AsrRecipe):
         self._module()
 
     def _module(self) -> Any:
-        from .references import get, load_module
+        from .references import get
 
-        try:
-            return load_module(get("kimi"), "almeval/metrics", "wer")
-        except ImportError as exc:  # its own imports: editdistance, zhconv, sacrebleu, more_itertools
-            raise ConfigError(
-                f"the kimi reference's wer.py cannot be imported ({exc}): pip install 'almeval[kimi]'"
-            ) from exc
+        return _kimi_wer(get("kimi"))
 
     def item_key(self, sample: Sample, pred: Prediction) -> str:
         from .references import get
@@ -238,6 +233,19 @@ class KimiAsrRecipe(AsrRecipe):
         ref_items, hyp_items = tokenizer.tokenize(ref).split(), tokenizer.tokenize(hyp).split()
         edits = wer.ed.eval(ref_items, hyp_items)
         return {"failed": 0, "dropped": 0, "edits": edits, "ref_len": len(ref_items)}
+
+
+@cache
+def _kimi_wer(ref: Any) -> Any:
+    """The checkout's almeval/metrics/wer.py, imported once per checkout and commit (not per item)."""
+    from .references import load_module
+
+    try:
+        return load_module(ref, "almeval/metrics", "wer")
+    except ImportError as exc:  # its own imports: editdistance, zhconv, sacrebleu, more_itertools
+        raise ConfigError(
+            f"the kimi reference's wer.py cannot be imported ({exc}): pip install 'almeval[kimi]'"
+        ) from exc
 
 
 @cache

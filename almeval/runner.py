@@ -24,7 +24,7 @@ from almeval.judges import JudgeOptions, make_stage
 
 from . import references
 from .config import load_config
-from .datasets import Catalog
+from .datasets import Catalog, oai
 from .errors import AlmevalError
 from .judging import check_budget, run_judged, score_dataset
 from .plan import DatasetPlan, ModelSpec, plan_dataset
@@ -90,8 +90,6 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     config = load_config(opts.config)
     references.choose(opts.references, config.raw.get("REFERENCES"))
-    from .datasets import oai
-
     oai.use_registries(opts.oai_registries)
     if opts.recipe:
         references.require_view(opts.recipe)

@@ -29,16 +29,19 @@ GRADED = {
     "evals.elsuite.basic.fuzzy_match:FuzzyMatch": "oai-fuzzy-match",
 }
 PREFIX = "oai:"
-_EXTRA: list[Path] = []  # --oai-registry folders of this process's run
+_RUN: dict[str, Any] = {"extra": (), "registry": None}  # this run's --oai-registry folders, loaded once
 
 
 def use_registries(dirs: Iterable[str | Path]) -> None:
-    """The run's --oai-registry folders (after the installed package's registry)."""
-    _EXTRA[:] = [Path(d) for d in dirs]
+    """The run's --oai-registry folders (after the installed package's registry); read again at each run."""
+    _RUN.update(extra=tuple(Path(d) for d in dirs), registry=None)
 
 
 def registry() -> Registry:
-    return Registry.load(_EXTRA)
+    """The run's registries, parsed once per run (the official one alone is ~850 specs)."""
+    if _RUN["registry"] is None:
+        _RUN["registry"] = Registry.load(_RUN["extra"])
+    return _RUN["registry"]
 
 
 def select(selector: str) -> list[DatasetInfo]:
