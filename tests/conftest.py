@@ -108,3 +108,23 @@ def kimi_reference(_kimi_standin, monkeypatch) -> Path:
     monkeypatch.setenv("ALMEVAL_REFERENCE_KIMI", str(_kimi_standin))
     references.choose({})
     return _kimi_standin
+
+
+def raised_within(seconds: float, call, hang: str) -> BaseException | None:
+    """Run `call` in a thread; fail with `hang` if it has not returned after `seconds`, else return what it
+    raised (None if nothing)."""
+    import threading
+
+    outcome: dict = {}
+
+    def target():
+        try:
+            call()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), hang
+    return outcome.get("error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import asr_rows, cli, run, write_manifest, write_wav
+from conftest import asr_rows, cli, raised_within, run, write_manifest, write_wav
 from storeview import fetch, one
 
 from almeval.errors import DataError, UnknownNameError
@@ -179,7 +179,7 @@ def test_deeply_nested_json_is_a_data_error_not_a_crash(tmp_path):
 def test_a_dying_background_task_ends_the_run_with_its_cause_not_a_hang(tmp_path, asr_set, monkeypatch):
     """The recorder fails on its second batch (a full disk): the run stops with exit-4 StoreError, and the
     first batch stays recorded."""
-    import threading
+    from functools import partial
 
     import almeval.scheduler as scheduler
     from almeval.errors import StoreError
@@ -193,19 +193,8 @@ def test_a_dying_background_task_ends_the_run_with_its_cause_not_a_hang(tmp_path
         await real(ctx, batch)
 
     monkeypatch.setattr(scheduler, "record", failing)
-    outcome: dict = {}
-
-    def target():
-        try:
-            run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(60)
-    assert not worker.is_alive(), "the run hung after its recorder died"
-    error = outcome["error"]
+    call = partial(run, tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
+    error = raised_within(60, call, "the run hung after its recorder died")
     assert isinstance(error, StoreError) and "No space left on device" in str(error)
     store = Store(tmp_path / "work" / "almeval.sqlite")
     assert one(store, "SELECT count(*) FROM items")[0] == 4

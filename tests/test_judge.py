@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import calls, cli, write_manifest, write_wav
+from conftest import calls, cli, raised_within, write_manifest, write_wav
 from openai_server import FakeOpenAI, ServerConfig
 from storeview import fetch
 
@@ -457,7 +457,7 @@ def test_a_judge_whose_writes_fail_ends_the_run_with_the_cause_not_a_hang(tmp_pa
     """The disk fills up while verdicts are written: every judge worker dies on its flush. The run must
     stop with the store error (exit 4) instead of waiting forever to hand the dead pool more items, and
     the inference recorded before stays."""
-    import threading
+    from functools import partial
 
     import almeval.judges.pool as pool
     from almeval.errors import StoreError
@@ -470,18 +470,8 @@ def test_a_judge_whose_writes_fail_ends_the_run_with_the_cause_not_a_hang(tmp_pa
 
     monkeypatch.setattr(Store, "put_judgments", full)
     quiz = _mcq(tmp_path, n=200)
-    outcome: dict = {}
     with FakeOpenAI() as srv:
-
-        def target():
-            try:
-                _eval(tmp_path, srv, [quiz], concurrency=2, model_args={"batch_size": "4"})
-            except BaseException as exc:
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=target, daemon=True)
-        worker.start()
-        worker.join(60)
-    assert not worker.is_alive(), "the run hung after its judge pool died"
-    assert isinstance(outcome.get("error"), StoreError) and "disk is full" in str(outcome["error"])
+        run = partial(_eval, tmp_path, srv, [quiz], concurrency=2, model_args={"batch_size": "4"})
+        error = raised_within(60, run, "the run hung after its judge pool died")
+    assert isinstance(error, StoreError) and "disk is full" in str(error)
     assert fetch(Store(tmp_path / "work" / "almeval.sqlite"), "SELECT count(*) FROM items")[0][0] > 0

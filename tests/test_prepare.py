@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,15 +77,12 @@ class FlakyServer:
         return resp
 
 
-@pytest.fixture
-def flaky(tmp_path):
+@contextlib.contextmanager
+def serving(app: web.Application) -> Iterator[int]:
+    """`app` served on 127.0.0.1 from a thread of its own, for as long as the block runs; yields the port."""
     import asyncio
 
-    payload = bytes(range(256)) * 4096  # 1 MiB
-    server = FlakyServer(payload)
     loop = asyncio.new_event_loop()
-    app = web.Application()
-    app.router.add_get("/f.tar.gz", server.handle)
     runner = web.AppRunner(app)
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -91,9 +90,21 @@ def flaky(tmp_path):
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    yield server, f"http://127.0.0.1:{port}/f.tar.gz", payload
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
+    try:
+        yield port
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+@pytest.fixture
+def flaky(tmp_path):
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    server = FlakyServer(payload)
+    app = web.Application()
+    app.router.add_get("/f.tar.gz", server.handle)
+    with serving(app) as port:
+        yield server, f"http://127.0.0.1:{port}/f.tar.gz", payload
 
 
 def test_download_resumes_after_a_reset_and_checks_sha256(tmp_path, flaky):
@@ -144,20 +155,10 @@ def test_a_download_must_match_its_declared_pin_or_be_allowed_as_unverified(tmp_
 
 
 def test_prepare_refuses_an_unpinned_download_and_records_an_allowed_one_in_the_scores_provenance(tmp_path):
-    import asyncio
-
     sources = librispeech(tmp_path / "src")
-    loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_static("/", tmp_path / "src")
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(app) as port:
         args = ["data", "prepare", "LibriSpeech", "--root", str(tmp_path / "bench")]
         for split, path in sources.items():
             args += ["--source", f"{split}=http://127.0.0.1:{port}/{Path(path).name}"]
@@ -167,9 +168,6 @@ def test_prepare_refuses_an_unpinned_download_and_records_an_allowed_one_in_the_
         assert not (tmp_path / "bench" / "LibriSpeech" / "LibriSpeech.jsonl").exists()
         allowed = cli(*args, "--allow-unverified")
         assert allowed.returncode == 0, allowed.stderr
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
     log = json.loads((tmp_path / "bench" / "LibriSpeech" / "downloads.json").read_text())
     assert sorted(e["file"] for e in log) == ["test-clean.tar.gz", "test-other.tar.gz"]
     assert {e["verified"] for e in log} == {"unverified"}

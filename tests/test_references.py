@@ -139,32 +139,38 @@ def test_voicebench_rules_show_up_in_listings_only_with_a_checkout(tmp_path):
     assert res.returncode == 2 and "almeval reference get voicebench" in " ".join(res.stderr.split())
 
 
+def _judged(tmp_path, benchmark, rows, recipe, model="fake"):
+    """`benchmark` (a declared one) from a manifest of `rows` over one WAV, judged by the local test server
+    with `--recipe`; the run summary and the request bodies the server received."""
+    from openai_server import FakeOpenAI
+
+    from almeval.judges import JudgeOptions
+    from almeval.runner import EvalOptions, evaluate
+
+    write_wav(tmp_path / "data" / "q.wav")
+    manifest = write_manifest(tmp_path / "data" / f"{benchmark}.jsonl", rows)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"DATASETS:\n  datasets:\n    {benchmark}: {manifest}\n")
+    with FakeOpenAI() as srv:
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
+        opts = EvalOptions(
+            model=model, data=(benchmark,), config=config, work_dir=tmp_path / "w", judge=jopts, recipe=recipe
+        )
+        return evaluate(opts), list(srv.stats.bodies)
+
+
 def test_recipe_kimi_sends_kimis_own_open_qa_request_and_reads_the_reply_its_way(tmp_path, kimi_reference):
     """With --recipe kimi, alpacaeval_full is judged with the request Kimi-Audio-Evalkit's code sends (its
     prompt and system prompt read from the checkout, its params, the user message as a text part, no
     markers) and the reply is read as a number or the first [[n]]; invalid replies are dropped."""
-    from openai_server import FakeOpenAI
-
-    from almeval.judges import JudgeOptions
     from almeval.judges.parsers import first_number_or_rating
-    from almeval.runner import EvalOptions, evaluate
 
-    write_wav(tmp_path / "data" / "q.wav")
     rows = [
         {"index": i, "audio_path": "q.wav", "question": "", "answer": "", "subset": "alpacaeval_full"}
         | {"audio_content": f"  Tell me about topic {i}.  "}
         for i in range(4)
     ]
-    manifest = write_manifest(tmp_path / "data" / "alpacaeval_full.jsonl", rows)
-    config = tmp_path / "config.yaml"
-    config.write_text(f"DATASETS:\n  datasets:\n    alpacaeval_full: {manifest}\n")
-    with FakeOpenAI() as srv:
-        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
-        opts = EvalOptions(
-            model="fake", data=("alpacaeval_full",), config=config, work_dir=tmp_path / "w", judge=jopts, recipe="kimi"
-        )
-        out = evaluate(opts)
-        bodies = list(srv.stats.bodies)
+    out, bodies = _judged(tmp_path, "alpacaeval_full", rows, "kimi")
     assert len(bodies) == 4
     body = bodies[0]
     system, user = body["messages"]
@@ -198,28 +204,14 @@ def test_recipe_kimi_sends_kimis_own_open_qa_request_and_reads_the_reply_its_way
 
 
 def test_recipe_kimi_judges_multiple_choice_with_its_prompt_and_its_last_line_yes_no(tmp_path, kimi_reference):
-    from openai_server import FakeOpenAI
-
-    from almeval.judges import JudgeOptions
     from almeval.judges.parsers import last_line_yes_no
-    from almeval.runner import EvalOptions, evaluate
 
-    write_wav(tmp_path / "data" / "q.wav")
     rows = [
         {"index": i, "audio_path": "q.wav", "question": f" Pick one: (A) x (B) y #{i} ", "answer": " AB"[1 + i % 2]}
         | {"subset": "mmsu", "audio_content": f"Pick one #{i}"}
         for i in range(4)
     ]
-    manifest = write_manifest(tmp_path / "data" / "mmsu.jsonl", rows)
-    config = tmp_path / "config.yaml"
-    config.write_text(f"DATASETS:\n  datasets:\n    mmsu: {manifest}\n")
-    with FakeOpenAI() as srv:
-        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
-        opts = EvalOptions(
-            model="fake", data=("mmsu",), config=config, work_dir=tmp_path / "w", judge=jopts, recipe="kimi"
-        )
-        out = evaluate(opts)
-        bodies = list(srv.stats.bodies)
+    out, bodies = _judged(tmp_path, "mmsu", rows, "kimi")
     [part] = bodies[0]["messages"][1]["content"]
     assert part["text"].startswith("\nStand-in choice prompt of our own.")
     assert "Question: Pick one #" in part["text"]  # mmsu is a spoken question: its transcript, stripped
@@ -233,39 +225,21 @@ def test_recipe_kimi_judges_multiple_choice_with_its_prompt_and_its_last_line_ye
 
 
 def test_recipe_voicebench_sends_its_n3_request_and_takes_the_majority(tmp_path, monkeypatch):
-    from openai_server import FakeOpenAI
     from reference_standins import voicebench_checkout
 
-    from almeval.judges import JudgeOptions
     from almeval.judges.parsers import majority_yes, mean_of_ratings
-    from almeval.runner import EvalOptions, evaluate
 
     monkeypatch.setenv("ALMEVAL_REFERENCE_VOICEBENCH", str(voicebench_checkout(tmp_path / "vb")))
-    write_wav(tmp_path / "data" / "q.wav")
     rows = [
         {"index": i, "audio_path": "q.wav", "question": "", "answer": ["Ada", "1843", "x", "y"][i], "subset": "sd-qa"}
         | {"audio_content": f"who or when {i}?"}
         for i in range(4)
     ]
-    manifest = write_manifest(tmp_path / "data" / "sd-qa.jsonl", rows)
     preds = write_manifest(
         tmp_path / "p" / "preds.jsonl",
         [{"index": i, "prediction": p} for i, p in enumerate(["Ada", "1843", "wrong", "also wrong"])],
     )
-    config = tmp_path / "config.yaml"
-    config.write_text(f"DATASETS:\n  datasets:\n    sd-qa: {manifest}\n")
-    with FakeOpenAI() as srv:
-        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
-        opts = EvalOptions(
-            model=f"replay:{preds}",
-            data=("sd-qa",),
-            config=config,
-            work_dir=tmp_path / "w",
-            judge=jopts,
-            recipe="voicebench",
-        )
-        out = evaluate(opts)
-        bodies = list(srv.stats.bodies)
+    out, bodies = _judged(tmp_path, "sd-qa", rows, "voicebench", model=f"replay:{preds}")
     body = bodies[0]
     assert body["n"] == 3 and body["temperature"] == 0.5 and body["top_p"] == 0.95 and body["max_tokens"] == 1024
     system, user = body["messages"]
