@@ -40,6 +40,12 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="config.yaml (default $ALMEVAL_CONFIG or ./config.yaml).")
 ]
 DEFAULT_WORK_DIR = Path("almeval-results")
+OaiRegistry = Annotated[
+    list[Path] | None,
+    typer.Option("--oai-registry", help="An openai/evals registry folder for --data oai:NAME (repeatable)."),
+]
+
+
 JudgeOpt = Annotated[
     list[str] | None,
     typer.Option("--judge", "-j", help="Judge model (repeat for a panel), e.g. gpt-4o-mini; OpenAI-compatible."),
@@ -148,10 +154,7 @@ def eval_cmd(
     recipe: Annotated[
         str, typer.Option("--recipe", help="kimi: require the Kimi-Audio-Evalkit recipes (and so its checkout).")
     ] = "",
-    oai_registry: Annotated[
-        list[Path] | None,
-        typer.Option("--oai-registry", help="An openai/evals registry folder for --data oai:NAME (repeatable)."),
-    ] = None,
+    oai_registry: OaiRegistry = None,
     config: ConfigOpt = None,
     cache_dir: CacheDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
@@ -264,6 +267,7 @@ def judge_cmd(
     repair: Repair = False,
     template: TemplateOpt = None,
     judge_structured: Structured = None,
+    oai_registry: OaiRegistry = None,
 ) -> None:
     """Judge stored predictions (no model under test is loaded); cached verdicts cost nothing."""
     from almeval.judging import JudgeRunOptions, judge_stored
@@ -295,6 +299,7 @@ def judge_cmd(
             config=config,
             retry_errors=retry_errors,
             versions=versions(),
+            oai_registries=tuple(oai_registry or ()),
         )
         with _stdout_to_stderr(as_json):
             summary = judge_stored(opts, Ui(quiet=quiet), new_run_id())

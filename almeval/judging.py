@@ -17,7 +17,7 @@ from almeval.judges import JudgeOptions, JudgeStage, judge_plan, make_stage
 from almeval.judges.recipe import JUDGE_RECIPES, agreement, item_rows, judged_items
 
 from .config import load_config
-from .datasets import Catalog
+from .datasets import Catalog, oai
 from .errors import ConfigError
 from .progress import Ui
 from .scheduler import first_error
@@ -110,7 +110,9 @@ def score_dataset(
                 recipe.id(judge),
                 [(i.subset, i) for i in judged],
                 recipe.aggregate,
-                inputs=lambda group: [[i.status, i.value, list(i.models_returned), i.template_id] for i in group],
+                inputs=lambda group: [
+                    [i.status, i.value, list(i.models_returned), i.template_id, i.label, i.expected] for i in group
+                ],
                 # partial: items without a verdict (unjudged, failed calls) or fewer items than the manifest
                 partial_when=lambda values: values["unjudged"] > 0 or values["errors"] > 0,
                 provenance_from=("judge_models_returned",),
@@ -133,12 +135,14 @@ class JudgeRunOptions:
     config: Path | None = None
     retry_errors: bool = False
     versions: dict[str, str] = field(default_factory=dict)
+    oai_registries: tuple[Path, ...] = ()  # --oai-registry DIR, as for `almeval eval`
 
 
 def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
     """`almeval judge`: judge predictions already in the store; no model under test is loaded."""
     started = time.perf_counter()
     config = load_config(opts.config)
+    oai.use_registries(opts.oai_registries)
     benchmarks = Catalog(config).all()
     known = {b.name for b in benchmarks}
     store, memo = Store(opts.work_dir / "almeval.sqlite"), Memo(opts.cache_dir)
@@ -155,7 +159,12 @@ def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
         labels = store.display_names()
         work = []  # first every dataset in scope, so nothing is written when none of them has a judge
         for model, dataset in _scope(store, opts):
-            extra = [] if dataset in known else [DatasetInfo(name=dataset, task="")]  # a manifest given by path
+            if dataset in known:
+                extra = []
+            elif dataset.startswith(oai.PREFIX):  # an openai/evals eval: its grader from the registries
+                extra = oai.select(dataset)
+            else:  # a manifest given by path
+                extra = [DatasetInfo(name=dataset, task="")]
             stage = make_stage(opts.judge, config, [*benchmarks, *extra], store, memo, model, run_id)
             if stage is None:
                 raise ConfigError("no judge: pass --judge NAME (or set JUDGE.model in config.yaml)")

@@ -16,6 +16,7 @@ commit where the network allows.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
@@ -214,3 +215,81 @@ def clone(name: str, into: Path, url: str = "", commit: str = "") -> Reference:
     _CHOSEN[name] = str(into)
     _resolved.pop(name, None)
     return get(name)
+
+
+# Reading a reference's source as data: its constants are taken with `ast`, never executed.
+
+
+def _tree(path: Path) -> ast.Module:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError) as exc:
+        raise ConfigError(f"cannot read {path} from a reference's source ({exc})") from None
+
+
+def _string(value: ast.expr) -> str | None:
+    """A string literal, or a string literal's `.strip()` applied as written; None for anything else."""
+    stripped = False
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "strip":
+        stripped = not value.args
+        value = value.func.value
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value.value.strip() if stripped else value.value
+    return None
+
+
+def module_string(path: Path, name: str) -> str:
+    """The string a module assigns to `name` at top level (read, not executed); a literal's `.strip()`
+    is applied as written."""
+    for node in _tree(path).body:
+        if not (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)):
+            continue
+        text = _string(node.value)
+        if text is not None:
+            return text
+    raise ConfigError(f"{path} defines no string {name}: is this checkout the version almeval knows?")
+
+
+def module_dict(path: Path, name: str) -> dict[str, str]:
+    """The string values of a dict literal a module assigns to `name` at top level (read, not executed)."""
+    for node in _tree(path).body:
+        named = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        if named and isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            pairs = zip(node.value.keys, node.value.values, strict=True)
+            found = {k.value: _string(v) for k, v in pairs if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+            return {k: v for k, v in found.items() if v is not None}
+    raise ConfigError(f"{path} defines no dict {name}: is this checkout the version almeval knows?")
+
+
+def dict_value(path: Path, key: str, value: str, wanted: str) -> str:
+    """The string under `wanted` in a dict literal whose `key` is `value` (e.g. its system message)."""
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Dict):
+            items = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)}
+            found, text = items.get(key), items.get(wanted)
+            if (
+                isinstance(found, ast.Constant)
+                and found.value == value
+                and isinstance(text, ast.Constant)
+                and isinstance(text.value, str)
+            ):
+                return text.value
+    raise ConfigError(f"{path}: no {{{key!r}: {value!r}, {wanted!r}: ...}} literal: is this the version almeval knows?")
+
+
+def assigned_key(path: Path, function: str, key: str) -> str:
+    """The string a function assigns to `something[key]` (e.g. a judge's system prompt)."""
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            for inner in ast.walk(node):
+                if (
+                    isinstance(inner, ast.Assign)
+                    and any(
+                        isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value == key
+                        for t in inner.targets
+                    )
+                    and isinstance(inner.value, ast.Constant)
+                    and isinstance(inner.value.value, str)
+                ):
+                    return inner.value.value
+    raise ConfigError(f"{path}: {function}() sets no {key!r}: is this checkout the version almeval knows?")

@@ -51,6 +51,7 @@ LIBS = (
     "soundfile",
     "lm_eval",  # the ifeval recipe's checkers
     "qa-metrics",  # the optional pedant recipe
+    "evals",  # openai/evals: its registry and answer prompts, read as data
 )
 
 

@@ -16,6 +16,7 @@ from almeval.endpoint.limiter import Limits
 from almeval.errors import ConfigError, UnknownNameError
 from almeval.values import DatasetInfo
 
+from .oai import oai_templates
 from .pool import JudgeCounters, JudgeSpec, JudgeStage, build_requests, cost
 from .templates import Template, Wiring, load_templates
 
@@ -126,7 +127,9 @@ def make_stage(
         return None
     opts = replace(opts, judges=tuple(names))
     overrides = {**(section.get("templates") or {}), **opts.templates}
-    wiring = Wiring.load(load_templates(_template_dirs(config)), overrides, benchmarks)
+    benchmarks = list(benchmarks)
+    templates = {**load_templates(_template_dirs(config)), **oai_templates(benchmarks)}
+    wiring = Wiring.load(templates, overrides, benchmarks)
     judges = resolve_judges(opts, config.raw)
     check_names(judges, _prices(config.raw))
     for j in judges:  # a judge that cannot be called is refused now, before any model is loaded or run

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from almeval.datasets.oai import MATCH_FNS
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,32 @@ def choice(
     return Parsed(True, None if score is None else float(score), line)
 
 
+def oai_classify(
+    reply: str,
+    *,
+    choice_strings: Sequence[str] = (),
+    choice_scores: Mapping[str, float] | None = None,
+    eval_type: str = "cot_classify",
+    match_fn: str = "starts_or_endswith",
+    **_: Any,
+) -> Parsed:
+    """openai/evals' ModelBasedClassify reading: the reply's lines (from the last one up for cot_* eval
+    types, else from the first), each stripped and without punctuation, empty ones skipped; the first
+    line that matches a choice (by the spec's match_fn, in choice order) gives it. Its score is the
+    spec's choice score (None where the spec gives none); no match is invalid."""
+    match = MATCH_FNS[match_fn]
+    lines = reply.strip().split("\n")
+    for line in lines[::-1] if eval_type.startswith("cot_classify") else lines:
+        text = "".join(c for c in line.strip() if c not in string.punctuation)
+        if not text:
+            continue
+        for option in choice_strings:
+            if match(text, option):
+                score = (choice_scores or {}).get(option)
+                return Parsed(True, None if score is None else float(score), option)
+    return _invalid(f"no line matches one of {', '.join(choice_strings)}")
+
+
 _DOUBLE_BRACKET = re.compile(r"\[\[(\d+)\]\]")
 
 
@@ -260,6 +289,7 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "bracket_0_5": bracket_0_5,
     "json_judgment": json_judgment,
     "choice": choice,
+    "oai_classify": oai_classify,
     "first_number_or_rating": first_number_or_rating,
     "last_line_yes_no": last_line_yes_no,
     "mean_of_ratings": mean_of_ratings,
@@ -280,6 +310,7 @@ VERDICTS: dict[str, Callable[..., list[str]]] = {
     "bracket_0_5": lambda **_: [f"[{i}]" for i in range(6)],
     "json_judgment": lambda **_: ['{"judgment": "correct"}', '{"judgment": "incorrect"}'],
     "choice": lambda choice_strings=(), **_: list(choice_strings),
+    "oai_classify": lambda choice_strings=(), **_: list(choice_strings),
     "first_number_or_rating": lambda **_: [str(i) for i in range(1, 6)],
     "last_line_yes_no": lambda **_: ["yes", "no"],
     "mean_of_ratings": lambda **_: [str(i) for i in range(1, 6)],
@@ -297,6 +328,7 @@ SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multi
     "correct_incorrect": ("acc", 100.0, 0.0),
     "json_judgment": ("acc", 100.0, 0.0),
     "choice": ("acc", 100.0, 0.0),
+    "oai_classify": ("score", 1.0, 0.0),  # the spec's own choice scores, as oaieval reports them
     "score_1_5": ("score", 1.0, 1.0),
     "rating_1_10": ("score", 10.0, 1.0),
     "bracket_0_5": ("score", 20.0, 0.0),

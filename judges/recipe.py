@@ -12,6 +12,7 @@ from the denominator as Kimi-Audio-Evalkit does. Unjudged items (not yet sent) a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,8 @@ class JudgedItem:
     template: Template | None
     models_returned: tuple[str, ...] = ()
     key: str = ""  # over the template (what it sends and how it is read), the replies and the statuses
+    label: str = ""  # the verdict as read (a classification template's choice; "" for n > 1 or none)
+    expected: str | None = None  # a metaeval sample's labelled choice (openai/evals ModelBasedClassify)
 
     @property
     def template_id(self) -> str:
@@ -80,15 +83,18 @@ def judged_items(
 
 
 def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dict[str, Any]]) -> JudgedItem:
+    expected = s.meta.get("oai_choice")
     if template is None:
-        return JudgedItem(s.index, s.subset, "unjudged", None, None)
+        return JudgedItem(s.index, s.subset, "unjudged", None, None, expected=expected)
     if pred_status != "ok":
-        return JudgedItem(s.index, s.subset, "failed", None, template)
+        return JudgedItem(s.index, s.subset, "failed", None, template, expected=expected)
     current = [r for r in rows if r["template"] == template.id and r["sample_no"] < template.n]
     if not current:
-        return JudgedItem(s.index, s.subset, "unjudged", None, template)
+        return JudgedItem(s.index, s.subset, "unjudged", None, template, expected=expected)
     _, mult, _ = template.scale
-    values, statuses = [], set()
+    values: list[float] = []
+    labels: list[str] = []
+    statuses = set()
     for r in current:
         if r["status"] != "ok":
             statuses.add("error")
@@ -96,8 +102,10 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
         parsed = template.parse_reply(r["reply"], r.get("prediction") or "")
         if not parsed.ok and r["repair"]:
             parsed = template.parse_reply(r["repair"], r.get("prediction") or "")
-        if parsed.ok and parsed.value is not None:
-            values.append(parsed.value * mult)
+        if parsed.ok:
+            labels.append(parsed.label)
+            if parsed.value is not None:
+                values.append(parsed.value * mult)
         else:
             statuses.add("invalid")
     models = tuple(sorted({r["model_returned"] for r in current if r["model_returned"]}))
@@ -109,29 +117,30 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
             "prediction": next((r.get("prediction") or "" for r in current), ""),
         },
     )
-    if values:
-        return JudgedItem(s.index, s.subset, "ok", sum(values) / len(values), template, models, key)
-    return JudgedItem(s.index, s.subset, "error" if "error" in statuses else "invalid", None, template, models, key)
+    label = labels[0] if len(current) == 1 and labels else ""
+    if values or labels:  # a verdict without a score (a classification whose spec scores no choice) is ok
+        value = sum(values) / len(values) if values else None
+        return JudgedItem(s.index, s.subset, "ok", value, template, models, key, label, expected)
+    status = "error" if "error" in statuses else "invalid"
+    return JudgedItem(s.index, s.subset, status, None, template, models, key, expected=expected)
 
 
 def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
     counts = {k: sum(1 for i in items if i.status == k) for k in ("ok", "invalid", "error", "failed", "unjudged")}
     template = next((i.template for i in items if i.template is not None), None)
     metric, mult, floor_raw = template.scale if template else ("acc", 100.0, 0.0)
-    floor = floor_raw * mult
-    scored = []
-    for i in items:
-        if i.status == "ok":
-            scored.append(i.value)
-        elif i.status == "failed" or (i.status in ("invalid", "error") and recipe == "default"):
-            scored.append(floor)
-    value = round(sum(v for v in scored if v is not None) / len(scored), 2) if scored else None
-    ci = mean_ci([v for v in scored if v is not None])
-    return {
+    floor = None if floor_raw is None else floor_raw * mult
+    kept = [
+        i for i in items if i.status in ("ok", "failed") or (i.status in ("invalid", "error") and recipe == "default")
+    ]
+    # a verdict without a score (and an invalid one where no choice has a score) counts in n, not in the mean
+    scored = [v for v in (i.value if i.status == "ok" else floor for i in kept) if v is not None]
+    value = round(sum(scored) / len(scored), 2) if scored else None
+    out: dict[str, Any] = {
         metric: value,
         "metric": metric,
-        "ci95": ci,
-        "n": len(scored),
+        "ci95": mean_ci(scored),
+        "n": len(kept),
         "failed": counts["failed"],
         "invalid": counts["invalid"],
         "errors": counts["error"],
@@ -140,6 +149,14 @@ def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
         "dropped": counts["invalid"] + counts["error"] if recipe == "kimi" else 0,
         "judge_models_returned": sorted({m for i in items for m in i.models_returned}),
     }
+    if template is not None and "choice_strings" in template.options:  # a classification: how often each choice
+        chosen = Counter(i.label if i.status == "ok" else "invalid" for i in items if i.status in ("ok", "invalid"))
+        out["counts"] = dict(sorted(chosen.items()))
+    labelled = [i for i in items if i.expected is not None and i.status in ("ok", "invalid", "failed")]
+    if labelled:  # a metaeval: the share of items whose verdict is the labelled choice
+        out["metascore"] = round(100.0 * sum(i.label == i.expected for i in labelled) / len(labelled), 2)
+        out["metascore_n"] = len(labelled)
+    return out
 
 
 def item_rows(

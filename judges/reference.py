@@ -30,7 +30,6 @@ and n=3 in one call; the three replies are read as it reads them:
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from functools import cache
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any
 from almeval import references
 from almeval.cache.keys import canonical_json
 from almeval.errors import ConfigError
+from almeval.references import assigned_key, dict_value, module_dict, module_string
 
 from .templates import Template
 
@@ -153,76 +153,3 @@ def _compat(
         delimit=False,
         reference=reference,
     )
-
-
-def _tree(path: Path) -> ast.Module:
-    try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, SyntaxError) as exc:
-        raise ConfigError(f"cannot read {path} from the reference checkout ({exc})") from None
-
-
-def module_string(path: Path, name: str) -> str:
-    """The string a module assigns to `name` at top level (read, not executed); a literal's `.strip()`
-    is applied as written."""
-    for node in _tree(path).body:
-        if not (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)):
-            continue
-        value: ast.expr = node.value
-        stripped = False
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "strip":
-            stripped = not value.args
-            value = value.func.value
-        if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            return value.value.strip() if stripped else value.value
-    raise ConfigError(f"{path} defines no string {name}: is this checkout the version almeval knows?")
-
-
-def module_dict(path: Path, name: str) -> dict[str, str]:
-    """The string values of a dict literal a module assigns to `name` at top level (read, not executed)."""
-    for node in _tree(path).body:
-        named = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
-        if named and isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-            return {
-                k.value: v.value
-                for k, v in zip(node.value.keys, node.value.values, strict=True)
-                if isinstance(k, ast.Constant)
-                and isinstance(k.value, str)
-                and isinstance(v, ast.Constant)
-                and isinstance(v.value, str)
-            }
-    raise ConfigError(f"{path} defines no dict {name}: is this checkout the version almeval knows?")
-
-
-def dict_value(path: Path, key: str, value: str, wanted: str) -> str:
-    """The string under `wanted` in a dict literal whose `key` is `value` (e.g. its system message)."""
-    for node in ast.walk(_tree(path)):
-        if isinstance(node, ast.Dict):
-            items = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)}
-            found, text = items.get(key), items.get(wanted)
-            if (
-                isinstance(found, ast.Constant)
-                and found.value == value
-                and isinstance(text, ast.Constant)
-                and isinstance(text.value, str)
-            ):
-                return text.value
-    raise ConfigError(f"{path}: no {{{key!r}: {value!r}, {wanted!r}: ...}} literal: is this the version almeval knows?")
-
-
-def assigned_key(path: Path, function: str, key: str) -> str:
-    """The string a function assigns to `something[key]` (e.g. a judge's system prompt)."""
-    for node in ast.walk(_tree(path)):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            for inner in ast.walk(node):
-                if (
-                    isinstance(inner, ast.Assign)
-                    and any(
-                        isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value == key
-                        for t in inner.targets
-                    )
-                    and isinstance(inner.value, ast.Constant)
-                    and isinstance(inner.value.value, str)
-                ):
-                    return inner.value.value
-    raise ConfigError(f"{path}: {function}() sets no {key!r}: is this checkout the version almeval knows?")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from almeval.cache.keys import canonical_json
+from almeval.datasets.oai import Graded
 from almeval.errors import ConfigError, UnknownNameError
 from almeval.registry import load_entry_points, load_object
 from almeval.values import TASK_DEFAULT, DatasetInfo, Sample
@@ -43,8 +44,11 @@ class Template:
     # a reference's own request (judges/reference.py): question and answer stripped as it fills them, the
     # user message sent as content parts as its client sends it; "" = almeval's own template
     reference: str = ""
+    graded: Graded | None = None  # an openai/evals modelgraded spec (judges/oai.py): its messages, filled its way
 
     def messages(self, sample: Sample, prediction: str) -> list[dict[str, Any]]:
+        if self.graded is not None:
+            return self.graded.messages(sample.meta.get("row") or {}, prediction)
         opening, closing = markers(prediction)
         out: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
         if self.reference == "voicebench":  # as its judge script fills them: in turn, by str.replace
@@ -99,8 +103,14 @@ class Template:
         return VERDICTS[self.parse](**self.options)
 
     @property
-    def scale(self) -> tuple[str, float, float]:
-        return SCALES[self.parse]
+    def scale(self) -> tuple[str, float, float | None]:
+        """(metric, multiplier, floor): the floor is what an invalid reply counts as where the recipe keeps
+        it — the lowest of the template's choice scores when it has them (None: no scores at all)."""
+        metric, mult, floor = SCALES[self.parse]
+        if "choice_scores" in self.options:
+            scores = self.options["choice_scores"]
+            return metric, mult, min(scores.values()) if scores else None
+        return metric, mult, floor
 
 
 DELIMIT_NOTE = (

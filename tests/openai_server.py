@@ -21,6 +21,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -37,6 +38,8 @@ class ServerConfig:
     timeout_sleep_s: float = 2.0
     seed: int = 0
     reasoning_chars: int = 0  # a judge that reasons at length: this many characters before its verdict
+    # a fixed reply set: (model, messages) → the reply text, instead of the built-in deterministic judge
+    reply: Callable[[str, list[dict]], str] | None = None
 
 
 @dataclass
@@ -224,7 +227,10 @@ class FakeOpenAI:
             text = self._audio_reply(user)
         else:
             self.stats.user_messages.append(user)
-            text = judge_reply(body["model"], messages, body.get("response_format"))
+            if self.config.reply is not None:
+                text = self.config.reply(body["model"], messages)
+            else:
+                text = judge_reply(body["model"], messages, body.get("response_format"))
             if self.config.reasoning_chars:
                 text = "Let me think. " * (self.config.reasoning_chars // 14) + "\n" + text
         text = "" if fault == "empty" else text

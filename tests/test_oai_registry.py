@@ -4,6 +4,7 @@ set, a fact_zh-style model-graded spec, id indirection), and the official one wh
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from almeval.datasets.oai import Registry, official_registry
 from almeval.errors import ConfigError, DataError, UnknownNameError
 
 
-def fork(root: Path) -> Path:
-    """A fork's evals/registry/: our own wording, the official layout."""
+def fork(base: Path) -> Path:
+    """A fork's package: evals/registry/ (returned) and, beside it, elsuite/modelgraded/classify_utils.py with
+    its answer prompts. Our own wording throughout, the official layout."""
+    root = base / "evals" / "registry"
     (root / "evals").mkdir(parents=True)
     (root / "eval_sets").mkdir()
     (root / "modelgraded").mkdir()
@@ -29,21 +32,42 @@ def fork(root: Path) -> Path:
         "facts_zh:\n  id: facts_zh.dev.v0\n  metrics: [accuracy]\n"
         "facts_zh.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify\n"
         "  args:\n    samples_jsonl: capitals_zh/samples.jsonl\n    eval_type: cot_classify_zh\n"
-        "    modelgraded_spec: fact_zh\n",
+        "    modelgraded_spec: fact_zh\n"
+        "capitals_checked:\n  id: capitals_checked.dev.v0\n"
+        "capitals_checked.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify\n"
+        "  args:\n    samples_jsonl: capitals_zh/samples.jsonl\n    modelgraded_spec: meets_zh\n"
+        "    metaeval: true\n    modelgraded_spec_args:\n      criteria: 答案是城市名\n",
         encoding="utf-8",
     )
-    (root / "eval_sets" / "chinese.yaml").write_text("chinese:\n  evals:\n    - capitals_zh\n    - facts_zh\n")
+    (root / "eval_sets" / "chinese.yaml").write_text(
+        "chinese:\n  evals:\n    - capitals_zh\n    - facts_zh\n    - capitals_checked\n"
+    )
     (root / "modelgraded" / "fact_zh.yaml").write_text(
         "fact_zh:\n  prompt: |-\n    比较提交的答案与专家答案。\n    [问题]: {input}\n    [专家]: {ideal}\n"
         "    [提交]: {completion}\n  choice_strings: ABCDE\n  input_outputs:\n    input: completion\n",
+        encoding="utf-8",
+    )
+    (root / "modelgraded" / "meets_zh.yaml").write_text(
+        "meets_zh:\n  prompt: |-\n    任务: {input}\n    回答: {completion}\n    标准: {criteria}\n"
+        "    先逐步推理, 最后一行只写 Y 或 N。\n  eval_type: cot_classify\n"
+        "  choice_scores:\n    'Y': 1.0\n    'N': 0.0\n  choice_strings: 'YN'\n"
+        "  input_outputs:\n    input: completion\n",
+        encoding="utf-8",
+    )
+    utils = base / "evals" / "elsuite" / "modelgraded" / "classify_utils.py"
+    utils.parent.mkdir(parents=True)
+    utils.write_text(
+        'ANSWER_PROMPTS = {\n    "cot_classify_zh": """\n'
+        '先写出推理, 再单独一行写出 {choices} 之一。\n""".strip(),\n}\n',
         encoding="utf-8",
     )
     samples = [
         {
             "input": [{"role": "system", "content": "用一个词回答。"}, {"role": "user", "content": "法国的首都？"}],
             "ideal": "巴黎",
+            "choice": "Y",
         },
-        {"input": "日本的首都？", "ideal": ["东京", "東京"]},
+        {"input": "日本的首都？", "ideal": ["东京", "東京"], "choice": "Y"},
     ]
     (root / "data" / "capitals_zh" / "samples.jsonl").write_text(
         "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8"
@@ -62,10 +86,14 @@ def test_a_forks_registry_resolves_ids_sets_and_samples(tmp_path):
     assert spec.description == "首都问答"
     samples = registry.samples(spec)
     assert [s["index"] for s in samples] == [0, 1] and samples[1]["ideal"] == ["东京", "東京"]
-    assert registry.eval_set("chinese") == ("capitals_zh", "facts_zh")
+    assert registry.eval_set("chinese") == ("capitals_zh", "facts_zh", "capitals_checked")
     graded = registry.resolve("facts_zh")
     assert graded.args["modelgraded_spec"] == "fact_zh" and "fact_zh" in registry.modelgraded
-    assert set(registry.names) == {"capitals_zh", "facts_zh"}  # the ids' targets are not listed as evals
+    assert set(registry.names) == {
+        "capitals_zh",
+        "facts_zh",
+        "capitals_checked",
+    }  # the ids' targets are not listed as evals
     with pytest.raises(UnknownNameError, match="Did you mean 'capitals_zh'"):
         registry.resolve("capital_zh")
 
@@ -102,7 +130,7 @@ def test_data_list_oai_lists_the_registries(tmp_path):
     rows = json.loads(res.stdout)
     mine = {r["eval"]: r for r in rows if "eval" in r and r["registry"].startswith(str(tmp_path))}
     assert mine["capitals_zh"]["class"].endswith("includes:Includes")
-    assert {"eval_set": "chinese", "evals": ["capitals_zh", "facts_zh"]} in rows
+    assert {"eval_set": "chinese", "evals": ["capitals_zh", "facts_zh", "capitals_checked"]} in rows
 
 
 @pytest.mark.skipif(official_registry() is None, reason="the evals package's registry is not installed")
@@ -284,5 +312,272 @@ def test_an_eval_set_runs_its_evals_and_an_ungraded_class_is_a_clear_error(tmp_p
         )
     )
     assert out["datasets"]["oai:capitals_zh"]["scores"]["oai-includes@1"]["acc"] == 50.0
-    with pytest.raises(ConfigError, match=r"uses evals\.elsuite\.modelgraded\.classify:ModelBasedClassify, which"):
-        evaluate(EvalOptions(model="fake", data=("oai-set:chinese",), work_dir=tmp_path / "w2", oai_registries=(root,)))
+    (root / "evals" / "other.yaml").write_text(
+        "other:\n  class: evals.elsuite.multiple_choice:MultipleChoice\n"
+        "  args:\n    samples_jsonl: capitals_zh/samples.jsonl\n"
+    )
+    (root / "eval_sets" / "mixed.yaml").write_text("mixed:\n  evals:\n    - capitals_zh\n    - other\n")
+    with pytest.raises(ConfigError, match=r"uses evals\.elsuite\.multiple_choice:MultipleChoice, which .* supported: "):
+        evaluate(EvalOptions(model="fake", data=("oai-set:mixed",), work_dir=tmp_path / "w2", oai_registries=(root,)))
+
+
+def _fork_replies(model, messages):
+    """The judge's fixed replies for the fork's two model-graded evals (by what each prompt holds)."""
+    text = messages[-1]["content"]
+    if "标准:" in text:  # meets_zh: Y for the Paris item, N for the other
+        return "逐步推理。\nY" if "回答: 巴黎" in text else "推理。\nN."
+    return "理由。\nC" if "[提交]: 巴黎" in text else "(D)"
+
+
+def _graded_run(tmp_path, root, srv, data="oai-set:chinese", name="w"):
+    from conftest import write_manifest
+
+    from almeval.judges import JudgeOptions
+    from almeval.runner import EvalOptions, evaluate
+
+    preds = write_manifest(
+        tmp_path / "p" / "preds.jsonl", [{"index": 0, "prediction": "巴黎"}, {"index": 1, "prediction": "大阪 {x}"}]
+    )
+    jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
+    opts = EvalOptions(
+        model=f"replay:{preds}", data=(data,), work_dir=tmp_path / name, oai_registries=(root,), judge=jopts
+    )
+    return evaluate(opts)
+
+
+def test_model_graded_evals_of_a_fork_are_judged_as_oaieval_asks_and_read_its_way(tmp_path):
+    """ModelBasedClassify through the judge pool: the fork's fact_zh spec with its own cot_classify_zh answer
+    prompt (from the classify_utils.py beside its registry), and a scored metaeval spec filled from its spec
+    args. The judge is sent oaieval's messages (chat input as text, braces of the input doubled, a list ideal
+    as Python writes it) with oaieval's request; replies are read from the last line up; counts, score and
+    metascore as oaieval reports them."""
+    from openai_server import FakeOpenAI, ServerConfig
+
+    root = fork(tmp_path / "fork")
+    with FakeOpenAI(ServerConfig(reply=_fork_replies)) as srv:
+        out = _graded_run(tmp_path, root, srv)
+        bodies = list(srv.stats.bodies)
+    assert len(bodies) == 4  # two evals × two samples; the Includes eval has no judge
+    facts = sorted((b for b in bodies if "[专家]" in b["messages"][0]["content"]), key=lambda b: "日本" not in str(b))
+    [message] = facts[0]["messages"]
+    assert message["role"] == "user"
+    assert message["content"] == (
+        "比较提交的答案与专家答案。\n[问题]: 日本的首都？\n[专家]: ['东京', '東京']\n[提交]: 大阪 {x}\n\n"
+        '先写出推理, 再单独一行写出 "A" or "B" or "C" or "D" or "E" 之一。'
+    )
+    chat = facts[1]["messages"][0]["content"]
+    assert chat.startswith("比较提交的答案与专家答案。\n[问题]: 用一个词回答。\nUser: 法国的首都？\n\n[专家]: 巴黎")
+    params = {
+        k: facts[0][k] for k in ("temperature", "top_p", "max_tokens", "n", "frequency_penalty", "presence_penalty")
+    }
+    assert params == {
+        "temperature": 0,
+        "top_p": 1,
+        "max_tokens": 1024,
+        "n": 1,
+        "frequency_penalty": 0,
+        "presence_penalty": 0,
+    }
+    meets = next(b for b in bodies if "标准: 答案是城市名" in b["messages"][0]["content"])
+    assert "之一" not in meets["messages"][0]["content"]  # no eval_type in the eval's args: nothing appended
+    scores = out["datasets"]
+    fact = scores["oai:facts_zh"]["scores"]["judge-default@1:gpt-4o-mini"]
+    assert fact["counts"] == {"C": 1, "D": 1} and fact["score"] is None and fact["n"] == 2  # fact_zh scores no choice
+    checked = scores["oai:capitals_checked"]["scores"]["judge-default@1:gpt-4o-mini"]
+    assert (checked["score"], checked["counts"], checked["metascore"]) == (0.5, {"N": 1, "Y": 1}, 50.0)
+
+
+def test_a_changed_modelgraded_spec_rejudges_only_its_evals_and_changed_scores_only_rescore(tmp_path):
+    from openai_server import FakeOpenAI, ServerConfig
+
+    root = fork(tmp_path / "fork")
+    spec = root / "modelgraded" / "meets_zh.yaml"
+    with FakeOpenAI(ServerConfig(reply=_fork_replies)) as srv:
+        _graded_run(tmp_path, root, srv)
+        assert srv.stats.requests == 4
+        again = _graded_run(tmp_path, root, srv)
+        assert srv.stats.requests == 4 and again["inferred"] == 0  # a rerun is free
+        spec.write_text(spec.read_text(encoding="utf-8").replace("'N': 0.0", "'N': 0.5"), encoding="utf-8")
+        rescored = _graded_run(tmp_path, root, srv)
+        assert srv.stats.requests == 4  # a choice score is how replies are read: no call
+        assert rescored["datasets"]["oai:capitals_checked"]["scores"]["judge-default@1:gpt-4o-mini"]["score"] == 0.75
+        spec.write_text(spec.read_text(encoding="utf-8").replace("先逐步推理", "请先逐步推理"), encoding="utf-8")
+        _graded_run(tmp_path, root, srv)
+        rejudged = [b["messages"][0]["content"] for b in srv.stats.bodies[4:]]
+    assert len(rejudged) == 2 and all("请先逐步推理" in m for m in rejudged)  # fact_zh's items were not sent again
+
+
+def test_model_graded_specs_almeval_cannot_run_as_oaieval_does_are_refused_before_anything_runs(tmp_path):
+    root = fork(tmp_path / "fork")
+    evals = root / "evals" / "facts_zh.yaml"
+    registry = lambda: Registry.load([root], official=False)  # noqa: E731
+    text = evals.read_text(encoding="utf-8")
+    evals.write_text(
+        text.replace("    modelgraded_spec: fact_zh\n", "    modelgraded_spec: fact_zh\n    multicomp_n: 2\n")
+    )
+    with pytest.raises(ConfigError, match="multicomp_n 2"):
+        registry().graded(registry().resolve("facts_zh"))
+    evals.write_text(text.replace("cot_classify_zh", "cot_classify_xx"), encoding="utf-8")
+    with pytest.raises(UnknownNameError, match="cot_classify_xx"):
+        registry().graded(registry().resolve("facts_zh"))
+    evals.write_text(text, encoding="utf-8")
+    samples = root / "data" / "capitals_zh" / "samples.jsonl"
+    samples.write_text('{"input": "q", "ideal": "a"}\n', encoding="utf-8")  # no labelled choice for the metaeval
+    from almeval.datasets import oai
+
+    oai.use_registries([root])
+    [info] = oai.select("oai:capitals_checked")
+    with pytest.raises(DataError, match=r"samples.jsonl:1: a metaeval sample needs its labelled `choice`"):
+        oai.load(info, None)
+    [info] = oai.select("oai:facts_zh")
+    samples.write_text('{"input": "q"}\n', encoding="utf-8")  # fact_zh fills {ideal}
+    with pytest.raises(DataError, match=r"samples.jsonl:1: the modelgraded spec 'fact_zh' needs ideal"):
+        oai.load(info, None)
+
+
+def _evals_classify():
+    """openai/evals' own model-graded code, taken from the installed package's source (classify_utils.py,
+    utils.py, prompt/base.py) and run as it is, without importing the package: classify() with PromptFn,
+    the answer prompts, reply reading and scoring."""
+    import ast
+    import copy
+    import logging
+    import string
+
+    root = official_registry().parent
+    namespace = {"copy": copy, "logging": logging, "string": string}
+    for source, names in (
+        (root / "prompt" / "base.py", {"chat_prompt_to_text_prompt", "is_chat_prompt"}),
+        (
+            root / "elsuite" / "utils.py",
+            {"format_necessary", "format_prompt", "scrub_formatting_from_prompt", "PromptFn"},
+        ),
+        (root / "elsuite" / "modelgraded" / "classify_utils.py", None),
+    ):
+        tree = ast.parse(source.read_text())
+        nodes = [
+            n
+            for n in tree.body
+            if (isinstance(n, (ast.FunctionDef, ast.ClassDef)) and (names is None or n.name in names))
+            or (names is None and isinstance(n, ast.Assign))
+        ]
+        for node in nodes:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.FunctionDef):
+                    inner.returns = None
+                    for arg in [*inner.args.args, *inner.args.kwonlyargs]:
+                        arg.annotation = None
+        exec(compile(ast.Module(body=nodes, type_ignores=[]), str(source), "exec"), namespace)
+    return namespace
+
+
+class _Fixed:
+    """A completion function that answers every prompt with a fixed reply and keeps the prompts."""
+
+    def __init__(self, reply):
+        self.reply, self.prompts, self.kwargs = reply, [], []
+
+    def __call__(self, prompt, **kwargs):
+        self.prompts.append(prompt)
+        self.kwargs.append(kwargs)
+        text = self.reply(prompt)
+        return type("Result", (), {"get_completions": lambda _self: [text]})()
+
+
+def _reply_for(messages, choices):
+    """One of seven replies, chosen by the prompt's digest: a choice alone on the last line, one followed by
+    punctuation, one on the first line then reasoning, a lower-cased one, none at all, two choices."""
+    import hashlib
+
+    k = int(hashlib.sha256(json.dumps(messages, ensure_ascii=False).encode()).hexdigest(), 16)
+    a, b = choices[k % len(choices)], choices[(k // 7) % len(choices)]
+    return [
+        f"Step by step, the answer holds.\n{a}",
+        f"Reasoning first.\n\n({a}).",
+        f"{a}\nBecause it fits.",
+        f"Thinking.\n{a.lower()}",
+        "I cannot decide.",
+        f"{a}\nOr rather\n{b}",
+        f"  {b}  ",
+    ][k % 7]
+
+
+OFFICIAL_GRADED = (  # ModelBasedClassify evals of the installed registry, chosen to cover what differs
+    "coqa-fact",  # fact: chat input, list-free ideal, cot_classify, no choice scores
+    "coqa-fact-expl",  # classify_cot: read from the first line
+    "coqa-closedqa-correct",  # closedqa: spec args fill {criteria}, eval_type from the spec, Y/N scores
+    "joke-fruits-likert",  # choice_scores from_strings (1-5)
+    "joke-fruits-ans-meta",  # classify, metaeval: the sample's own completion is judged
+    "logic-riddles",  # fact again, on another data set
+)
+
+
+@pytest.mark.skipif(official_registry() is None, reason="the evals package's registry is not installed")
+@pytest.mark.filterwarnings("ignore:The 'warn' function is deprecated:DeprecationWarning")  # evals' own logging call
+def test_model_graded_evals_agree_with_the_evals_package_on_real_registry_evals(tmp_path):
+    """Six real model-graded evals: almeval runs each through the engine (fixed completions replayed, a
+    fixed judge reply set served by the local test server); the evals package's own classify() builds its
+    prompt and reads the same reply. The judge receives exactly the messages evals builds, and the score,
+    the counts and the metascore equal evals' aggregation (ModelBasedClassify.run) to 0.01."""
+    from conftest import write_manifest
+    from openai_server import FakeOpenAI, ServerConfig
+
+    from almeval.judges import JudgeOptions
+    from almeval.runner import EvalOptions, evaluate
+
+    ev = _evals_classify()
+    registry = Registry.load()
+    for name in OFFICIAL_GRADED:
+        spec = registry.resolve(name)
+        graded = registry.graded(spec)
+        samples = registry.samples(spec)[:30]
+        completions = [f"{s.get('ideal', 'It is so')} {{k}}" if k % 3 else "No idea." for k, s in enumerate(samples)]
+        completions = [c.replace("{k}", str(k)) for k, c in enumerate(completions)]
+        preds = write_manifest(
+            tmp_path / name / "preds.jsonl", [{"index": k, "prediction": c} for k, c in enumerate(completions)]
+        )
+        reply = partial(_reply_for, choices=graded.choices)
+        with FakeOpenAI(ServerConfig(reply=lambda _model, messages, reply=reply: reply(messages))) as srv:
+            jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=5.0)
+            out = evaluate(
+                EvalOptions(model=f"replay:{preds}", data=(f"oai:{name}",), work_dir=tmp_path / name / "w", judge=jopts)
+            )
+            sent = sorted(json.dumps(b["messages"], ensure_ascii=False, sort_keys=True) for b in srv.stats.bodies)
+        ours = out["datasets"][f"oai:{name}"]["scores"]["judge-default@1:gpt-4o-mini"]
+
+        mg, _ = registry.modelgraded[spec.args["modelgraded_spec"]]
+        mg_spec = type("Spec", (), {"eval_type": None, "choice_scores": None, **mg})
+        fixed = _Fixed(reply)
+        choices, scores, metas = [], [], []
+        for row, completion in zip(samples, completions, strict=True):
+            test_sample = {k: v for k, v in row.items() if k != "index"}
+            for key in mg["input_outputs"]:
+                test_sample[key] = ev["scrub_formatting_from_prompt"](test_sample[key])
+            outputs = {v: completion for v in mg["input_outputs"].values() if v not in test_sample}
+            choice, info = ev["classify"](
+                mg=mg_spec,
+                completion_fn=fixed,
+                completion_kwargs={"max_tokens": 1024},
+                eval_type=spec.args.get("eval_type"),
+                n=1,
+                match_fn=spec.args.get("match_fn"),
+                format_kwargs={**outputs, **test_sample, **(spec.args.get("modelgraded_spec_args") or {})},
+            )
+            choices.append(choice)
+            scores += [info["score"]] if info["score"] is not None else []
+            if spec.args.get("metaeval"):
+                metas.append(choice == test_sample["choice"])
+        theirs = sorted(json.dumps(p, ensure_ascii=False, sort_keys=True) for p in fixed.prompts)
+        assert sent == theirs, name  # the judge was sent exactly what evals sends
+        assert {k: fixed.kwargs[0][k] for k in ("temperature", "top_p", "max_tokens", "n")} == {
+            k: srv.stats.bodies[0][k] for k in ("temperature", "top_p", "max_tokens", "n")
+        }
+        counts = {("invalid" if c == "__invalid__" else c): choices.count(c) for c in set(choices)}
+        assert ours["counts"] == counts, name
+        score = sum(scores) / len(scores) if scores else None
+        assert (ours["score"] is None) == (score is None), name
+        if score is not None:
+            assert abs(ours["score"] - score) <= 0.01, name
+        if metas:
+            assert abs(ours["metascore"] - 100 * sum(metas) / len(metas)) <= 0.01, name
+        print(f"\n| {name} | {len(samples)} | {score} | {ours['score']} | {counts} |")
