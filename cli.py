@@ -558,6 +558,45 @@ def diff_cmd(
         typer.echo(text, nl=False)
 
 
+@app.command("export")
+def export_cmd(
+    run: Annotated[str, typer.Argument(help="A run id (see `almeval runs`), or a model: label or key prefix.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the logs (one <eval>.jsonl per eval).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="oaieval: openai/evals record logs.")] = "oaieval",
+    data: Annotated[list[str] | None, typer.Option("--data", "-d", help="Only these evals (oai:NAME).")] = None,
+    judge: Annotated[str, typer.Option("--judge", help="Whose verdicts, where several judges scored.")] = "",
+    work_dir: WorkDir = DEFAULT_WORK_DIR,
+    oai_registry: OaiRegistry = None,
+) -> None:
+    """A run's (or a model's) openai/evals results as oaieval record logs: spec, per-sample events, final report."""
+    from almeval.datasets import oai
+    from almeval.export import export_oaieval
+
+    with _errors():
+        if fmt != "oaieval":
+            raise UnknownNameError("export format", fmt, ["oaieval"])
+        oai.use_registries(oai_registry or ())
+        store = _existing_store(work_dir)
+        try:
+            found = [r for r in store.runs() if r["run_id"] == run]
+            if found:
+                model, datasets = found[0]["model"], json.loads(found[0]["datasets"] or "[]")
+            else:
+                model = store.model(run).key
+                datasets = sorted({d for m, d in store.scopes() if m == model})
+            wanted = {d.lower() for d in _split(data or [])}
+            chosen = [d for d in datasets if d.startswith(oai.PREFIX) and (not wanted or d.lower() in wanted)]
+            if not chosen:
+                raise ConfigError(
+                    f"{run}: no openai/evals results to export (datasets: {', '.join(datasets) or 'none'})"
+                )
+            paths = export_oaieval(store, model, chosen, out, judge)
+        finally:
+            store.close()
+    for path in paths:
+        typer.echo(f"wrote {path}", err=True)
+
+
 @app.command("runs")
 def runs_cmd(
     work_dir: WorkDir = DEFAULT_WORK_DIR,

@@ -100,6 +100,22 @@ class Adapter(ABC):
 COMMON_OPTIONS = frozenset({"label", "path", "batch_size", "seed", "max_new_tokens"})
 
 
+def text_chat(request: Request) -> list[dict[str, Any]] | None:
+    """A text benchmark's chat input (an openai/evals sample's `input`) as the messages to send: chat
+    messages as given (several system messages and a message's `name`, e.g. example_user, kept), a plain
+    string as one user message; None for any other item."""
+    chat = request.sample.meta.get("input") if request.sample.task == "Text" else None
+    if isinstance(chat, str):
+        return [{"role": "user", "content": chat}]
+    if not isinstance(chat, list):
+        return None
+    out = []
+    for m in chat:
+        message = {"role": str(m.get("role", "user")), "content": m.get("content", "")}
+        out.append({**message, "name": str(m["name"])} if m.get("name") else message)
+    return out
+
+
 def positive_int(options: Mapping[str, str], key: str, default: int) -> int:
     """A model option that must be a whole number ≥ 1 (`-a batch_size=abc`, `0` or `-1` is refused)."""
     raw = options.get(key, default)

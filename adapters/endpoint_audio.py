@@ -19,7 +19,7 @@ from almeval.endpoint.client import ChatClient, Endpoint
 from almeval.endpoint.limiter import EndpointLimiter, Limits
 from almeval.values import Audio, Request, Sample
 
-from .base import AsyncModel, Output
+from .base import AsyncModel, Output, text_chat
 
 
 class EndpointAudioAdapter(AsyncModel):
@@ -80,11 +80,9 @@ def endpoint(options: Mapping[str, str]) -> Endpoint:
 
 
 def messages(request: Request) -> list[dict[str, Any]]:
-    chat = request.sample.meta.get("input") if request.sample.task == "Text" else None
-    if isinstance(chat, list):  # an openai/evals chat prompt: its messages as given (several systems allowed)
-        return [{"role": str(m.get("role", "user")), "content": m.get("content", "")} for m in chat]
-    if isinstance(chat, str):  # its plain-text prompt: one user message
-        return [{"role": "user", "content": chat}]
+    chat = text_chat(request)
+    if chat is not None:  # a text benchmark's own messages (openai/evals)
+        return chat
     parts: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}] if request.prompt else []
     parts += [
         {"type": "input_audio", "input_audio": {"data": wav_base64(a), "format": "wav"}} for a in request.sample.audio

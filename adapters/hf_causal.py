@@ -17,7 +17,7 @@ from typing import Any
 from almeval.errors import ConfigError, MissingExtraError
 from almeval.values import Request, Sample
 
-from .base import Adapter, Output
+from .base import Adapter, Output, text_chat
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
 EDGE = 1 << 20  # bytes read from each end of a weights file for its fingerprint
@@ -83,7 +83,8 @@ class HFCausalLM(Adapter):
         return {"max_tokens": int(options.get("max_new_tokens", 128)), "temperature": 0.0, "seed": 0}
 
     def generate(self, requests: list[Request]) -> list[Output]:
-        return list(self.chat([[{"role": "user", "content": r.prompt}] for r in requests], requests[0].params))
+        conversations = [text_chat(r) or [{"role": "user", "content": r.prompt}] for r in requests]
+        return list(self.chat(conversations, requests[0].params))
 
     def choose(self, conversations: Sequence[list[dict[str, str]]], candidates: Sequence[Sequence[str]]) -> list[str]:
         """Constrained replies: for each conversation, the one of its candidate replies the model finds most

@@ -87,7 +87,10 @@ def _cell(row: dict[str, Any]) -> str:
             notes.append(f"{v[key]} {key}")
     if v.get("not_comparable"):
         notes.append(f"NOT COMPARABLE: {v['not_comparable']}")
-    return _fmt(v.get(v["metric"])) + _ci(v) + (f" ({', '.join(notes)})" if notes else "")
+    value = _fmt(v.get(v["metric"]))
+    if v.get(v["metric"]) is None and v.get("counts"):  # a classification whose choices have no scores
+        value = f"choices {_counts(v['counts'])}"
+    return value + _ci(v) + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _ci(v: dict[str, Any]) -> str:
@@ -163,11 +166,21 @@ PARTS = {  # a recipe's component numbers, listed under its table (IFEval's four
 
 def _parts(rows: list[dict[str, Any]]) -> list[str]:
     out = []
-    for r in sorted(rows, key=lambda r: r["model"]):
-        found = [f"{label} {_fmt(r['values'][k])}" for k, label in PARTS.items() if k in r["values"]]
-        if found and r["subset"] == "":
+    for r in sorted((r for r in rows if r["subset"] == ""), key=lambda r: r["model"]):
+        v = r["values"]
+        found = [f"{label} {_fmt(v[k])}" for k, label in PARTS.items() if k in v]
+        if found:
             out.append(f"- {r['model']}: " + " · ".join(found) + " (the score is their mean)")
+        extra = [f"choices {_counts(v['counts'])}"] if v.get("counts") else []
+        extra += [f"metascore {_fmt(v['metascore'])}% of {v['metascore_n']}"] if v.get("metascore") is not None else []
+        extra += [f"f1_score {_fmt(v['f1_score'])}"] if v.get("f1_score") is not None else []
+        if extra:
+            out.append(f"- {r['model']}: " + " · ".join(extra))
     return ["", *out] if out else []
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {n}" for k, n in counts.items())
 
 
 def provenance(rows: list[dict[str, Any]]) -> list[str]:

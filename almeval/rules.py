@@ -480,8 +480,12 @@ def token_f1(prediction: str, answers: Iterable[str]) -> float:
 
 
 def starts_with_one(completion: str, ideals: list[str]) -> bool:
-    picked = next((option for option in ideals if completion.startswith(option)), None)
-    return picked is not None
+    return picked_option(completion, ideals) is not None
+
+
+def picked_option(completion: str, ideals: list[str]) -> str | None:
+    """The first ideal answer the completion starts with (Match's pick), or None."""
+    return next((option for option in ideals if completion.startswith(option)), None)
 
 
 def includes_one(completion: str, ideals: list[str], ignore_case: bool = False) -> bool:

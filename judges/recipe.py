@@ -62,7 +62,8 @@ class JudgedItem:
 
     def values(self) -> dict[str, Any]:
         """The per-item row stored in item_scores."""
-        return {"value": self.value, "status": self.status, "template": self.template.id if self.template else ""}
+        out = {"value": self.value, "status": self.status, "template": self.template.id if self.template else ""}
+        return {**out, "label": self.label} if self.label else out
 
 
 def judged_items(

@@ -47,6 +47,7 @@ LAYERS: dict[str, int] = {
     # L5 surface
     "report": 5,
     "diff": 5,
+    "export": 5,
     "cli": 5,
     "__main__": 5,
     "__init__": 5,

@@ -385,6 +385,11 @@ def test_model_graded_evals_of_a_fork_are_judged_as_oaieval_asks_and_read_its_wa
     assert fact["counts"] == {"C": 1, "D": 1} and fact["score"] is None and fact["n"] == 2  # fact_zh scores no choice
     checked = scores["oai:capitals_checked"]["scores"]["judge-default@1:gpt-4o-mini"]
     assert (checked["score"], checked["counts"], checked["metascore"]) == (0.5, {"N": 1, "Y": 1}, 50.0)
+    from almeval.report import render
+    from almeval.store import Store
+
+    report = render(Store(tmp_path / "w" / "almeval.sqlite"))
+    assert "| choices C 1, D 1 |" in report and "choices N 1, Y 1 · metascore 50.00% of 2" in report
 
 
 def test_a_changed_modelgraded_spec_rejudges_only_its_evals_and_changed_scores_only_rescore(tmp_path):
@@ -581,3 +586,140 @@ def test_model_graded_evals_agree_with_the_evals_package_on_real_registry_evals(
         if metas:
             assert abs(ours["metascore"] - 100 * sum(metas) / len(metas)) <= 0.01, name
         print(f"\n| {name} | {len(samples)} | {score} | {ours['score']} | {counts} |")
+
+
+def test_few_shot_match_evals_send_the_shots_between_the_inputs_messages_as_match_does(tmp_path):
+    """num_few_shot / few_shot_jsonl: the input's messages but the last, the first N shots' `sample`
+    messages (their `name`, e.g. example_user, kept), then the input's last message."""
+    from openai_server import FakeOpenAI
+
+    from almeval.runner import EvalOptions, evaluate
+
+    root = fork(tmp_path / "fork")
+    data = root / "data" / "capitals_zh"
+    shots = [
+        [
+            {"role": "system", "name": "example_user", "content": f"第{k}个问题？"},
+            {"role": "system", "name": "example_assistant", "content": f"答案{k}"},
+        ]
+        for k in range(3)
+    ]
+    (data / "few_shot.jsonl").write_text("".join(json.dumps({"sample": s}, ensure_ascii=False) + "\n" for s in shots))
+    (root / "evals" / "shots.yaml").write_text(
+        "capitals_shots:\n  class: evals.elsuite.basic.match:Match\n"
+        "  args:\n    samples_jsonl: capitals_zh/samples.jsonl\n"
+        "    few_shot_jsonl: capitals_zh/few_shot.jsonl\n    num_few_shot: 2\n"
+    )
+    samples = data / "samples.jsonl"
+    rows = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines()]
+    samples.write_text(json.dumps(rows[0], ensure_ascii=False) + "\n", encoding="utf-8")  # chat input only
+    with FakeOpenAI() as srv:
+        opts = EvalOptions(
+            model="openai:m",
+            data=("oai:capitals_shots",),
+            work_dir=tmp_path / "w",
+            model_args={"base_url": srv.base_url},
+            oai_registries=(root,),
+        )
+        evaluate(opts)
+        [body] = srv.stats.bodies
+    assert body["messages"] == [rows[0]["input"][0], *shots[0], *shots[1], rows[0]["input"][1]]
+    samples.write_text('{"input": "plain", "ideal": "x"}\n')
+    with pytest.raises(DataError, match=r"samples.jsonl:1: a few-shot eval needs chat messages as input"):
+        evaluate(opts)
+
+
+def test_a_local_text_model_runs_an_eval_through_its_chat_template(tmp_path):
+    """hf-causal (a tiny random-weight Llama built here) as the model under test: each sample's messages go
+    through the tokenizer's chat template, batched; the grader scores its replies."""
+    from tiny_models import tiny_llama
+
+    from adapters.base import text_chat
+    from almeval.datasets import oai
+    from almeval.runner import EvalOptions, evaluate
+    from almeval.values import Request
+
+    root = fork(tmp_path / "fork")
+    model = tiny_llama(tmp_path / "llm")
+    out = evaluate(
+        EvalOptions(
+            model=f"hf-causal:{model}",
+            data=("oai:capitals_zh",),
+            work_dir=tmp_path / "w",
+            model_args={"max_new_tokens": "4"},
+            oai_registries=(root,),
+        )
+    )
+    score = out["datasets"]["oai:capitals_zh"]["scores"]["oai-includes@1"]
+    assert out["inferred"] == 2 and score["n"] == 2 and score["failed"] == 0
+    oai.use_registries([root])
+    [info] = oai.select("oai:capitals_zh")
+    first, second = oai.load(info, None)[0]
+    assert text_chat(Request("k", first, "")) == first.meta["input"]  # system and user, as given
+    assert text_chat(Request("k", second, "")) == [{"role": "user", "content": "日本的首都？"}]
+
+
+def test_export_writes_oaieval_record_logs_that_the_evals_packages_own_log_reader_reads(tmp_path):
+    """`almeval export RUN --format oaieval`: per eval a JSONL log in oaieval's layout (spec, per-sample
+    sampling / match / metrics events with oaieval's sample ids, final report). Read back with the evals
+    package's own log_utils where it is installed, else as plain JSON lines."""
+    from openai_server import FakeOpenAI, ServerConfig
+
+    root = fork(tmp_path / "fork")
+    with FakeOpenAI(ServerConfig(reply=_fork_replies)) as srv:
+        out = _graded_run(tmp_path, root, srv)
+    work = tmp_path / "w"
+    res = cli(
+        "export", out["run_id"], "--out", str(tmp_path / "logs"), "--work-dir", str(work), "--oai-registry", str(root)
+    )
+    assert res.returncode == 0, res.stderr
+    logs = {p.stem: p for p in (tmp_path / "logs").glob("*.jsonl")}
+    assert set(logs) == {"capitals_zh", "facts_zh", "capitals_checked"}
+    reader = _evals_log_reader()
+    spec = reader["extract_spec"](logs["capitals_checked"])
+    assert (spec["eval_name"], spec["base_eval"], spec["split"]) == (
+        "capitals_checked.dev.v0",
+        "capitals_checked",
+        "dev",
+    )
+    assert reader["extract_final_results"](logs["capitals_checked"]) == {
+        "counts/N": 1,
+        "counts/Y": 1,
+        "score": 0.5,
+        "metascore": 0.5,
+    }
+    metrics = reader["extract_individual_results"](logs["capitals_checked"])
+    assert sorted(m["choice"] for m in metrics) == ["N", "Y"] and {m["metascore"] for m in metrics} == {True, False}
+    assert reader["extract_final_results"](logs["facts_zh"]) == {"counts/C": 1, "counts/D": 1}
+    matches = reader["extract_individual_results"](logs["capitals_zh"], "match")
+    assert [m["correct"] for m in matches] == [True, False] and matches[1]["expected"] == ["东京", "東京"]
+    assert reader["extract_final_results"](logs["capitals_zh"])["accuracy"] == 0.5
+    events = [json.loads(line) for line in logs["capitals_zh"].read_text(encoding="utf-8").splitlines()]
+    assert [e["sample_id"] for e in events if e.get("type") == "sampling"] == ["capitals_zh.dev.0", "capitals_zh.dev.1"]
+    first = next(e for e in events if e.get("type") == "sampling")
+    assert first["data"]["prompt"][1] == {"role": "user", "content": "法国的首都？"} and first["data"]["sampled"] == [
+        "巴黎"
+    ]
+
+
+def _evals_log_reader():
+    """evals/utils/log_utils.py of the installed package, loaded as a file (importing `evals` would pull its
+    dependencies); a plain reader of the same three functions where the package is absent."""
+    import importlib.util
+
+    registry = official_registry()
+    if registry is not None:
+        source = registry.parent / "utils" / "log_utils.py"
+        spec = importlib.util.spec_from_file_location("evals_log_utils", source)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return vars(module)
+
+    def lines(path):
+        return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+    return {
+        "extract_spec": lambda p: next(x["spec"] for x in lines(p) if "spec" in x),
+        "extract_final_results": lambda p: next(x["final_report"] for x in lines(p) if "final_report" in x),
+        "extract_individual_results": lambda p, t="metrics": [x["data"] for x in lines(p) if x.get("type") == t],
+    }

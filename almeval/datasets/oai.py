@@ -103,6 +103,7 @@ def load(info: DatasetInfo, limit: int | None) -> tuple[list[Sample], tuple[str,
     spec = reg.resolve(info.name[len(PREFIX) :])
     rows = reg.samples(spec)
     graded = reg.graded(spec) if spec.cls == MODEL_GRADED else None
+    shots = reg.few_shot(spec)
     source = spec.samples_path(reg.dirs)
     samples = []
     for row in rows[: limit if limit is not None else None]:
@@ -114,6 +115,10 @@ def load(info: DatasetInfo, limit: int | None) -> tuple[list[Sample], tuple[str,
             meta["oai_args"] = {k: v for k, v in spec.args.items() if k == "ignore_case"}
         else:
             meta.update(graded.sample_meta(row, where))
+        if shots:  # as Match builds it: the input's messages but the last, the shots, then the last
+            if not isinstance(row["input"], list):
+                raise DataError(where, "a few-shot eval needs chat messages as input", "fix that line")
+            meta["input"] = [*row["input"][:-1], *shots, *row["input"][-1:]]
         ideal = row.get("ideal", "")
         meta["ideal"] = ideal
         samples.append(
@@ -135,10 +140,15 @@ def load(info: DatasetInfo, limit: int | None) -> tuple[list[Sample], tuple[str,
 
 
 def render(prompt: Any) -> str:
-    """A chat input as text (one `role: content` line per message), or the string prompt itself."""
+    """A chat input as text (one `role (name): content` line per message), or the string prompt itself."""
     if isinstance(prompt, str):
         return prompt
-    return "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in prompt if isinstance(m, dict))
+    lines = []
+    for m in prompt:
+        if isinstance(m, dict):
+            name = f" ({m['name']})" if m.get("name") else ""
+            lines.append(f"{m.get('role', 'user')}{name}: {m.get('content', '')}")
+    return "\n".join(lines)
 
 
 def official_registry() -> Path | None:
@@ -278,19 +288,19 @@ class EvalSpec:
     description: str
     registry: Path
 
-    def samples_path(self, registries: Sequence[Path]) -> Path:
-        """`args.samples_jsonl`, relative to a registry's data/ (the declaring one first, then the others
-        from the last given)."""
-        rel = self.args.get("samples_jsonl")
+    def samples_path(self, registries: Sequence[Path], arg: str = "samples_jsonl") -> Path:
+        """`args.samples_jsonl` (or another data file it names, e.g. few_shot_jsonl), relative to a registry's
+        data/ (the declaring one first, then the others from the last given)."""
+        rel = self.args.get(arg)
         if not rel:
-            raise DataError(f"oai:{self.name}", "the eval names no samples_jsonl", "check its spec in the registry")
+            raise DataError(f"oai:{self.name}", f"the eval names no {arg}", "check its spec in the registry")
         for registry in [self.registry, *reversed(registries)]:
             path = registry / "data" / str(rel)
             if path.is_file():
                 return path
         raise DataError(
             f"oai:{self.name}",
-            f"samples file {rel} not found under any registry's data/",
+            f"{arg} file {rel} not found under any registry's data/",
             "install the registry's data (a fork's data/ is often kept in Git LFS: `git lfs pull`)",
         )
 
@@ -458,6 +468,31 @@ class Registry:
                 if not isinstance(row["input"], (str, list)):
                     raise DataError(where, "input must be a string or a list of messages", "fix that line")
                 out.append({**row, "index": len(out)})
+        return out
+
+    def few_shot(self, spec: EvalSpec) -> list[dict[str, Any]]:
+        """Match's few-shot messages: the `sample` messages of the first num_few_shot lines of its
+        few_shot_jsonl, in order (none when num_few_shot is 0)."""
+        wanted = int(spec.args.get("num_few_shot") or 0)
+        if wanted <= 0:
+            return []
+        if spec.cls != "evals.elsuite.basic.match:Match":
+            raise ConfigError(f"openai/evals eval {spec.name!r}: num_few_shot is Match's; {spec.cls} has none")
+        path = spec.samples_path(self.dirs, "few_shot_jsonl")
+        out: list[dict[str, Any]] = []
+        with path.open(encoding="utf-8") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if lineno > wanted:
+                    break
+                try:
+                    shot = json.loads(raw).get("sample")
+                except (ValueError, AttributeError):
+                    shot = None
+                if not (isinstance(shot, list) and all(isinstance(m, dict) for m in shot)):
+                    raise DataError(
+                        f"{path}:{lineno}", "a few-shot line needs `sample`: chat messages", "fix that line"
+                    )
+                out += shot
         return out
 
     def listing(self) -> list[dict[str, Any]]:
