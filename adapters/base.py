@@ -26,6 +26,7 @@ class Adapter(ABC):
     uses_prompt: ClassVar[bool] = True  # False: the rendered prompt does not reach the model (pure ASR)
     prompt_set: ClassVar[str] = ""  # adapters/prompts/<set>.yaml; "" = almeval/prompts.yaml
     max_batch_size: ClassVar[int] = 16
+    takes_images: ClassVar[bool] = False  # image benchmarks (VLMEvalKit TSVs) run only on adapters that do
     # The longest audio (seconds, all of an item's files together) the model takes whole; longer items
     # fail with a per-item error instead of being cut short by its feature extractor. None = any length.
     max_audio_s: ClassVar[float | None] = None
@@ -75,7 +76,8 @@ class Adapter(ABC):
     def payload(cls, options: Mapping[str, str], sample: Sample, prompt: Prompt) -> dict[str, Any]:
         """What, besides identity and params, decides this item's output. Audio by digest, never by path."""
         text = [prompt.system, prompt.user] if cls.uses_prompt else None
-        return {"prompt": text, "audio": [a.sha256 for a in sample.audio]}
+        images = {"images": [i.sha256 for i in sample.images]} if sample.images else {}
+        return {"prompt": text, "audio": [a.sha256 for a in sample.audio], **images}
 
     @classmethod
     def batch_size(cls, options: Mapping[str, str]) -> int:

@@ -1,6 +1,7 @@
 """`--model openai:MODEL`: a model under test behind an OpenAI-compatible chat endpoint (vLLM / SGLang
-serving Qwen2-Audio, gpt-4o-audio-preview, …). Audio goes as `input_audio` content parts (base64 WAV)
-beside the text part. Calls run concurrently through the endpoint's limiter and tenacity retries — the
+serving Qwen2-Audio, gpt-4o-audio-preview, …; or a VLM: vLLM, SGLang, swift, gpt-4o). Audio goes as
+`input_audio` content parts (base64 WAV) beside the text part; an image benchmark's images as `image_url`
+data URIs before it. Calls run concurrently through the endpoint's limiter and tenacity retries — the
 same machinery as judges (C6) — instead of GPU micro-batches.
 
 Options: base_url=URL (else $OPENAI_BASE_URL, else OpenAI), concurrency, rpm, tpm, timeout,
@@ -17,7 +18,7 @@ from typing import Any
 
 from almeval.endpoint.client import ChatClient, Endpoint
 from almeval.endpoint.limiter import EndpointLimiter, Limits
-from almeval.values import Audio, Request, Sample
+from almeval.values import Audio, Image, Request, Sample
 
 from .base import AsyncModel, Output, text_chat
 
@@ -26,6 +27,7 @@ class EndpointAudioAdapter(AsyncModel):
     name = "openai"
     option_names = frozenset({"base_url", "max_tokens", "model", "temperature"})
     version = "1"
+    takes_images = True
     # the endpoint's URL enters the key through `identity`, without its credentials
     operational = AsyncModel.operational | {"base_url", "rpm", "tpm"}
 
@@ -83,12 +85,22 @@ def messages(request: Request) -> list[dict[str, Any]]:
     chat = text_chat(request)
     if chat is not None:  # a text benchmark's own messages (openai/evals)
         return chat
-    parts: list[dict[str, Any]] = [{"type": "text", "text": request.prompt}] if request.prompt else []
+    # images first, then the text, as VLMEvalKit orders an image benchmark's message
+    parts: list[dict[str, Any]] = [
+        {"type": "image_url", "image_url": {"url": data_uri(i)}} for i in request.sample.images
+    ]
+    parts += [{"type": "text", "text": request.prompt}] if request.prompt else []
     parts += [
         {"type": "input_audio", "input_audio": {"data": wav_base64(a), "format": "wav"}} for a in request.sample.audio
     ]
     system = [{"role": "system", "content": request.system}] if request.system else []
     return [*system, {"role": "user", "content": parts}]
+
+
+def data_uri(image: Image) -> str:
+    """An image as a data URI (its own bytes, base64), as OpenAI-compatible servers take `image_url`."""
+    with open(image.path, "rb") as fh:
+        return f"data:{image.mime};base64,{base64.b64encode(fh.read()).decode('ascii')}"
 
 
 def wav_base64(audio: Audio) -> str:

@@ -30,6 +30,7 @@ class FakeAdapter(Adapter):
     option_names = frozenset({"mode", "text", "wrong"})
     version = "1"
     max_batch_size = 16
+    takes_images = True
     # latency, the call log and injected failures shape a run, not its outputs
     operational = Adapter.operational | {"item_latency", "batch_latency", "log", "fail"}
 

@@ -28,6 +28,7 @@ class ReplayAdapter(Adapter):
     version = "1"
     uses_prompt = False
     max_batch_size = 256
+    takes_images = True
 
     def __init__(self, options: Mapping[str, str]):
         super().__init__(options)

@@ -8,6 +8,7 @@ from functools import cache
 
 from . import references
 from .errors import ConfigError
+from .image_rules import IMAGE_RECIPES
 from .metrics import ASR_DEFAULT, ASR_KIMI, Recipe
 from .registry import load_entry_points, load_object
 from .rules import (
@@ -46,6 +47,7 @@ def _catalog() -> dict[str, Recipe]:
         OAI_MATCH,
         OAI_INCLUDES,
         OAI_FUZZY_MATCH,
+        *IMAGE_RECIPES,
     )
     plugins = [(load_object(target), f"package {dist}") for _, target, dist in load_entry_points("almeval.recipes")]
     for recipe, source in [*((r, "almeval") for r in builtin), *plugins]:

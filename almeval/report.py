@@ -12,8 +12,12 @@ from .errors import UnknownNameError
 from .store import Store
 from .values import DatasetInfo, RecipeId
 
-UNITS = {"wer": " %", "cer": " %", "acc": " %", "score": ""}
+UNITS = {"wer": " %", "cer": " %", "acc": " %", "score": "", "f1": " %", "aAcc": " %", "anls": " %"}
 LOWER_IS_BETTER = {"wer", "cer"}
+
+
+def _unit(metric: str) -> str:
+    return UNITS.get(metric, "")
 
 
 def _fmt(value: Any) -> str:
@@ -73,7 +77,7 @@ def _column(row: dict[str, Any]) -> str:
     rule = "" if judge or rid.variant else f", {rid.family}"
     reproduces = _reproduces(row, rid)
     rule += f", reproduces {reproduces}" if reproduces else ""
-    return f"{row['dataset']} ({metric.upper()}{UNITS[metric]}{rule}" + (f", judge {judge}{demo})" if judge else ")")
+    return f"{row['dataset']} ({metric.upper()}{_unit(metric)}{rule}" + (f", judge {judge}{demo})" if judge else ")")
 
 
 def _cell(row: dict[str, Any]) -> str:
@@ -143,7 +147,7 @@ def subsets(rows: list[dict[str, Any]]) -> list[str]:
             "",
             f"### {column}",
             "",
-            f"| model | subset | n | failed | invalid | errors | {metric.upper()}{UNITS[metric]} | 95% CI | recipe |",
+            f"| model | subset | n | failed | invalid | errors | {metric.upper()}{_unit(metric)} | 95% CI | recipe |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in sorted(groups[column], key=lambda r: (r["model"], r["subset"] != "", r["subset"])):
@@ -174,9 +178,22 @@ def _parts(rows: list[dict[str, Any]]) -> list[str]:
         extra = [f"choices {_counts(v['counts'])}"] if v.get("counts") else []
         extra += [f"metascore {_fmt(v['metascore'])}% of {v['metascore_n']}"] if v.get("metascore") is not None else []
         extra += [f"f1_score {_fmt(v['f1_score'])}"] if v.get("f1_score") is not None else []
+        extra += [f"{label} {_fmt(v[k])}" for k, label in EXTRAS.items() if v.get(k) is not None]
         if extra:
             out.append(f"- {r['model']}: " + " · ".join(extra))
     return ["", *out] if out else []
+
+
+EXTRAS = {  # other numbers a recipe reports beside its headline metric (image benchmarks)
+    "perception": "perception",
+    "reasoning": "reasoning",
+    "precision": "precision",
+    "recall": "recall",
+    "fAcc": "fAcc",
+    "qAcc": "qAcc",
+    "questions": "questions (circular)",
+    "score_norm": "score / 10",
+}
 
 
 def _counts(counts: Mapping[str, int]) -> str:

@@ -24,8 +24,8 @@ from almeval.judges import JudgeOptions, make_stage
 
 from . import references
 from .config import load_config
-from .datasets import Catalog, oai
-from .errors import AlmevalError
+from .datasets import Catalog, oai, vlm
+from .errors import AlmevalError, ConfigError
 from .judging import check_budget, run_judged, score_dataset
 from .plan import DatasetPlan, ModelSpec, plan_dataset
 from .preparing import downloads_of
@@ -69,6 +69,7 @@ class EvalOptions:
     judge: JudgeOptions = field(default_factory=JudgeOptions)
     references: Mapping[str, str] = field(default_factory=dict)  # --reference NAME=PATH
     oai_registries: tuple[Path, ...] = ()  # --oai-registry DIR: openai/evals registries after the installed one
+    verify_data: bool = False  # --verify-data: a VLMEvalKit TSV whose md5 differs from the published one stops the run
     recipe: str = ""  # --recipe kimi: the compat recipes are required (their checkout must be given)
 
 
@@ -92,6 +93,7 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     config = load_config(opts.config)
     references.choose(opts.references, config.raw.get("REFERENCES"))
     oai.use_registries(opts.oai_registries)
+    vlm.verify_data(opts.verify_data)
     if opts.recipe:
         references.require_view(opts.recipe)
     if opts.recipe in ("kimi", "voicebench"):  # its own judge requests for the benchmarks it judges with them
@@ -150,6 +152,13 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     plans = [
         plan_dataset(info, ctx.spec, prompts, probe, ctx.store, ctx.memo, opts.limit) for info in selection.datasets
     ]
+    for p in plans:  # image benchmarks need a model that takes images, before anything runs
+        if not ctx.spec.cls.takes_images and any(r.sample.images for r in p.requests):
+            raise ConfigError(
+                f"{p.info.name} is an image benchmark and {ctx.spec.label} does not take images: use an "
+                "OpenAI-compatible VLM endpoint (--model openai:NAME with base_url=… for vLLM / SGLang / swift), "
+                "or the replay and fake models"
+            )
     for p in plans:  # a manifest given by path knows its task only now: its recipes are checked here too
         for recipe in recipes_for(p.info):
             recipe.check()
@@ -236,6 +245,7 @@ def _provenance(ctx: RunContext, plan: DatasetPlan) -> dict[str, Any]:
         "adapter": dict(ctx.spec.identity),
         "prompt_digests": list(plan.prompt_digests) or "prompt not used by this model",
         **({"downloads": downloads} if (downloads := downloads_of(plan.info.manifest)) else {}),
+        **(vlm.provenance(plan.info) if plan.info.manifest.startswith(vlm.PREFIX) else {}),
         "versions": versions(),
         "run_id": ctx.run_id,
     }

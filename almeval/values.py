@@ -27,6 +27,17 @@ class Audio:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """An image file and what its bytes are (the digest, never the path, enters content keys)."""
+
+    path: str
+    sha256: str
+    width: int
+    height: int
+    mime: str = "image/png"
+
+
+@dataclass(frozen=True, slots=True)
 class ModelId:
     """Who a model under test is (C12). `key` (16 hex digits of a content key over the adapter's identity
     and its output-deciding options) keys every result; `label` is for display only."""
@@ -104,6 +115,7 @@ class Sample:
     interactive: str = "Audio-analysis"  # Audio-QA: the question is spoken inside the audio
     audio_type: str = "Speech"
     line: int = 0  # line in the manifest, for error messages
+    images: tuple[Image, ...] = ()  # an image benchmark's images, in order (VLMEvalKit TSVs)
 
     @property
     def duration_s(self) -> float:

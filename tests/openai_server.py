@@ -50,6 +50,7 @@ class Stats:
     faults: collections.Counter = field(default_factory=collections.Counter)
     user_messages: list[str] = field(default_factory=list)
     audio_digests: list[str] = field(default_factory=list)  # sha256 of each input_audio part received
+    image_digests: list[str] = field(default_factory=list)  # sha256 of each image_url data URI received
     auth_headers: set[str] = field(default_factory=set)
     bodies: list[dict] = field(default_factory=list)  # every request body as received
 
@@ -155,6 +156,15 @@ class FakeOpenAI:
 
     def _audio_reply(self, parts: list[dict]) -> str:
         texts = [p["text"] for p in parts if p["type"] == "text"]
+        images = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
+        if images:  # a VLM: check each data URI decodes, and answer by content
+            for url in images:
+                head, _, data = url.partition(";base64,")
+                if not head.startswith("data:image/"):
+                    return "BAD IMAGE PART"
+                self.stats.image_digests.append(hashlib.sha256(base64.b64decode(data)).hexdigest())
+            order = "images first" if parts[0]["type"] == "image_url" else "text first"
+            return f"saw {len(images)} image(s), {order}; asked: {' '.join(texts)}"
         audio = [base64.b64decode(p["input_audio"]["data"]) for p in parts if p["type"] == "input_audio"]
         for data in audio:
             if data[:4] != b"RIFF" or parts[-1]["input_audio"]["format"] != "wav":

@@ -115,6 +115,10 @@ class Catalog:
             from . import oai
 
             return [(info, True) for info in oai.select(sel)]
+        if sel.startswith("vlm:"):  # VLMEvalKit TSVs (almeval/datasets/vlm.py)
+            from . import vlm
+
+            return [(info, True) for info in vlm.select(sel)]
         if sel in self.registry:
             return [(self.registry.get(sel), True)]
         if sel.lower() in GROUPS:

@@ -23,7 +23,13 @@ from almeval.values import TASK_DEFAULT, DatasetInfo
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 
 TASKS = ("ASR", "MQA", "RefQA", "OpenQA")  # audio tasks; openai/evals' text evals have task "Text"
-GROUPS = ("ASR", "Audio understanding", "Audio-to-text chat", "Text evals (openai/evals)")  # report tables, in order
+GROUPS = (
+    "ASR",
+    "Audio understanding",
+    "Audio-to-text chat",
+    "Text evals (openai/evals)",
+    "Image benchmarks (VLMEvalKit)",
+)  # report tables, in order
 
 
 def benchmark(
@@ -107,6 +113,8 @@ def group_of(info: DatasetInfo) -> str:
         return info.group
     if info.task == "Text":
         return "Text evals (openai/evals)"
+    if info.task.startswith("Image"):
+        return "Image benchmarks (VLMEvalKit)"
     if info.task == "ASR":
         return "ASR"
     return "Audio-to-text chat" if info.interactive == "Audio-QA" or info.task == "OpenQA" else "Audio understanding"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +37,11 @@ def load_samples(
         from . import oai
 
         return oai.load(info, limit)
+    if info.manifest.startswith("vlm:"):  # a VLMEvalKit TSV: image samples, images kept under the cache dir
+        from . import vlm
+
+        images = Path(probe.memo.directory) / "images" if probe.memo is not None else Path(tempfile.gettempdir())
+        return vlm.load(info, limit, images)
     out: list[Sample] = []
     indices: list[str] = []
     for item in scan(info, probe, limit):

@@ -1,0 +1,281 @@
+"""Image benchmarks from VLMEvalKit TSV files: TSVs built here with images drawn by Pillow (shapes, digits,
+text), run through the engine with replayed, fake and endpoint models; metrics against hand-computed
+cases from VLMEvalKit's documented formulas."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+from conftest import cli, write_manifest
+
+from almeval.errors import ConfigError, DataError
+from almeval.runner import EvalOptions, evaluate
+
+COLUMNS = ["index", "image", "question", "hint", "A", "B", "C", "D", "answer", "category", "l2-category"]
+
+
+def drawn(text: str, color: str = "red", shape: str = "box") -> str:
+    """A small PNG with a shape and some text on it, base64 (as VLMEvalKit stores images)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (64, 48), "white")
+    pen = ImageDraw.Draw(img)
+    (pen.ellipse if shape == "circle" else pen.rectangle)((4, 4, 30, 30), fill=color)
+    pen.text((34, 16), text, fill="black")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def write_tsv(path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
+    columns = columns or list(dict.fromkeys(k for r in rows for k in r))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, delimiter="\t")
+        out.writerow(columns)
+        out.writerows([[r.get(c, "") for c in columns] for r in rows])
+    return path
+
+
+def replay(path: Path, answers: dict[str, str]) -> str:
+    preds = write_manifest(path, [{"index": i, "prediction": t} for i, t in answers.items()])
+    return f"replay:{preds}"
+
+
+def run(tmp_path: Path, model: str, data: str, work: str = "w", **kw) -> dict:
+    return evaluate(EvalOptions(model=model, data=(data,), work_dir=tmp_path / work, **kw))
+
+
+def scores(out: dict, dataset: str, recipe: str) -> dict:
+    return out["datasets"][dataset]["scores"][recipe]
+
+
+def mcq_rows() -> list[dict]:
+    base = {"question": "What is drawn?", "A": "a red box", "B": "a blue circle", "C": "a cat", "D": "a dog"}
+    return [
+        {**base, "index": "0", "image": drawn("0"), "answer": "A", "category": "shapes", "hint": "Look closely."},
+        {**base, "index": "1", "image": drawn("1", "blue", "circle"), "answer": "B", "category": "shapes"},
+        {**base, "index": "2", "image": drawn("cat"), "answer": "C", "category": "animals"},
+        # MMBench's circular evaluation: the same questions with the options rotated
+        {**base, "index": "1000000", "image": "0", "A": "a dog", "B": "a red box", "C": "a blue circle", "D": "a cat"}
+        | {"answer": "B", "category": "shapes"},
+        {**base, "index": "1000001", "image": "1", "A": "a dog", "B": "a red box", "C": "a blue circle", "D": "a cat"}
+        | {"answer": "C", "category": "shapes"},
+    ]
+
+
+def test_multiple_choice_by_exact_matching_with_mmbench_circular_evaluation(tmp_path):
+    """Option extraction as VLMEvalKit's exact matching does it (a letter among the reply's last tokens,
+    "the answer is X", or the one option text the reply holds) and circular scoring: a question counts
+    only if every rotation of it is right. Per category as subsets; unmatched replies counted invalid."""
+    tsv = write_tsv(tmp_path / "MMBench_DEV_EN.tsv", mcq_rows(), COLUMNS)
+    model = replay(
+        tmp_path / "p.jsonl",
+        {
+            "0": "(A)",  # right
+            "1000000": "The answer is B.",  # right: question 0 right in both rotations
+            "1": "B",  # right
+            "1000001": "I would say A or D",  # two letters, no option text: unmatched → wrong
+            "2": "It is a cat.",  # the text of option C alone: right
+        },
+    )
+    out = run(tmp_path, model, f"vlm:{tsv}")
+    s = scores(out, "vlm:MMBench_DEV_EN", "vlm-mcq@1")
+    assert (s["acc"], s["questions"], s["circular"], s["invalid"], s["n"]) == (66.67, 3, True, 1, 5)
+    from almeval.store import Store
+
+    rows = {(r.subset, r.recipe): r for r in Store(tmp_path / "w" / "almeval.sqlite").scores()}
+    assert rows[("shapes", "vlm-mcq@1")].values["acc"] == 50.0 and rows[("animals", "vlm-mcq@1")].values["acc"] == 100
+    # the file is named as a published one but is not it: reported, and marked in every score's provenance
+    assert rows[("", "vlm-mcq@1")].provenance["data"] == "unverified"
+    with pytest.raises(DataError, match="differs from the published"):
+        run(tmp_path, model, f"vlm:{tsv}", work="w2", verify_data=True)
+
+
+def test_choice_extraction_cases():
+    from almeval.image_rules import choice_of
+
+    options = {"A": "red", "B": "blue", "C": "green"}
+    assert choice_of("B", options) == "B"
+    assert choice_of("Answer: (C)", options) == "C"
+    assert choice_of("A is a quantifier here but the answer is B.", options) == "B"  # 'A' far from the end
+    assert choice_of("blue", options) == "B"  # the option's text
+    assert choice_of("red or blue", options) is None  # two options' texts
+    assert choice_of("It could be A or B", options) is None
+
+
+def test_an_endpoint_vlm_is_sent_each_image_as_a_data_uri_before_the_text_and_reruns_are_free(tmp_path):
+    from openai_server import FakeOpenAI
+
+    rows = mcq_rows()[:3]
+    tsv = write_tsv(tmp_path / "MMStar.tsv", rows, COLUMNS)
+    with FakeOpenAI() as srv:
+        opts = {"model_args": {"base_url": srv.base_url}}
+        first = run(tmp_path, "openai:vlm", f"vlm:{tsv}", **opts)
+        body = srv.stats.bodies[0]
+        again = run(tmp_path, "openai:vlm", f"vlm:{tsv}", **opts)
+        rows[1]["question"] = "Which shape is drawn?"
+        write_tsv(tsv, rows, COLUMNS)
+        changed = run(tmp_path, "openai:vlm", f"vlm:{tsv}", **opts)
+        sent = list(srv.stats.bodies)
+        digests = list(srv.stats.image_digests)
+    [message] = body["messages"]
+    kinds = [p["type"] for p in message["content"]]
+    assert kinds == ["image_url", "text"]
+    text = message["content"][1]["text"]
+    assert "Options:\nA. a red box\nB. a blue circle" in text and text.endswith("letter of the correct option.")
+    assert sorted(digests[:3]) == sorted(hashlib.sha256(base64.b64decode(r["image"])).hexdigest() for r in rows)
+    assert (first["inferred"], again["inferred"], changed["inferred"]) == (3, 0, 1)
+    assert len(sent) == 4 and "Which shape is drawn?" in sent[3]["messages"][0]["content"][1]["text"]
+
+
+def yn_rows() -> list[dict]:
+    a, b, c = drawn("a"), drawn("b", "green"), drawn("c", "blue")
+    return [
+        {"index": "0", "image": a, "question": "Is there a box?", "answer": "Yes", "category": "existence"},
+        {"index": "1", "image": "0", "question": "Is there a cat?", "answer": "No", "category": "existence"},
+        {"index": "2", "image": b, "question": "Is it green?", "answer": "Yes", "category": "existence"},
+        {"index": "3", "image": "2", "question": "Is it red?", "answer": "No", "category": "existence"},
+        {"index": "4", "image": c, "question": "Is the code valid?", "answer": "Yes", "category": "code_reasoning"},
+        {"index": "5", "image": "4", "question": "Does it loop?", "answer": "No", "category": "code_reasoning"},
+    ]
+
+
+YN_REPLIES = {"0": "Yes.", "1": "no", "2": "No", "3": "No, it is not.", "4": "yes, it is", "5": "Yes and no"}
+
+
+def test_mme_scores_acc_plus_acc_plus_per_category_and_perception_and_reasoning_totals(tmp_path):
+    """existence: 3 of 4 right (75) + 1 of 2 images with both right (50) = 125; code_reasoning: 1 of 2
+    (50) + 0 images (0) = 50 ("Yes and no" is Unknown: wrong and counted invalid). Perception 125,
+    reasoning 50, score 175."""
+    tsv = write_tsv(tmp_path / "MME.tsv", yn_rows())
+    out = run(tmp_path, replay(tmp_path / "p.jsonl", YN_REPLIES), f"vlm:{tsv}")
+    s = scores(out, "vlm:MME", "vlm-mme@1")
+    assert (s["score"], s["perception"], s["reasoning"], s["invalid"]) == (175.0, 125.0, 50.0, 1)
+    assert s["categories"] == {"code_reasoning": 50.0, "existence": 125.0}
+    from almeval.report import render
+    from almeval.store import Store
+
+    report = render(Store(tmp_path / "w" / "almeval.sqlite"))
+    assert "### Image benchmarks (VLMEvalKit)" in report and "perception 125.00 · reasoning 50.00" in report
+
+
+def test_pope_reports_f1_with_yes_as_positive_and_accuracy_precision_recall(tmp_path):
+    """Truth Yes,No,Yes,No,Yes,No; said Yes,No,No,No,Yes,Unknown: TP 2, FP 0, FN 1 → precision 100,
+    recall 66.67, F1 80; accuracy 4/6."""
+    tsv = write_tsv(tmp_path / "POPE.tsv", [{**r, "category": "random"} for r in yn_rows()])
+    out = run(tmp_path, replay(tmp_path / "p.jsonl", YN_REPLIES), f"vlm:{tsv}")
+    s = scores(out, "vlm:POPE", "vlm-pope@1")
+    assert (s["f1"], s["precision"], s["recall"], s["acc"]) == (80.0, 100.0, 66.67, 66.67)
+
+
+def test_hallusionbench_reports_question_figure_and_all_accuracy(tmp_path):
+    """Indices carry set / figure / question ids (4th-6th parts). Figure 0 has questions 0 and 1, figure 1
+    has questions 0 and 1. Right: (f0,q0) (f0,q1) (f1,q0); wrong: (f1,q1). aAcc 75; fAcc: figure 0 all
+    right, figure 1 not → 50; qAcc: question 0 right on both figures, question 1 not → 50."""
+    img = drawn("h")
+    rows = [
+        {"index": f"VD_chart_x_0_{f}_{q}", "image": img, "question": "Is it so?", "answer": "Yes"}
+        | {"category": "VD", "l2-category": "chart"}
+        for f in (0, 1)
+        for q in (0, 1)
+    ]
+    tsv = write_tsv(tmp_path / "HallusionBench.tsv", rows)
+    replies = {
+        "VD_chart_x_0_0_0": "Yes",
+        "VD_chart_x_0_0_1": "yes",
+        "VD_chart_x_0_1_0": "Yes",
+        "VD_chart_x_0_1_1": "No",
+    }
+    out = run(tmp_path, replay(tmp_path / "p.jsonl", replies), f"vlm:{tsv}")
+    s = scores(out, "vlm:HallusionBench", "vlm-hallusion@1")
+    assert (s["aAcc"], s["fAcc"], s["qAcc"]) == (75.0, 50.0, 50.0)
+
+
+def test_open_answer_metrics_on_hand_computed_cases(tmp_path):
+    img = drawn("7")
+    ten = json.dumps(["2", "2", "two", "3", "3", "3", "3", "4", "4", "4"])
+
+    def rows(*pairs):
+        return [{"index": str(i), "image": img, "question": "q?", "answer": a} for i, (a, _) in enumerate(pairs)]
+
+    cases = {
+        # VQA accuracy: "Two." normalises to "2", which 3 of 10 answers are ("two" → "2"): each answer left
+        # out in turn: 3 times 2 others match (2/3), 7 times 3 match (1) → 0.9
+        "TextVQA_VAL": ("vlm-vqa@1", "acc", [(ten, "Two.")], 90.0),
+        # ANLS: 1 - 1/11 for one edit in 11 characters; 0 below 0.5
+        "DocVQA_VAL": ("vlm-anls@1", "anls", [("hello world", "hello wrld"), ("xyz", "abc")], 45.45),
+        # relaxed accuracy: within 5% of a number (50% read as 0.5), else equal ignoring case
+        "ChartQA_TEST": ("vlm-relaxed@1", "acc", [("12.3", "12.9"), ("50%", "0.52"), ("yes", "No")], 66.67),
+        "OCRVQA_TEST": ("vlm-exact@1", "acc", [("Dover", " dover "), ("Dover", "Dover Press")], 50.0),
+    }
+    for name, (recipe, metric, pairs, want) in cases.items():
+        tsv = write_tsv(tmp_path / f"{name}.tsv", rows(*pairs))
+        model = replay(tmp_path / f"{name}.jsonl", {str(i): p for i, (_, p) in enumerate(pairs)})
+        out = run(tmp_path, model, f"vlm:{tsv}", work=name)
+        assert scores(out, f"vlm:{name}", recipe)[metric] == want, name
+
+
+def test_ocrbench_counts_hits_per_category(tmp_path):
+    img = drawn("x^2")
+    rows = [
+        {"index": "0", "image": img, "question": "q", "answer": "['HELLO']", "category": "Regular Text Recognition"},
+        {"index": "1", "image": img, "question": "q", "answer": "['x^{2}']"}
+        | {"category": "Handwritten Mathematical Expression Recognition"},
+        {"index": "2", "image": img, "question": "q", "answer": "['cat']", "category": "Regular Text Recognition"},
+    ]
+    tsv = write_tsv(tmp_path / "OCRBench.tsv", rows)
+    replies = {"0": "It says hello.", "1": "x ^ { 2 }", "2": "dog"}
+    out = run(tmp_path, replay(tmp_path / "p.jsonl", replies), f"vlm:{tsv}")
+    s = scores(out, "vlm:OCRBench", "vlm-ocrbench@1")
+    assert (s["score"], s["n"]) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda rows: [{k: v for k, v in r.items() if k != "question"} for r in rows], r"MMStar.tsv:1: missing column"),
+        (
+            lambda rows: [rows[0], {**rows[1], "image": "not base64 at all!" * 5}],
+            r"MMStar.tsv:3 \(index 1\): the image is not valid base64",
+        ),
+        (lambda rows: [rows[0], {**rows[1], "index": "0"}], r"MMStar.tsv:3 \(index 0\): index given twice"),
+        (lambda rows: [rows[0], {**rows[1], "answer": ""}], r"MMStar.tsv:3 \(index 1\): options without an answer"),
+        (
+            lambda rows: [rows[0], {**rows[1], "image": base64.b64encode(b"not an image " * 9).decode()}],
+            r"MMStar.tsv:3 \(index 1\): the image cannot be decoded",
+        ),
+    ],
+)
+def test_bad_tsvs_are_clear_errors_naming_the_row_exit_2_before_any_model_runs(tmp_path, change, problem):
+    rows = change(mcq_rows()[:2])
+    tsv = write_tsv(tmp_path / "MMStar.tsv", rows)
+    preds = write_manifest(tmp_path / "p.jsonl", [{"index": "0", "prediction": "A"}, {"index": "1", "prediction": "B"}])
+    res = cli("eval", "--model", f"replay:{preds}", "--data", f"vlm:{tsv}", "--work-dir", str(tmp_path / "w"))
+    assert res.returncode == 2, res.stderr
+    import re
+
+    assert re.search(problem, res.stderr), res.stderr
+
+
+def test_unknown_names_need_a_type_and_image_benchmarks_need_a_model_that_takes_images(tmp_path, monkeypatch):
+    rows = mcq_rows()[:2]
+    tsv = write_tsv(tmp_path / "MyQuiz.tsv", rows, COLUMNS)
+    with pytest.raises(ConfigError, match=r"does not know the benchmark 'MyQuiz'.*#mcq"):
+        run(tmp_path, "fake", f"vlm:{tsv}")
+    log = tmp_path / "fake.log"
+    for _ in range(2):  # echo: the answer letter itself; the rerun loads no model at all
+        out = run(tmp_path, "fake", f"vlm:{tsv}#mcq", model_args={"log": str(log)})
+    assert scores(out, "vlm:MyQuiz", "vlm-mcq@1")["acc"] == 100.0
+    assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == ["init", "generate"]
+    monkeypatch.setenv("LMUData", str(tmp_path))
+    out = run(tmp_path, "fake", "vlm:MyQuiz#mcq", work="w3")  # by name under $LMUData
+    assert scores(out, "vlm:MyQuiz", "vlm-mcq@1")["n"] == 2
+    with pytest.raises(ConfigError, match="does not take images"):
+        run(tmp_path, "sphinx", f"vlm:{tsv}#mcq", work="w2")
