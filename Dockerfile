@@ -25,7 +25,7 @@ COPY adapters ./adapters
 COPY judges ./judges
 COPY cache ./cache
 # Everything a GPU user needs: transformers models, the offline ASR baseline, `data prepare`, the ifeval recipe.
-RUN pip install ".[hf,sphinx,prepare,ifeval,faster-whisper,kimi,vlm]" && pip install --no-deps openai-whisper==20250625 evals==3.0.1.post1
+RUN pip install ".[hf,sphinx,prepare,ifeval,faster-whisper,kimi,vlm]" && pip install --no-deps openai-whisper==20250625 evals==3.0.1.post1 ms-vlmeval==0.0.20
 
 VOLUME ["/cache", "/w"]
 WORKDIR /w

