@@ -44,6 +44,13 @@ for _name, _cls, _what in (
     )
 
 MODELS.register(
+    "qwen2-vl",
+    "almeval.adapters.hf_vlm:Qwen2VLAdapter",
+    extra="hf",
+    requires="transformers",
+    summary="qwen2-vl:DIR — Qwen2-VL / Qwen2.5-VL (transformers), for image benchmarks",
+)
+MODELS.register(
     "faster-whisper",
     "almeval.adapters.faster_whisper:FasterWhisperAdapter",
     extra="faster-whisper",

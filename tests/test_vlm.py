@@ -280,3 +280,20 @@ def test_unknown_names_need_a_type_and_image_benchmarks_need_a_model_that_takes_
     assert scores(out, "vlm:MyQuiz", "vlm-mcq@1")["n"] == 2
     with pytest.raises(ConfigError, match="does not take images"):
         run(tmp_path, "sphinx", f"vlm:{tsv}#mcq", work="w2")
+
+
+def test_a_local_qwen2_vl_runs_an_image_benchmark_batched_and_reruns_free(tmp_path):
+    """qwen2-vl:DIR on a tiny random-weight Qwen2-VL built here (its real processor and generate): rows
+    with one image and with two (a list cell) in one micro-batch; a rerun loads nothing."""
+    from tiny_models import tiny_qwen2_vl
+
+    model = tiny_qwen2_vl(tmp_path / "vl")
+    rows = mcq_rows()[:3]
+    rows[2]["image"] = str([drawn("x"), drawn("y", "green")])  # two images, as a Python list
+    tsv = write_tsv(tmp_path / "MMStar.tsv", rows, COLUMNS)
+    args = {"max_new_tokens": "3", "batch_size": "2"}
+    first = run(tmp_path, f"qwen2-vl:{model}", f"vlm:{tsv}", model_args=args)
+    s = scores(first, "vlm:MMStar", "vlm-mcq@1")
+    assert first["inferred"] == 3 and s["n"] == 3 and s["failed"] == 0
+    again = run(tmp_path, f"qwen2-vl:{model}", f"vlm:{tsv}", model_args=args)
+    assert again["inferred"] == 0
