@@ -23,6 +23,9 @@ VLMEvalKit reports for each type, in almeval's own code from their documented be
                  lower-cased; the best over references.
   vlm-anls       DocVQA / InfoVQA: ANLS, 1 − the least normalised edit distance to a reference (whitespace
                  collapsed, lower-cased), 0 below 0.5.
+  vlm-caption    COCO captions: BLEU-4, ROUGE-L and CIDEr (the headline) ×100 from pycocoevalcap's own scorers,
+                 called as VLMEvalKit calls them (the reply against the reference captions, untokenised);
+                 corpus-level, so its per-item values keep the texts.
   vlm-ocrbench   OCRBench: a hit if a reference (lower-cased, or without spaces for handwritten math) is in
                  the reply; the score is the number of hits (per category in its subsets).
 Per-item values are kept compact as integers (scores in millionths); a failed prediction is counted and
@@ -389,6 +392,64 @@ class ImageAnswer(_Rule):
         return out
 
 
+@dataclass(frozen=True)
+class ImageCaption(_Rule):
+    name: str = "vlm-caption"
+    fields: tuple[str, ...] = ("failed",)
+
+    def check(self) -> None:
+        _coco_scorers()
+
+    def item_key(self, sample: Sample, pred: Prediction) -> str:
+        return _item_key(self.id, sample, pred)
+
+    def metric(self, lang: str) -> str:
+        return "cider"
+
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, Any]:
+        refs = [str(a) for a in sample.meta.get("answers") or [sample.answer]]
+        return {"failed": int(pred.status != "ok"), "hyp": pred.text if pred.status == "ok" else "", "refs": refs}
+
+    def compact(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (int(values["failed"]), str(values["hyp"]), tuple(values["refs"]))
+
+    def aggregate(self, lang: str, values: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+        import contextlib
+        import io
+
+        rows = list(values)
+        out: dict[str, Any] = {
+            "cider": None,
+            "metric": "cider",
+            "ci95": None,
+            "n": len(rows),
+            "invalid": 0,
+            "dropped": 0,
+        }
+        out["failed"] = sum(r[0] for r in rows)
+        if not rows:
+            return out
+        bleu, rouge, cider = _coco_scorers()
+        hyps = {str(i): [r[1]] for i, r in enumerate(rows)}
+        refs = {str(i): list(r[2]) for i, r in enumerate(rows)}
+        with contextlib.redirect_stdout(io.StringIO()):  # its BLEU prints its counts
+            b, _ = bleu(4).compute_score(refs, hyps)
+            r, _ = rouge().compute_score(refs, hyps)
+            c, _ = cider().compute_score(refs, hyps)
+        return {**out, "cider": round(100 * c, 2), "bleu4": round(100 * b[3], 2), "rouge_l": round(100 * r, 2)}
+
+
+@cache
+def _coco_scorers() -> tuple[Any, Any, Any]:
+    try:
+        from pycocoevalcap.bleu.bleu import Bleu  # type: ignore[import-untyped]
+        from pycocoevalcap.cider.cider import Cider  # type: ignore[import-untyped]
+        from pycocoevalcap.rouge.rouge import Rouge  # type: ignore[import-untyped]
+    except ImportError:
+        raise MissingExtraError("the vlm-caption recipe (COCO caption metrics)", "pip install 'almeval[vlm]'") from None
+    return Bleu, Rouge, Cider
+
+
 VLM_MCQ = ImageChoice()
 VLM_YN = ImageYesNo()
 VLM_MME = ImageYesNo(name="vlm-mme")
@@ -399,6 +460,7 @@ VLM_EXACT = ImageAnswer(name="vlm-exact")
 VLM_RELAXED = ImageAnswer(name="vlm-relaxed")
 VLM_ANLS = ImageAnswer(name="vlm-anls")
 VLM_OCRBENCH = ImageAnswer(name="vlm-ocrbench")
+VLM_CAPTION = ImageCaption()
 IMAGE_RECIPES = (
     VLM_MCQ,
     VLM_YN,
@@ -410,4 +472,5 @@ IMAGE_RECIPES = (
     VLM_RELAXED,
     VLM_ANLS,
     VLM_OCRBENCH,
+    VLM_CAPTION,
 )

@@ -121,8 +121,9 @@ def subset_scores(
     its values (e.g. unjudged items); `provenance_from` copies value fields into the provenance."""
     groups: dict[str, list[T]] = defaultdict(list)
     for subset, item in items:
-        groups[subset].append(item)
         groups[OVERALL].append(item)
+        if subset != OVERALL:  # an item without a subset is counted once, in the whole benchmark's row
+            groups[subset].append(item)
     rows = []
     for subset, group in groups.items():
         values = reuse_or_compute(scope.previous, (subset, recipe), inputs(group), partial(aggregate, group))

@@ -220,7 +220,8 @@ def test_open_answer_metrics_on_hand_computed_cases(tmp_path):
         tsv = write_tsv(tmp_path / f"{name}.tsv", rows(*pairs))
         model = replay(tmp_path / f"{name}.jsonl", {str(i): p for i, (_, p) in enumerate(pairs)})
         out = run(tmp_path, model, f"vlm:{tsv}", work=name)
-        assert scores(out, f"vlm:{name}", recipe)[metric] == want, name
+        got = scores(out, f"vlm:{name}", recipe)
+        assert got[metric] == want and got["n"] == len(pairs), name  # rows without a category counted once
 
 
 def test_ocrbench_counts_hits_per_category(tmp_path):
@@ -297,3 +298,28 @@ def test_a_local_qwen2_vl_runs_an_image_benchmark_batched_and_reruns_free(tmp_pa
     assert first["inferred"] == 3 and s["n"] == 3 and s["failed"] == 0
     again = run(tmp_path, f"qwen2-vl:{model}", f"vlm:{tsv}", model_args=args)
     assert again["inferred"] == 0
+
+
+def test_captioning_reports_cider_bleu4_and_rouge_l_from_pycocoevalcaps_scorers(tmp_path):
+    """COCO captions (no question column: almeval's own one-line request), scored as VLMEvalKit scores
+    them: pycocoevalcap's Bleu(4), Rouge() and Cider() on the replies against the reference captions."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    refs = [
+        ["a red box on a white page", "a red square", "red box"],
+        ["a blue circle", "a round blue shape on white"],
+        ["a green cat sitting", "a cat drawn in green"],
+    ]
+    replies = {"0": "a red box", "1": "a blue round shape", "2": "a dog"}
+    rows = [{"index": str(i), "image": drawn(str(i)), "answer": str(r)} for i, r in enumerate(refs)]
+    tsv = write_tsv(tmp_path / "COCO_VAL.tsv", rows)
+    model = replay(tmp_path / "p.jsonl", replies)
+    s = scores(run(tmp_path, model, f"vlm:{tsv}"), "vlm:COCO_VAL", "vlm-caption@1")
+    gts, res = {str(i): r for i, r in enumerate(refs)}, {i: [t] for i, t in replies.items()}
+    bleu, _ = Bleu(4).compute_score(gts, res)
+    assert s["cider"] == round(100 * Cider().compute_score(gts, res)[0], 2)
+    assert s["bleu4"] == round(100 * bleu[3], 2) and s["rouge_l"] == round(100 * Rouge().compute_score(gts, res)[0], 2)
+    again = scores(run(tmp_path, model, f"vlm:{tsv}"), "vlm:COCO_VAL", "vlm-caption@1")  # from stored item values
+    assert again["cider"] == s["cider"]

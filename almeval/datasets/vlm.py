@@ -1,5 +1,5 @@
 """Image benchmarks from VLMEvalKit TSV files: `--data vlm:PATH.tsv` or `--data vlm:NAME` (NAME.tsv under
-$LMUData, default ~/LMUData, as VLMEvalKit looks them up). A `#mcq` / `#yn` / `#vqa` suffix gives the type
+$LMUData, default ~/LMUData, as VLMEvalKit looks them up). A `#mcq` / `#yn` / `#vqa` / `#caption` suffix gives the type
 of a file whose name almeval does not know.
 
 The benchmark's type and recipe follow from the file's stem, as in VLMEvalKit (KINDS). Columns as
@@ -33,7 +33,12 @@ from almeval.values import DatasetInfo, Image, Sample
 PREFIX = "vlm:"
 SERIES = "VLMEvalKit"
 GROUP = "Image benchmarks (VLMEvalKit)"
-TYPES = {"mcq": "vlm-mcq", "yn": "vlm-yn", "vqa": "vlm-vqa"}  # a type given with `#type` → its recipe
+TYPES = {
+    "mcq": "vlm-mcq",
+    "yn": "vlm-yn",
+    "vqa": "vlm-vqa",
+    "caption": "vlm-caption",
+}  # a type given with `#type` → its recipe
 # stem prefix → (type, recipe), longest prefix first; the metrics VLMEvalKit reports for each
 KINDS: tuple[tuple[str, str, str], ...] = (
     ("HallusionBench", "yn", "vlm-hallusion"),
@@ -52,6 +57,7 @@ KINDS: tuple[tuple[str, str, str], ...] = (
     ("AI2D", "mcq", "vlm-mcq"),
     ("POPE", "yn", "vlm-pope"),
     ("MME", "yn", "vlm-mme"),
+    ("COCO", "caption", "vlm-caption"),
 )
 # md5 of the files VLMEvalKit publishes (its dataset classes' tables): a file that differs is reported
 MD5 = {
@@ -76,12 +82,14 @@ MD5 = {
     "InfoVQA_VAL": "2342e9c225222f0ef4dec545ebb126fe",
     "ChartQA_TEST": "c902e0aa9be5582a7aad6dcf52734b42",
     "OCRBench": "e953d98a987cc6e26ef717b61260b778",
+    "COCO_VAL": "72a5079dead060269ac222c5aa5128af",
 }
 LETTERS = "ABCDEFGHIJ"
 MISSING = ("", "nan", "NaN", "None")  # how an empty cell reads (pandas writes NaN)
 # almeval's own instructions appended to a question (not VLMEvalKit's wording)
 MCQ_NOTE = "Reply with the letter of the correct option."
 VQA_NOTE = "Reply with a single word or a short phrase."
+CAPTION_QUESTION = "Describe this image in one sentence."  # a captioning TSV has no question
 _RUN: dict[str, Any] = {"verify": False}
 _WARNED: set[str] = set()
 
@@ -128,7 +136,7 @@ def _kind(stem: str, given: str, selector: str) -> tuple[str, str]:
     known = ", ".join(p for p, _, _ in KINDS)
     raise ConfigError(
         f"{selector}: almeval does not know the benchmark {stem!r} (known: {known}); "
-        f"give its type: vlm:PATH.tsv#mcq, #yn or #vqa"
+        f"give its type: vlm:PATH.tsv#mcq, #yn, #vqa or #caption"
     )
 
 
@@ -173,7 +181,7 @@ def load(info: DatasetInfo, limit: int | None, images_dir: Path) -> tuple[list[S
     samples: list[Sample] = []
     indices: list[str] = []
     shared: dict[str, tuple[Image, ...]] = {}  # index → its decoded images, for rows that refer to them
-    for rowno, row in _rows(path):
+    for rowno, row in _rows(path, kind):
         index = row["index"]
         where = f"{path}:{rowno} (index {index})"
         if index in shared or index in indices:
@@ -189,12 +197,13 @@ def load(info: DatasetInfo, limit: int | None, images_dir: Path) -> tuple[list[S
     return samples, tuple(indices)
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """The TSV's rows (row number, cells); a captioning file needs no question column."""
     csv.field_size_limit(sys.maxsize)  # a cell holds a whole base64 image
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh, delimiter="\t")  # quoted cells as pandas writes them
         columns = reader.fieldnames or []
-        need = [c for c in ("index", "question") if c not in columns]
+        need = [c for c in ("index", "question") if c not in columns and not (c == "question" and kind == "caption")]
         if "image" not in columns and "image_path" not in columns:
             need.append("image (or image_path)")
         if need:
@@ -288,6 +297,8 @@ def _sample(
     info: DatasetInfo, kind: str, row: dict[str, str], index: str, images: tuple[Image, ...], where: str, rowno: int
 ) -> Sample:
     question, answer = row.get("question", ""), row.get("answer", "")
+    if kind == "caption" and _missing(question):
+        question = CAPTION_QUESTION
     if _missing(question):
         raise DataError(where, "the question is empty", "fill it in")
     meta: dict[str, Any] = {"images": [i.sha256 for i in images]}
@@ -315,7 +326,7 @@ def _sample(
         if _missing(answer):
             raise DataError(where, "the answer is empty", "add the reference answer(s)")
         meta["answers"] = _answers(answer)
-        prompt = f"{question}\n{VQA_NOTE}"
+        prompt = question if kind == "caption" else f"{question}\n{VQA_NOTE}"
     return Sample(
         dataset=info.name,
         subset=meta.get("category", ""),
