@@ -40,7 +40,8 @@ DEMO_JUDGE ?= $(if $(OPENAI_API_KEY),gpt-4o-mini,smollm2)
 demo: $(STAMP) $(VENV)/.demo-judge
 	$(BIN)/almeval eval --model faster-whisper --data demo --data demo-mqa --judge $(DEMO_JUDGE) --work-dir $(WORK)
 	$(BIN)/almeval report --work-dir $(WORK) --out $(WORK)/report.md
-	@echo "report: $(WORK)/report.md"
+	$(BIN)/almeval report --work-dir $(WORK) --format html --out $(WORK)/report.html
+	@echo "report: $(WORK)/report.md, $(WORK)/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -50,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/rerun.py
 	$(BIN)/python tests/bench/judge_throughput.py
 	$(BIN)/python tests/bench/overlap.py
+	$(BIN)/python tests/bench/html_report.py
 
 # Rebuild the shipped demo audio (needs Debian's flite; see tests/tools/make_demo_audio.py).
 demo-audio: $(STAMP)

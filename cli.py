@@ -353,15 +353,29 @@ def report_cmd(
     work_dir: WorkDir = DEFAULT_WORK_DIR,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report here (default: stdout).")] = None,
     recipe: Annotated[str, typer.Option(help="Which recipes' numbers: default | kimi | all.")] = "default",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | json (fields: README, Report).")] = "markdown",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="markdown | json (fields: README, Report) | html (needs --out).")
+    ] = "markdown",
 ) -> None:
-    """Report of every stored score, with provenance: markdown tables, or one JSON document."""
+    """Report of every stored score, with provenance: markdown tables, one JSON document, or one
+    self-contained HTML page (plots, per-item drill-down with audio and images, runs, provenance)."""
     from almeval.report import as_json, render
 
     with _errors():
-        if fmt not in ("markdown", "json"):
-            raise UnknownNameError("report format", fmt, ["markdown", "json"])
+        if fmt not in ("markdown", "json", "html"):
+            raise UnknownNameError("report format", fmt, ["markdown", "json", "html"])
         store = _existing_store(work_dir)
+        if fmt == "html":
+            from almeval.html_report import render_html
+
+            if out is None:
+                raise ConfigError("--format html writes a file: pass --out report.html")
+            try:
+                done = render_html(store, out, recipe, plots_dir=out.parent / f"{out.stem}-plots")
+            finally:
+                store.close()
+            typer.echo(f"wrote {out} ({done['items']} items, {done['plots']} plots, {done['seconds']} s)", err=True)
+            return
         text = render(store, recipe) if fmt == "markdown" else json.dumps(as_json(store, recipe), indent=2) + "\n"
     if out:
         out.write_text(text, encoding="utf-8")

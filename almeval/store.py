@@ -2,7 +2,7 @@
 
 Tables (all upserted by key, written in small transactions as items land, WAL mode):
   runs         run_id → model, datasets, status, options and summary (JSON)
-  samples      (dataset, idx) → subset, question, answer, audio digests
+  samples      (dataset, idx) → subset, question, answer, audio digests, media files
   predictions  key (content key, C1) → text, status, error, latency, adapter identity
   items        (model, dataset, idx) → pred_key: which prediction answers this item now
   item_scores  (model, dataset, idx, recipe) → metric_key, per-item values (e.g. edit counts)
@@ -73,6 +73,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
             "task": str,
             "lang": str,
             "meta": str,
+            "media": str,  # [{kind, path, sha256}]: its audio and image files (HTML report players)
         },
         ("dataset", "idx"),
     ),
@@ -190,7 +191,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
 }
 JUDGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Judgment))  # the judgments columns but `created`
 CHUNK = 900  # below SQLite's bound-parameter limit
-STORE_VERSION = 4  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
+STORE_VERSION = 5  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
 MODEL_TABLES = ("items", "item_scores", "item_judgments", "coverage", "agreements", "scores", "runs")
 
 
@@ -228,6 +229,7 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite_utils.Database], None]]] = {
     1: ["ALTER TABLE predictions ADD COLUMN params TEXT"],
     2: [_labels_to_keys],
     3: [lambda db: _add_columns(db, "runs", {"owner": str, "heartbeat": float})],
+    4: [lambda db: _add_columns(db, "samples", {"media": str})],
 }
 
 
@@ -366,6 +368,10 @@ class Store:
                 "task": s.task,
                 "lang": s.lang,
                 "meta": canonical_json(dict(s.meta)),
+                "media": canonical_json(
+                    [{"kind": "audio", "path": a.path, "sha256": a.sha256} for a in s.audio]
+                    + [{"kind": "image", "path": i.path, "sha256": i.sha256, "mime": i.mime} for i in s.images]
+                ),
             }
             for s, _ in items
         ]

@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "report": 5,
     "diff": 5,
     "export": 5,
+    "html_report": 5,
     "cli": 5,
     "__main__": 5,
     "__init__": 5,

@@ -145,7 +145,7 @@ def test_a_format_2_store_is_upgraded_and_its_labels_become_legacy_keys(tmp_path
     con.close()
     store = Store(path)
     ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    assert ro.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert ro.execute("PRAGMA user_version").fetchone()[0] == 5
     assert ro.execute("SELECT model FROM items").fetchall() == [("legacy-sphinx",)]
     assert ro.execute("SELECT model, status, owner FROM runs").fetchall() == [("legacy-sphinx", "done", None)]
     assert [(m.key, m.label) for m in store.models()] == [("legacy-sphinx", "sphinx")]

@@ -57,7 +57,7 @@ def test_a_format_1_store_is_upgraded_in_place(tmp_path):
     con.commit()
     con.close()
     store = Store(path)
-    assert one(store, "PRAGMA user_version")[0] == 4  # 1 → 2 → 3 → 4
+    assert one(store, "PRAGMA user_version")[0] == 5  # 1 → 2 → 3 → 4 → 5
     assert fetch(store, "SELECT text, params FROM predictions") == [("hello", None)]
     assert store.check() == []
 
