@@ -356,6 +356,10 @@ def report_cmd(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="markdown | json (fields: README, Report) | html (needs --out).")
     ] = "markdown",
+    diff: Annotated[
+        list[str] | None,
+        typer.Option("--diff", help="With --format html, twice: models A and B to compare (as `almeval diff`)."),
+    ] = None,
 ) -> None:
     """Report of every stored score, with provenance: markdown tables, one JSON document, or one
     self-contained HTML page (plots, per-item drill-down with audio and images, runs, provenance)."""
@@ -370,8 +374,11 @@ def report_cmd(
 
             if out is None:
                 raise ConfigError("--format html writes a file: pass --out report.html")
+            if diff and len(diff) != 2:
+                raise ConfigError("--diff takes two models: --diff A --diff B")
+            pair = (diff[0], diff[1]) if diff else None
             try:
-                done = render_html(store, out, recipe, plots_dir=out.parent / f"{out.stem}-plots")
+                done = render_html(store, out, recipe, plots_dir=out.parent / f"{out.stem}-plots", diff=pair)
             finally:
                 store.close()
             typer.echo(f"wrote {out} ({done['items']} items, {done['plots']} plots, {done['seconds']} s)", err=True)

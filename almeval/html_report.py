@@ -9,7 +9,9 @@ plots and — for small runs — the audio and images inlined) that a browser op
 - per-item drill-down for each (model, benchmark): question, reference, prediction, each rule recipe's
   per-item values, every judge sample (template, reply, parsed verdict), status; an `<audio>` player
   and the images; filters (wrong / invalid / error / unjudged / failed) and text search, 50 rows a page;
-- run history and the provenance of every score.
+- run history and the provenance of every score;
+- with `--diff A B`, `almeval diff`'s comparison: per benchmark Δ with its paired bootstrap CI and
+  McNemar's test, and the items whose value changed.
 
 Size rule for media: distinct audio and image files up to EMBED_LIMIT bytes in total are embedded as
 data URIs; above it they are linked by paths relative to the report (the report then works where
@@ -40,8 +42,15 @@ PAGE = 50  # item rows per drill-down page
 TEMPLATE = Path(__file__).with_name("templates") / "report.html.j2"
 
 
-def render_html(store: Store, out: Path, recipe: str = "default", plots_dir: Path | None = None) -> dict[str, Any]:
-    """Write the report to `out` (and its plots as SVG files into `plots_dir`, if given); returns counts."""
+def render_html(
+    store: Store,
+    out: Path,
+    recipe: str = "default",
+    plots_dir: Path | None = None,
+    diff: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """Write the report to `out` (and its plots as SVG files into `plots_dir`, if given), with a section
+    comparing two models (`diff`: labels or key prefixes, as `almeval diff` takes them); returns counts."""
     import jinja2
 
     started = time.perf_counter()
@@ -61,6 +70,7 @@ def render_html(store: Store, out: Path, recipe: str = "default", plots_dir: Pat
         "runs": _runs(store),
         "provenance": _provenance(rows),
         "page": PAGE,
+        "diff": _diff(store, diff) if diff else None,
     }
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE.parent)), autoescape=True)
     html = env.get_template(TEMPLATE.name).render(
@@ -306,6 +316,12 @@ def _mime(path: str) -> str:
     if suffix in audio:
         return audio[suffix]
     return f"image/{'jpeg' if suffix == 'jpg' else suffix or 'png'}"
+
+
+def _diff(store: Store, models: tuple[str, str]) -> dict[str, Any]:
+    from .diff import compare
+
+    return compare(store, *models)
 
 
 def _runs(store: Store) -> list[dict[str, Any]]:

@@ -37,8 +37,12 @@ def report(tmp_path_factory):
     tsv = vlm.write_tsv(root / "MME.tsv", vlm.yn_rows())
     model = vlm.replay(root / "p.jsonl", {**vlm.YN_REPLIES, "1": INJECTED})
     evaluate(EvalOptions(model=model, data=(f"vlm:{tsv}",), work_dir=work))
+    from almeval.store import Store
+
+    fakes = [m.key for m in Store(work / "almeval.sqlite").models() if m.label == "fake"]
     out = root / "report.html"
-    res = cli("report", "--format", "html", "--out", str(out), "--work-dir", str(work))
+    compare = ("--diff", fakes[0][:10], "--diff", fakes[1][:10])
+    res = cli("report", "--format", "html", "--out", str(out), "--work-dir", str(work), *compare)
     assert res.returncode == 0, res.stderr
     return out
 
@@ -77,6 +81,7 @@ def test_a_real_browser_renders_tables_plots_and_a_drill_down_with_audio_and_no_
     assert dom.count('class="item"') == min(len(demo["items"]), data["page"])
     assert dom.count('class="detail"') == 1  # the drill-down opened by the URL
     assert re.search(r'<audio controls="" preload="none" src="data:audio/wav;base64,UklGR', dom)  # a RIFF WAV
+    assert "Compare: fake@" in dom and "<td>demo</td><td>asr-default@2</td>" in dom  # the --diff section
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
 
