@@ -384,6 +384,10 @@ def report_cmd(
             typer.echo(f"wrote {out} ({done['items']} items, {done['plots']} plots, {done['seconds']} s)", err=True)
             return
         text = render(store, recipe) if fmt == "markdown" else json.dumps(as_json(store, recipe), indent=2) + "\n"
+        if out and fmt == "markdown":  # its plots as SVG files beside it, linked at the end
+            from almeval.html_report import plot_files
+
+            text += plot_files(store, out.parent / f"{out.stem}-plots", recipe, relative_to=out.parent)
     if out:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}", err=True)

@@ -92,6 +92,21 @@ def render_html(
     }
 
 
+def plot_files(store: Store, folder: Path, recipe: str = "default", relative_to: Path | None = None) -> str:
+    """The report's plots as SVG files in `folder`; returns a markdown section linking them ("" if none)."""
+    plots = _plots(_rows(store, recipe), store)
+    if not plots:
+        return ""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["", "## Plots", ""]
+    for i, p in enumerate(plots):
+        path = folder / f"plot-{i + 1}.svg"
+        path.write_text(p["svg"], encoding="utf-8")
+        link = os.path.relpath(path, relative_to) if relative_to else str(path)
+        lines.append(f"![{p['title']}]({link})")
+    return "\n".join(lines) + "\n"
+
+
 def _script_json(data: Any) -> str:
     """JSON safe inside a <script> element: no `<`, `>` or `&` left to end it or open a tag."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -267,6 +282,8 @@ def _item_sets(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str,
                     "answer": row["answer"],
                     "prediction": row["text"] or "",
                     "status": row["pstatus"],
+                    "latency_s": round(float(row.get("latency_s") or 0.0), 3),
+                    "made_in": row.get("prun") or "",  # the run that made this prediction (cached since, if older)
                     "values": per,
                     "judge": samples,
                     "media": media,

@@ -676,7 +676,7 @@ class Store:
 
     def stored_items(self, model: str, dataset: str) -> list[dict[str, Any]]:
         """The item rows (sample fields + its current prediction's key, text and status) of a model on a dataset."""
-        q = """SELECT s.*, p.key AS pkey, p.text, p.status AS pstatus FROM items i
+        q = """SELECT s.*, p.key AS pkey, p.text, p.status AS pstatus, p.latency_s, p.run_id AS prun FROM items i
                JOIN samples s ON s.dataset = i.dataset AND s.idx = i.idx
                JOIN predictions p ON p.key = i.pred_key WHERE i.model = ? AND i.dataset = ? ORDER BY i.idx"""
         return list(self._db.query(q, [model, dataset]))

@@ -109,3 +109,12 @@ def test_a_screenshot_of_the_report(report, tmp_path):
     shot = tmp_path / "report.png"
     run = _chromium(f"file://{report}", f"--screenshot={shot}", "--window-size=1280,1600")
     assert run.returncode == 0 and shot.stat().st_size > 10_000
+
+
+def test_the_markdown_report_links_its_plots_written_as_svg_files_beside_it(report):
+    work = report.parent / "w"
+    out = report.parent / "summary.md"
+    res = cli("report", "--out", str(out), "--work-dir", str(work))
+    assert res.returncode == 0, res.stderr
+    links = re.findall(r"!\[[^\]]+\]\(([^)]+\.svg)\)", out.read_text())
+    assert links and all((out.parent / link).read_text().startswith("<svg") for link in links)
