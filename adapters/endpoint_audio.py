@@ -4,8 +4,10 @@ serving Qwen2-Audio, gpt-4o-audio-preview, …; or a VLM: vLLM, SGLang, swift, g
 data URIs before it. Calls run concurrently through the endpoint's limiter and tenacity retries — the
 same machinery as judges (C6) — instead of GPU micro-batches.
 
-Options: base_url=URL (else $OPENAI_BASE_URL, else OpenAI), concurrency, rpm, tpm, timeout,
-max_tokens (default 512), temperature (default 0), seed (default 0).
+Options: base_url=URL (else $OPENAI_BASE_URL, else OpenAI; several comma-separated URLs are replicas of
+one model, balanced with failover: almeval/endpoint/replicas.py), concurrency (per server), rpm, tpm,
+timeout, health_s (replica health-check interval, default 5), max_tokens (default 512), temperature
+(default 0), seed (default 0).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from almeval.endpoint.client import ChatClient, Endpoint
 from almeval.endpoint.limiter import EndpointLimiter, Limits
+from almeval.endpoint.replicas import ReplicaPool
 from almeval.values import Audio, Image, Request, Sample
 
 from .base import AsyncModel, Output, text_chat
@@ -25,20 +28,32 @@ from .base import AsyncModel, Output, text_chat
 
 class EndpointAudioAdapter(AsyncModel):
     name = "openai"
-    option_names = frozenset({"base_url", "max_tokens", "model", "temperature"})
+    option_names = frozenset({"base_url", "max_tokens", "model", "temperature", "health_s"})
     version = "1"
     takes_images = True
     # the endpoint's URL enters the key through `identity`, without its credentials
-    operational = AsyncModel.operational | {"base_url", "rpm", "tpm"}
+    operational = AsyncModel.operational | {"base_url", "rpm", "tpm", "health_s"}
 
     def __init__(self, options: Mapping[str, str]):
         super().__init__(options)
-        self.endpoint = endpoint(options)
-        self.client: ChatClient | None = None
+        self.endpoints = endpoints(options)
+        self.endpoint = self.endpoints[0]
+        self.client: ChatClient | ReplicaPool | None = None
 
     @classmethod
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
-        return {**super().identity(options), **endpoint(options).identity()}
+        """One server: the model and its URL. Several (replicas of one deployment): the model name alone,
+        so adding or losing a replica does not change what its answers are keyed by — the replicas must
+        serve the same checkpoint under that name (their URLs are in the run's recorded options)."""
+        found = endpoints(options)
+        if len(found) == 1:
+            return {**super().identity(options), **found[0].identity()}
+        return {**super().identity(options), "backend": "openai-compatible", "model": found[0].model, "replicas": True}
+
+    @classmethod
+    def concurrency(cls, options: Mapping[str, str]) -> int:
+        """Calls in flight: `concurrency` per server."""
+        return super().concurrency(options) * len(endpoints(options))
 
     @classmethod
     def label(cls, options: Mapping[str, str]) -> str:
@@ -53,7 +68,11 @@ class EndpointAudioAdapter(AsyncModel):
         }
 
     async def start(self, limiters: dict[str, EndpointLimiter]) -> None:
-        """Inside the running loop; shares the endpoint's limiter with any judge on the same URL."""
+        """Inside the running loop; shares each endpoint's limiter with any judge on the same URL. Several
+        base URLs: one client per replica behind a balancing, failing-over pool."""
+        if len(self.endpoints) > 1:
+            self.client = ReplicaPool(self.endpoints, limiters, health_s=float(self.options.get("health_s", 5)))
+            return
         limiter = limiters.setdefault(self.endpoint.url, EndpointLimiter(self.endpoint.limits))
         self.client = ChatClient(self.endpoint, limiter)
 
@@ -65,6 +84,12 @@ class EndpointAudioAdapter(AsyncModel):
     async def aclose(self) -> None:
         if self.client is not None:
             await self.client.aclose()
+
+
+def endpoints(options: Mapping[str, str]) -> list[Endpoint]:
+    """`base_url=URL` or several, comma-separated (replicas of one model: vLLM / SGLang servers)."""
+    urls = [u.strip() for u in (options.get("base_url") or "").split(",") if u.strip()]
+    return [endpoint({**options, "base_url": u}) for u in urls] or [endpoint(options)]
 
 
 def endpoint(options: Mapping[str, str]) -> Endpoint:

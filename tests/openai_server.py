@@ -38,6 +38,8 @@ class ServerConfig:
     timeout_sleep_s: float = 2.0
     seed: int = 0
     reasoning_chars: int = 0  # a judge that reasons at length: this many characters before its verdict
+    max_concurrent: int = 0  # requests served at once (0 = unlimited): a replica saturated at this many
+    die_after: int = 0  # after this many requests the server shuts down (connections refused): a dead replica
     # a fixed reply set: (model, messages) → the reply text, instead of the built-in deterministic judge
     reply: Callable[[str, list[dict]], str] | None = None
 
@@ -128,6 +130,8 @@ class FakeOpenAI:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
+        self._dying = False
+        self._gate: asyncio.Semaphore | None = None
         self.port = 0
 
     @property
@@ -140,13 +144,17 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)  # type: ignore[union-attr]
+        if not self._dying:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)  # type: ignore[union-attr]
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
     async def _start(self) -> None:
+        if self.config.max_concurrent:
+            self._gate = asyncio.Semaphore(self.config.max_concurrent)
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_get("/v1/models", self._models)
         app.router.add_get("/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -197,6 +205,21 @@ class FakeOpenAI:
         return None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.config.die_after and self.stats.requests >= self.config.die_after:
+            if not self._dying:
+                self._dying = True
+                asyncio.get_running_loop().create_task(self._runner.cleanup())  # type: ignore[union-attr]
+            request.transport.abort()  # type: ignore[union-attr]
+            return web.Response(status=500)
+        if self._gate is None:
+            return await self._serve(request)
+        async with self._gate:
+            return await self._serve(request)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "m", "object": "model"}]})
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.stats.bodies.append(body)
         self.stats.requests += 1
@@ -274,8 +297,10 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=60.0)
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--seconds", type=float, default=900.0, help="stop by itself after this long")
+    ap.add_argument("--max-concurrent", type=int, default=0, help="requests served at once (0 = unlimited)")
     a = ap.parse_args()
-    with FakeOpenAI(ServerConfig(limit=a.limit, window_s=a.window, latency_s=a.latency)) as srv:
+    cfg = ServerConfig(limit=a.limit, window_s=a.window, latency_s=a.latency, max_concurrent=a.max_concurrent)
+    with FakeOpenAI(cfg) as srv:
         print(srv.port, flush=True)
         time.sleep(a.seconds)
 
