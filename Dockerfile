@@ -1,6 +1,6 @@
 # almeval on a CUDA host. Not buildable in the development sandbox (no Docker engine there): kept
 # correct by reading. Build: docker build -t almeval .   Run: docker run --gpus all -v $PWD:/w almeval eval ...
-FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04 AS almeval
 
 ENV DEBIAN_FRONTEND=noninteractive PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 \
     ALMEVAL_CACHE_DIR=/cache HF_HOME=/cache/hf
@@ -31,3 +31,11 @@ VOLUME ["/cache", "/w"]
 WORKDIR /w
 ENTRYPOINT ["almeval"]
 CMD ["--help"]
+
+# vLLM in process (`--model vllm:…`): docker build --target vllm -t almeval-vllm .
+# vLLM pins the torch build it was compiled against, so this image lets it replace the pinned one above.
+FROM almeval AS vllm
+RUN pip install "/src[vllm]"
+
+# the default image (no --target): the one without vLLM
+FROM almeval

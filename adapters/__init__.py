@@ -44,6 +44,13 @@ for _name, _cls, _what in (
     )
 
 MODELS.register(
+    "vllm",
+    "almeval.adapters.vllm_engine:VllmAdapter",
+    extra="vllm",
+    requires="vllm",
+    summary="vllm:HF_ID_OR_DIR — run in process by vLLM's async engine (GPU; Qwen2-Audio, Qwen2.5-Omni, Whisper…)",
+)
+MODELS.register(
     "qwen2-vl",
     "almeval.adapters.hf_vlm:Qwen2VLAdapter",
     extra="hf",
