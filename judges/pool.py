@@ -27,7 +27,7 @@ from almeval.values import Judgment, Prediction, Sample, Status, Verdict
 from .templates import Template, Wiring
 
 WORST_REPLY_TOKENS = 4096  # a template without max_tokens: the reply reserved for --max-cost
-FLUSH_ROWS = 32
+FLUSH_ROWS = 256
 FLUSH_S = 0.5
 QUEUE_SIZE = 4096  # judge requests waiting per judge: submit() waits when the workers fall this far behind
 REPAIR_NOTE = (
@@ -312,7 +312,8 @@ class JudgeStage:
         return worst
 
     def _judgment(self, key: str, req: JudgeRequest, reply: Reply) -> Judgment:
-        """A reply as a value, its cost counted and kept in the content cache (without the run id)."""
+        """A reply as a value, its cost counted (it goes to the content cache and the store at the next
+        flush, in one transaction each)."""
         self.counters.cost_usd += cost(req.judge, reply.prompt_tokens, reply.completion_tokens)
         judgment = Judgment(
             key=key,
@@ -326,7 +327,6 @@ class JudgeStage:
             attempts=reply.attempts,
             run_id=self.run_id,
         )
-        self.memo.set("judge", key, {k: getattr(judgment, k) for k in JUDGMENT_FIELDS if k != "run_id"})
         return judgment
 
     def _record(self, req: JudgeRequest, judgment: Judgment, new: bool, repair_key: str = "") -> None:
@@ -385,6 +385,13 @@ class JudgeStage:
             self._flush()
 
     def _flush(self) -> None:
+        """The buffered replies into the content cache (without the run id) and, with their verdict links,
+        the store: one transaction each, not one per reply."""
+        fresh = [j for j in self._judgments if j.status == "ok" and j.run_id == self.run_id]
+        if fresh:
+            self.memo.set_many(
+                "judge", [(j.key, {k: getattr(j, k) for k in JUDGMENT_FIELDS if k != "run_id"}) for j in fresh]
+            )
         self.store.put_judgments(self._judgments, self._verdicts)
         self._judgments, self._verdicts = [], []
         self._last_flush = time.monotonic()

@@ -105,24 +105,36 @@ class ChatClient:
     """Created inside the running loop; one per endpoint, sharing that endpoint's limiter."""
 
     def __init__(self, endpoint: Endpoint, limiter: EndpointLimiter):
-        import openai
-
         self.endpoint, self.limiter = endpoint, limiter
         self.sent = 0  # HTTP requests actually made (attempts)
-        http = openai.DefaultAioHttpClient() if endpoint.transport == "aiohttp" else None
-        self._client = openai.AsyncOpenAI(
-            base_url=endpoint.url,
-            api_key=endpoint.api_key(),
-            max_retries=0,
-            timeout=endpoint.timeout_s,
-            http_client=http,
-            default_headers=basic_auth(endpoint.base_url),
-        )
+        self._direct: Any = None  # aiohttp.ClientSession (transport "aiohttp"), made on first use
+        self._client: Any = None  # openai.AsyncOpenAI (transport "httpx")
+        if endpoint.transport != "aiohttp":
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                base_url=endpoint.url,
+                api_key=endpoint.api_key(),
+                max_retries=0,
+                timeout=endpoint.timeout_s,
+                default_headers=basic_auth(endpoint.base_url),
+            )
+        else:
+            self._headers = {"Authorization": f"Bearer {endpoint.api_key()}", **basic_auth(endpoint.base_url)}
+            self._headers["Content-Type"] = "application/json"
 
     async def complete(
         self, messages: list[dict[str, str]], params: Mapping[str, Any], choices: Sequence[str] = ()
     ) -> Reply:
-        """One chat completion, retried. `choices` (a constrained local judge's) is not used by endpoints."""
+        """One chat completion, retried. `choices` (a constrained local judge's) is not used by endpoints.
+        The first attempt runs outside tenacity (its per-call machinery costs as much CPU as the call at a
+        thousand calls a second); a failure enters the retry loop as its first attempt, so the policy —
+        waits, attempt counts, 429s counted apart — is exactly the same."""
+        try:
+            reply = await self._once(messages, params)
+            return Reply(reply.text, reply.model, reply.prompt_tokens, reply.completion_tokens, 1)
+        except RetryableError as exc:
+            first: RetryableError | None = exc
         attempts = limited = 0
 
         def stop(state: RetryCallState) -> bool:
@@ -143,6 +155,9 @@ class ChatClient:
         async for attempt in retrying:
             with attempt:
                 attempts += 1
+                if first is not None:  # the attempt already made above
+                    failed, first = first, None
+                    raise failed
                 reply = await self._once(messages, params)
         return Reply(reply.text, reply.model, reply.prompt_tokens, reply.completion_tokens, attempts)
 
@@ -150,44 +165,84 @@ class ChatClient:
         est = estimate_tokens(messages, params)
         async with self.limiter.slot(est):
             self.sent += 1
-            response = await self._call(messages, params)
-        usage = getattr(response, "usage", None)
-        prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+            data = await (self._post(messages, params) if self._client is None else self._call(messages, params))
+        usage = data.get("usage") or {}
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         self.limiter.correct(est, prompt + completion)
         self.limiter.succeeded()
         want = int(params.get("n") or 1)
         try:
-            texts = [response.choices[i].message.content for i in range(want)]
-        except (AttributeError, IndexError, TypeError):
+            texts = [data["choices"][i]["message"]["content"] for i in range(want)]
+        except (KeyError, IndexError, TypeError):
             raise RetryableError(f"malformed response: fewer than {want} choices with message.content") from None
-        if any(not t or not t.strip() for t in texts):
+        if any(not isinstance(t, str) or not t.strip() for t in texts):
             raise RetryableError("empty reply")
         # several choices in one call (a reference's n=3): stored as one JSON list, read by its parser
         text = texts[0] if want == 1 else json.dumps(texts, ensure_ascii=False)
-        return Reply(text, str(getattr(response, "model", "") or ""), prompt, completion, 1)
+        return Reply(text, str(data.get("model") or ""), prompt, completion, 1)
 
-    async def _call(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> Any:
+    async def _post(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> dict[str, Any]:
+        """The chat completion as one HTTP POST through aiohttp: the request body is the JSON the API
+        defines, sent as built; the reply is read as JSON (no SDK models on either side, which cost more
+        CPU than the call at a thousand calls a second). Statuses map as in `_call`."""
+        import aiohttp
+
+        if self._direct is None:
+            self._direct = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.endpoint.timeout_s),
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        body = json.dumps({"model": self.endpoint.model, "messages": messages, **params}, ensure_ascii=False)
+        try:
+            async with self._direct.post(
+                f"{self.endpoint.url}/chat/completions", data=body.encode(), headers=self._headers
+            ) as resp:
+                raw = await resp.read()
+                status, headers = resp.status, resp.headers
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RetryableError(f"{type(exc).__name__}: {exc}") from None
+        if status >= 400:
+            self._status_error(status, _message(raw), headers)
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise RetryableError(f"malformed response: {exc}") from None
+        if not isinstance(data, dict):
+            raise RetryableError("malformed response: not a JSON object")
+        return data
+
+    def _status_error(self, status: int, message: str, headers: Mapping[str, str]) -> None:
+        """An HTTP error status as the error the retry policy reads (raises)."""
+        seconds = _retry_after_headers(headers)
+        if status == 429:
+            self.limiter.pause(seconds if seconds is not None else 1.0)
+            raise RateLimited(f"429 rate limited: {message}", seconds)
+        if status in (408, 409) or status >= 500:
+            raise RetryAfter(f"{status}: {message}", seconds)
+        if status in (401, 403, 404):
+            raise ConfigError(
+                f"judge endpoint {self.endpoint.url} refused ({status}): {message}; "
+                f"check ${self.endpoint.api_key_env} and the model name"
+            )
+        raise ItemError(f"{status}: {message}")
+
+    async def _call(self, messages: list[dict[str, str]], params: Mapping[str, Any]) -> dict[str, Any]:
+        """The same call through the openai SDK (transport "httpx")."""
         import openai
 
         try:
-            return await self._client.chat.completions.create(model=self.endpoint.model, messages=messages, **params)  # type: ignore[arg-type]
-        except openai.RateLimitError as exc:
-            seconds = _retry_after(exc)
-            self.limiter.pause(seconds if seconds is not None else 1.0)
-            raise RateLimited(f"429 rate limited: {exc.message}", seconds) from None
+            response = await self._client.chat.completions.create(
+                model=self.endpoint.model, messages=messages, **params
+            )
         except openai.APIStatusError as exc:
-            if exc.status_code in (408, 409) or exc.status_code >= 500:
-                raise RetryAfter(f"{exc.status_code}: {exc.message}", _retry_after(exc)) from None
-            if exc.status_code in (401, 403, 404):
-                raise ConfigError(
-                    f"judge endpoint {self.endpoint.url} refused ({exc.status_code}): {exc.message}; "
-                    f"check ${self.endpoint.api_key_env} and the model name"
-                ) from None
-            raise ItemError(f"{exc.status_code}: {exc.message}") from None
+            self._status_error(exc.status_code, exc.message, getattr(exc.response, "headers", None) or {})
+            raise  # unreachable: _status_error always raises
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise RetryableError(f"{type(exc).__name__}: {exc}") from None
         except (openai.APIResponseValidationError, ValueError) as exc:  # malformed JSON body
             raise RetryableError(f"malformed response: {exc}") from None
+        return dict(response.model_dump())
 
     @staticmethod
     def _wait(state: RetryCallState) -> float:
@@ -197,11 +252,22 @@ class ChatClient:
         return float(wait_exponential_jitter(multiplier=0.25, max=30.0, jitter=0.5)(state))
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._client is not None:
+            await self._client.close()
+        if self._direct is not None:
+            await self._direct.close()
 
 
-def _retry_after(exc: Any) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+def _message(raw: bytes) -> str:
+    """An error body's message (the API's {"error": {"message": …}}), else its text, shortened."""
+    try:
+        data = json.loads(raw)
+        return str(data["error"]["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        return raw.decode("utf-8", "replace")[:300]
+
+
+def _retry_after_headers(headers: Mapping[str, str]) -> float | None:
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
         if value:

@@ -1,6 +1,11 @@
 """Judge throughput against a rate-limited loopback server, and the client transport, in one run.
 
     python tests/bench/judge_throughput.py [--calls 2000] [--rpm 600] [--latency 0.2] [--transport-calls 3000]
+                                           [--end-to-end 10000]
+
+0. End to end: `almeval eval` on a replay model, N judged items, a zero-latency server with no limit,
+   judge concurrency 128, cache and store writes included, against a bare aiohttp client POSTing the
+   same bodies to the same server in the same run: calls/s of each and their ratio (goal >= 0.35).
 
 1. The server allows `rpm` requests per 60-s sliding window (429 + Retry-After past it) and answers
    after `latency` s. almeval's judge stage (limiter at the same RPM, retries) sends `calls` distinct
@@ -31,6 +36,7 @@ from almeval.endpoint.client import Endpoint
 from almeval.endpoint.limiter import Limits
 from almeval.judges import JudgeSpec, JudgeStage, Wiring
 from almeval.judges.templates import load_templates
+from almeval.judging import run_judged
 from almeval.store import Store
 from almeval.values import DatasetInfo, Prediction, Sample
 
@@ -82,11 +88,8 @@ async def _judge_all(url: str, n: int, limits: Limits, transport: str, tmp: Path
         "bench-model",
         "bench",
     )
-    await stage.start()
     t0 = time.perf_counter()
-    for s, p in _pairs(n):
-        await stage.submit(s, p)
-    await stage.drain()
+    await run_judged(stage, _pairs(n))
     return time.perf_counter() - t0, stage
 
 
@@ -117,13 +120,82 @@ def transports(calls: int) -> None:
             print(f"transport {transport:<8} {calls} calls at concurrency 64, no limit: {calls / wall:7.1f} req/s")
 
 
+def bare_client(url: str, bodies: list[bytes], concurrency: int) -> float:
+    """The wire's limit here: a bare aiohttp client POSTing the same bodies at the same concurrency (no
+    limiter, retries, cache or store). Calls per second."""
+    import aiohttp
+
+    async def run() -> float:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        for b in bodies:
+            queue.put_nowait(b)
+        headers = {"Authorization": "Bearer x", "Content-Type": "application/json"}
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+
+            async def worker() -> None:
+                while not queue.empty():
+                    body = queue.get_nowait()
+                    async with session.post(f"{url}/chat/completions", data=body, headers=headers) as resp:
+                        json.loads(await resp.read())
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return len(bodies) / (time.perf_counter() - t0)
+
+    return asyncio.run(run())
+
+
+def end_to_end(items: int, concurrency: int = 128) -> None:
+    """`almeval eval` on a replay model with `items` judged items (MQA template), a zero-latency server
+    with no limit, judge concurrency 128, cache and store writes included — against the bare client on
+    the same server, in one run."""
+    with server() as base, tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        import numpy as np
+        import soundfile as sf
+
+        (root / "data").mkdir()
+        sf.write(root / "data" / "a.wav", np.zeros(1600, dtype=np.float32), 16000)
+        rows = [
+            {"index": i, "audio_path": "a.wav", "question": f"Question {i}? (A) x (B) y", "answer": "A"}
+            | {"subset": "s", "meta": {"task": "MQA"}}
+            for i in range(items)
+        ]
+        (root / "data" / "mqa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        preds = "".join(json.dumps({"index": i, "prediction": "A" if i % 3 else "B"}) + "\n" for i in range(items))
+        (root / "preds.jsonl").write_text(preds)
+        template = load_templates()["mcq-yesno"]
+        bodies = [
+            json.dumps({"model": "gpt-4o-mini", "messages": template.messages(s, p.text), **template.params}).encode()
+            for s, p in _pairs(items)
+        ]
+        bare = bare_client(f"{base}/v1", bodies, concurrency)
+        cmd = [sys.executable, "-m", "almeval", "eval", "--model", f"replay:{root / 'preds.jsonl'}", "--json", "-q"]
+        cmd += ["--data", str(root / "data" / "mqa.jsonl"), "--work-dir", str(root / "w"), "--judge", "gpt-4o-mini"]
+        cmd += ["--judge-base-url", f"{base}/v1", "--judge-concurrency", str(concurrency), "--judge-rpm", "0"]
+        cmd += ["--judge-tpm", "0"]
+        env = {**__import__("os").environ, "ALMEVAL_CACHE_DIR": str(root / "cache"), "OPENAI_API_KEY": "x"}
+        t0 = time.perf_counter()
+        out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout)
+        process = time.perf_counter() - t0
+        mine = out["judged"] / out["wall_s"]
+        print(
+            f"end to end: {out['judged']} judged items in {out['wall_s']:.2f} s ({process:.2f} s with process start): "
+            f"{mine:.0f} calls/s; bare aiohttp client {bare:.0f} calls/s; ratio {mine / bare:.2f} (goal >= 0.35)"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--rpm", type=float, default=600)
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--transport-calls", type=int, default=3000)
+    ap.add_argument("--end-to-end", type=int, default=10000, help="judged items of the end-to-end run (0: skip)")
     a = ap.parse_args()
+    if a.end_to_end:
+        end_to_end(a.end_to_end)
     if a.transport_calls:
         transports(a.transport_calls)
     if a.calls:
