@@ -633,30 +633,12 @@ def runs_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run history as JSON.")] = False,
 ) -> None:
     """The run history: id, model, datasets, status (running / done / failed / interrupted), counts, wall time."""
-    import time
+    from almeval.report import run_history
 
     with _errors():
         store = _existing_store(work_dir)
         store.reap(*_host_alive())  # a run whose process is gone shows as interrupted
-        names = store.display_names()
-        rows = []
-        for r in store.runs():
-            summary = json.loads(r["summary"] or "{}")
-            rows.append(
-                {
-                    "run": r["run_id"],
-                    "model": names.get(r["model"], r["model"]),
-                    "datasets": json.loads(r["datasets"] or "[]"),
-                    "status": r["status"],
-                    "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started"])),
-                    "items": summary.get("items", ""),
-                    "inferred": summary.get("inferred", ""),
-                    "failed": summary.get("failed", ""),
-                    "judged": summary.get("judged", ""),
-                    "judge_cost_usd": summary.get("judge_cost_usd", ""),
-                    "wall_s": summary.get("wall_s", round(r["finished"] - r["started"], 2) if r["finished"] else ""),
-                }
-            )
+        rows = run_history(store)
         store.close()
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

@@ -23,7 +23,19 @@ from .hf_causal import checkpoint_identity
 RATE = 16000
 
 
-class HFAudioAdapter(Adapter):
+class LocalCheckpoint(Adapter):
+    """A transformers model read from a folder (`path=DIR`): keyed by its weights, labelled by the folder."""
+
+    @classmethod
+    def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
+        return {**super().identity(options), **checkpoint_identity(Path(_path(options)), options)}
+
+    @classmethod
+    def label(cls, options: Mapping[str, str]) -> str:
+        return options.get("label") or f"{cls.name}:{Path(_path(options)).name}"
+
+
+class HFAudioAdapter(LocalCheckpoint):
     version = "1"
     max_batch_size = 16
     option_names = frozenset({"dtype", "language", "min_new_tokens"})
@@ -41,14 +53,6 @@ class HFAudioAdapter(Adapter):
         tok = getattr(self.processor, "tokenizer", None)
         if tok is not None:
             tok.padding_side = "left"
-
-    @classmethod
-    def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
-        return {**super().identity(options), **checkpoint_identity(Path(_path(options)), options)}
-
-    @classmethod
-    def label(cls, options: Mapping[str, str]) -> str:
-        return options.get("label") or f"{cls.name}:{Path(_path(options)).name}"
 
     @classmethod
     def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:

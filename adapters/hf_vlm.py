@@ -14,12 +14,11 @@ from typing import Any
 from almeval.errors import MissingExtraError
 from almeval.values import Request, Sample
 
-from .base import Adapter, Output
-from .hf_audio import _path
-from .hf_causal import checkpoint_identity
+from .base import Output
+from .hf_audio import LocalCheckpoint, _path
 
 
-class Qwen2VLAdapter(Adapter):
+class Qwen2VLAdapter(LocalCheckpoint):
     name = "qwen2-vl"
     version = "1"
     max_batch_size = 8
@@ -40,14 +39,6 @@ class Qwen2VLAdapter(Adapter):
         self.processor.tokenizer.padding_side = "left"
         model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype)
         self.model = model.to(self.device).eval()  # type: ignore[arg-type]
-
-    @classmethod
-    def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
-        return {**super().identity(options), **checkpoint_identity(Path(_path(options)), options)}
-
-    @classmethod
-    def label(cls, options: Mapping[str, str]) -> str:
-        return options.get("label") or f"{cls.name}:{Path(_path(options)).name}"
 
     @classmethod
     def params(cls, options: Mapping[str, str], sample: Sample) -> dict[str, Any]:

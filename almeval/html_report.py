@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .datasets.catalog import GROUPS
-from .report import _groups, _rows, _unit, task_group
+from .report import _groups, _rows, _unit, run_history, task_group
 from .store import Store
 from .values import RecipeId
 
@@ -67,7 +67,7 @@ def render_html(
         "leaderboard": _leaderboard(rows, tasks),
         "sets": sets,
         "media": media,
-        "runs": _runs(store),
+        "runs": run_history(store),
         "provenance": _provenance(rows),
         "page": PAGE,
         "diff": _diff(store, diff) if diff else None,
@@ -339,27 +339,6 @@ def _diff(store: Store, models: tuple[str, str]) -> dict[str, Any]:
     from .diff import compare
 
     return compare(store, *models)
-
-
-def _runs(store: Store) -> list[dict[str, Any]]:
-    names = store.display_names()
-    out = []
-    for r in store.runs():
-        summary = json.loads(r["summary"] or "{}")
-        out.append(
-            {
-                "run": r["run_id"],
-                "model": names.get(r["model"], r["model"]),
-                "datasets": json.loads(r["datasets"] or "[]"),
-                "status": r["status"],
-                "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started"])),
-                "inferred": summary.get("inferred", ""),
-                "judged": summary.get("judged", ""),
-                "cost": summary.get("judge_cost_usd", ""),
-                "wall_s": summary.get("wall_s", ""),
-            }
-        )
-    return out
 
 
 def _provenance(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -403,3 +403,31 @@ def as_json(store: Store, recipe: str = "default") -> dict[str, Any]:
             for m, d, n in store.outside_manifest()
         ],
     }
+
+
+def run_history(store: Store) -> list[dict[str, Any]]:
+    """The runs, oldest first: id, model (display name), datasets, status, start time, counts from the run
+    summary, judge cost and wall time (`almeval runs`, the HTML report)."""
+    import json
+    import time
+
+    names = store.display_names()
+    rows = []
+    for r in store.runs():
+        summary = json.loads(r["summary"] or "{}")
+        rows.append(
+            {
+                "run": r["run_id"],
+                "model": names.get(r["model"], r["model"]),
+                "datasets": json.loads(r["datasets"] or "[]"),
+                "status": r["status"],
+                "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started"])),
+                "items": summary.get("items", ""),
+                "inferred": summary.get("inferred", ""),
+                "failed": summary.get("failed", ""),
+                "judged": summary.get("judged", ""),
+                "judge_cost_usd": summary.get("judge_cost_usd", ""),
+                "wall_s": summary.get("wall_s", round(r["finished"] - r["started"], 2) if r["finished"] else ""),
+            }
+        )
+    return rows

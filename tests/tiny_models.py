@@ -4,11 +4,27 @@ real from_pretrained / processor / generate code runs in tests without downloadi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+def byte_tokenizer(specials: list[str]) -> tuple[Any, dict[str, int]]:
+    """A byte-level Qwen2 tokenizer with `specials` (the first is the pad token; <|im_end|> ends a turn),
+    and each special's id."""
+    from transformers import Qwen2Tokenizer
+
+    tok = Qwen2Tokenizer(
+        vocab=byte_vocab(specials),
+        merges=[],
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=specials[1:],
+    )
+    return tok, {s: tok.convert_tokens_to_ids(s) for s in specials}
 
 
 def byte_vocab(specials: list[str]) -> dict[str, int]:
@@ -131,19 +147,11 @@ def tiny_qwen2_audio(out: Path, seed: int = 0) -> Path:
         Qwen2AudioConfig,
         Qwen2AudioForConditionalGeneration,
         Qwen2AudioProcessor,
-        Qwen2Tokenizer,
         WhisperFeatureExtractor,
     )
 
     specials = [*QWEN, "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>"]
-    tok = Qwen2Tokenizer(
-        vocab=byte_vocab(specials),
-        merges=[],
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        additional_special_tokens=specials[1:],
-    )
-    ids = {s: tok.convert_tokens_to_ids(s) for s in specials}
+    tok, ids = byte_tokenizer(specials)
     torch.manual_seed(seed)
     cfg = Qwen2AudioConfig(
         audio_config={
@@ -424,18 +432,11 @@ def tiny_qwen2_vl(out: Path, seed: int = 0) -> Path:
     """A 1-layer Qwen2-VL (vision tower and text model) with a byte-level tokenizer, its real image
     processor (small pixel bounds) and a chat template that places the vision tokens."""
     import torch
-    from transformers import Qwen2Tokenizer, Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     specials = [*QWEN, "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
-    tok = Qwen2Tokenizer(
-        vocab=byte_vocab(specials),
-        merges=[],
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        additional_special_tokens=specials[1:],
-    )
-    ids = {s: tok.convert_tokens_to_ids(s) for s in specials}
+    tok, ids = byte_tokenizer(specials)
     torch.manual_seed(seed)
     cfg = Qwen2VLConfig(
         vision_config={
