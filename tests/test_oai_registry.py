@@ -723,3 +723,36 @@ def _evals_log_reader():
         "extract_final_results": lambda p: next(x["final_report"] for x in lines(p) if "final_report" in x),
         "extract_individual_results": lambda p, t="metrics": [x["data"] for x in lines(p) if x.get("type") == t],
     }
+
+
+def test_model_graded_evals_can_be_judged_later_from_stored_predictions(tmp_path):
+    """`almeval eval --skip-judge`, then `almeval judge --oai-registry …`: the modelgraded spec is resolved
+    again from the registries and the stored samples fill its prompt; the scores equal a judged run's."""
+    from conftest import write_manifest
+    from openai_server import FakeOpenAI, ServerConfig
+
+    from almeval.judges import JudgeOptions
+    from almeval.judging import JudgeRunOptions, judge_stored
+    from almeval.progress import Ui
+    from almeval.runner import EvalOptions, evaluate
+
+    root = fork(tmp_path / "fork")
+    preds = write_manifest(
+        tmp_path / "p" / "preds.jsonl", [{"index": 0, "prediction": "巴黎"}, {"index": 1, "prediction": "大阪 {x}"}]
+    )
+    work = tmp_path / "w"
+    evaluate(
+        EvalOptions(
+            model=f"replay:{preds}",
+            data=("oai:capitals_checked",),
+            work_dir=work,
+            oai_registries=(root,),
+            skip_judge=True,
+        )
+    )
+    with FakeOpenAI(ServerConfig(reply=_fork_replies)) as srv:
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=2.0)
+        out = judge_stored(JudgeRunOptions(judge=jopts, work_dir=work, oai_registries=(root,)), Ui(quiet=True), "r1")
+    [result] = out["datasets"].values()
+    scores = result["scores"]["judge-default@1:gpt-4o-mini"]
+    assert (scores["score"], scores["metascore"], out["judged"]) == (0.5, 50.0, 2)
