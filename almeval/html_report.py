@@ -23,6 +23,7 @@ those files are). Everything from a model, a judge or a dataset travels as JSON 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -33,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from .datasets.catalog import GROUPS
+from .errors import AlmevalError
 from .report import _groups, _rows, _unit, run_history, task_group
 from .store import Store
 from .values import RecipeId
 
 EMBED_LIMIT = 32 * 1024 * 1024  # bytes of distinct media files embedded; above it, files are linked
+PROMPT_LIMIT = 2000  # judge samples whose rendered prompt is embedded (a few KB each); above it, none are
 PAGE = 50  # item rows per drill-down page
 TEMPLATE = Path(__file__).with_name("templates") / "report.html.j2"
 
@@ -249,6 +252,7 @@ def _item_sets(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str,
             scope["recipes"].append(r["recipe"])
     sets: list[dict[str, Any]] = []
     media_paths: dict[str, str] = {}
+    render = _prompt_renderer(store, scopes, rows)
     for n, ((key, dataset), scope) in enumerate(sorted(scopes.items(), key=lambda kv: (kv[1]["model"], kv[0][1]))):
         values = {rid: store.item_values(key, dataset, rid) for rid in scope["recipes"]}
         judges = sorted({rid.split(":", 1)[1] for rid in scope["recipes"] if ":" in rid})
@@ -269,6 +273,7 @@ def _item_sets(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str,
                     "status": r["status"],
                     "reply": r["reply"] or "",
                     "repair": r["repair"] or "",
+                    "prompt": render(r["template"], row, r.get("prediction") or row["text"] or ""),
                 }
                 for j in judges
                 for r in sorted(replies[j].get(idx, []), key=lambda r: (r["template"], r["sample_no"]))
@@ -292,6 +297,58 @@ def _item_sets(store: Store, rows: list[dict[str, Any]]) -> tuple[list[dict[str,
             )
         sets.append({"id": n, "model": scope["model"], "dataset": dataset, "recipes": scope["recipes"], "items": items})
     return sets, media_paths
+
+
+def _prompt_renderer(store: Store, scopes: Mapping[Any, Any], rows: list[dict[str, Any]]) -> Any:
+    """(template id, stored item row, prediction) → the judge messages as sent, rebuilt from the template
+    (almeval's, the config's extra folders are not read here, and openai/evals' model-graded ones from the
+    registries); "" when the report holds more than PROMPT_LIMIT judge samples or the template is unknown."""
+    judged = sum(1 for r in rows if r["subset"] == "" and ":" in r["recipe"])
+    if not judged:
+        return lambda *_: ""
+    from types import MappingProxyType
+
+    from .datasets import oai
+    from .judges.oai import oai_templates
+    from .judges.templates import load_templates
+    from .values import EMPTY, Sample
+
+    templates = dict(load_templates())
+    graded = {d for _, d in scopes if d.startswith(oai.PREFIX)}
+    with contextlib.suppress(AlmevalError):  # that run's registries may not be given here: no prompt then
+        templates.update(oai_templates([info for d in sorted(graded) for info in oai.select(d)]))
+    budget = {"left": PROMPT_LIMIT}
+
+    def render(template_id: str, row: Mapping[str, Any], prediction: str) -> str:
+        template = templates.get(template_id)
+        if template is None or budget["left"] <= 0:
+            return ""
+        budget["left"] -= 1
+        meta = json.loads(row.get("meta") or "{}")
+        sample = Sample(
+            dataset=row["dataset"],
+            subset=row["subset"],
+            index=row["idx"],
+            audio=(),
+            question=row["question"],
+            answer=row["answer"],
+            audio_content=row.get("audio_content") or "",
+            task=row.get("task") or "",
+            meta=MappingProxyType(meta) if meta else EMPTY,
+        )
+        try:
+            messages = template.messages(sample, prediction)
+        except (AlmevalError, KeyError, IndexError, ValueError):  # not fillable from the stored fields
+            return ""
+        return "\n\n".join(f"[{m['role']}]\n{_text(m['content'])}" for m in messages)
+
+    return render
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content)
 
 
 def _flags(status: str, values: Mapping[str, Mapping[str, Any]], judged: bool) -> list[str]:
