@@ -6,7 +6,8 @@ same machinery as judges (C6) — instead of GPU micro-batches.
 
 Options: base_url=URL (else $OPENAI_BASE_URL, else OpenAI; several comma-separated URLs are replicas of
 one model, balanced with failover: almeval/endpoint/replicas.py), concurrency (per server), rpm, tpm,
-timeout, health_s (replica health-check interval, default 5), max_tokens (default 512), temperature
+timeout, health_s (replica health-check interval, default 5), max_images (a model that takes only that
+many images gets an item's first ones; recorded in its identity), max_tokens (default 512), temperature
 (default 0), seed (default 0).
 """
 
@@ -28,7 +29,7 @@ from .base import AsyncModel, Output, text_chat
 
 class EndpointAudioAdapter(AsyncModel):
     name = "openai"
-    option_names = frozenset({"base_url", "max_tokens", "model", "temperature", "health_s"})
+    option_names = frozenset({"base_url", "max_tokens", "model", "temperature", "health_s", "max_images"})
     version = "1"
     takes_images = True
     # the endpoint's URL enters the key through `identity`, without its credentials
@@ -46,9 +47,11 @@ class EndpointAudioAdapter(AsyncModel):
         so adding or losing a replica does not change what its answers are keyed by — the replicas must
         serve the same checkpoint under that name (their URLs are in the run's recorded options)."""
         found = endpoints(options)
+        images = {"max_images": int(options["max_images"])} if options.get("max_images") else {}
         if len(found) == 1:
-            return {**super().identity(options), **found[0].identity()}
-        return {**super().identity(options), "backend": "openai-compatible", "model": found[0].model, "replicas": True}
+            return {**super().identity(options), **found[0].identity(), **images}
+        replicas = {"backend": "openai-compatible", "model": found[0].model, "replicas": True}
+        return {**super().identity(options), **replicas, **images}
 
     @classmethod
     def concurrency(cls, options: Mapping[str, str]) -> int:
@@ -78,7 +81,7 @@ class EndpointAudioAdapter(AsyncModel):
 
     async def acomplete(self, request: Request) -> Output:
         assert self.client is not None, "start() first"
-        reply = await self.client.complete(messages(request), request.params)
+        reply = await self.client.complete(messages(request, int(self.options.get("max_images", 0))), request.params)
         return reply.text
 
     async def aclose(self) -> None:
@@ -106,14 +109,15 @@ def endpoint(options: Mapping[str, str]) -> Endpoint:
     )
 
 
-def messages(request: Request) -> list[dict[str, Any]]:
+def messages(request: Request, max_images: int = 0) -> list[dict[str, Any]]:
+    """The chat messages for one item. `max_images` > 0: a model that takes only that many images gets the
+    first ones (the option is part of the model's identity, so the report's provenance says so)."""
     chat = text_chat(request)
     if chat is not None:  # a text benchmark's own messages (openai/evals)
         return chat
     # images first, then the text, as VLMEvalKit orders an image benchmark's message
-    parts: list[dict[str, Any]] = [
-        {"type": "image_url", "image_url": {"url": data_uri(i)}} for i in request.sample.images
-    ]
+    images = request.sample.images[:max_images] if max_images > 0 else request.sample.images
+    parts: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": data_uri(i)}} for i in images]
     parts += [{"type": "text", "text": request.prompt}] if request.prompt else []
     parts += [
         {"type": "input_audio", "input_audio": {"data": wav_base64(a), "format": "wav"}} for a in request.sample.audio

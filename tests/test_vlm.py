@@ -323,3 +323,19 @@ def test_captioning_reports_cider_bleu4_and_rouge_l_from_pycocoevalcaps_scorers(
     assert s["bleu4"] == round(100 * bleu[3], 2) and s["rouge_l"] == round(100 * Rouge().compute_score(gts, res)[0], 2)
     again = scores(run(tmp_path, model, f"vlm:{tsv}"), "vlm:COCO_VAL", "vlm-caption@1")  # from stored item values
     assert again["cider"] == s["cider"]
+
+
+def test_a_model_that_takes_one_image_gets_the_first_and_its_identity_says_so(tmp_path):
+    from openai_server import FakeOpenAI
+
+    from almeval.store import Store
+
+    rows = mcq_rows()[:1]
+    rows[0]["image"] = str([drawn("first"), drawn("second", "green")])
+    tsv = write_tsv(tmp_path / "MMStar.tsv", rows, COLUMNS)
+    with FakeOpenAI() as srv:
+        run(tmp_path, "openai:vlm", f"vlm:{tsv}", model_args={"base_url": srv.base_url, "max_images": "1"})
+        [body] = srv.stats.bodies
+    assert [p["type"] for p in body["messages"][0]["content"]] == ["image_url", "text"]
+    [score] = [s for s in Store(tmp_path / "w" / "almeval.sqlite").scores() if s.subset == ""]
+    assert score.provenance["adapter"]["max_images"] == 1  # the report's provenance shows it
