@@ -102,30 +102,49 @@ def choice_of(reply: str, options: Mapping[str, str]) -> str | None:
 @dataclass(frozen=True)
 class ImageChoice(_Rule):
     name: str = "vlm-mcq"
+    version: str = "2"  # 2: per-item values keep the l2-category (its accuracy table)
     fields: tuple[str, ...] = ("failed", "invalid", "group", "correct")
 
     def item_key(self, sample: Sample, pred: Prediction) -> str:
         return _item_key(self.id, sample, pred)
 
-    def item(self, sample: Sample, pred: Prediction) -> dict[str, float]:
+    def item(self, sample: Sample, pred: Prediction) -> dict[str, Any]:
         group = sample.meta.get("group", sample.index)
         gid = group if isinstance(group, int) else _key_int(str(group))
+        l2 = str(sample.meta.get("l2-category", ""))
         if pred.status != "ok":
-            return {"failed": 1, "invalid": 0, "group": gid, "correct": 0}
+            return {"failed": 1, "invalid": 0, "group": gid, "correct": 0, "l2": l2}
         got = choice_of(pred.text, sample.meta.get("options") or {})
-        return {"failed": 0, "invalid": int(got is None), "group": gid, "correct": int(got == sample.answer)}
+        return {"failed": 0, "invalid": int(got is None), "group": gid, "correct": int(got == sample.answer), "l2": l2}
 
-    def aggregate(self, lang: str, values: Iterable[tuple[int, ...]]) -> dict[str, Any]:
+    def compact(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (*(int(values[f]) for f in self.fields), str(values.get("l2", "")))
+
+    def aggregate(self, lang: str, values: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
         rows = list(values)
-        groups: dict[int, list[tuple[int, ...]]] = defaultdict(list)
-        for r in rows:
-            groups[r[2]].append(r)
-        hits = [int(all(r[3] for r in g)) for g in groups.values()]
+        hits = _circular_hits(rows)
         out = self.summary(rows, hits, invalid=sum(r[1] for r in rows))
         out["acc"] = round(100.0 * sum(hits) / len(hits), 2) if hits else None
-        out["questions"] = len(groups)
-        out["circular"] = any(len(g) > 1 for g in groups.values())
+        out["questions"] = len(hits)
+        out["circular"] = len(hits) < len(rows)
+        by_l2: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for r in rows:
+            if r[4]:
+                by_l2[r[4]].append(r)
+        if by_l2:  # VLMEvalKit's accuracy per l2-category, each question counted as a whole
+            out["l2"] = {
+                k: round(100.0 * sum(h) / len(h), 2)
+                for k, h in sorted((k, _circular_hits(v)) for k, v in by_l2.items())
+            }
         return out
+
+
+def _circular_hits(rows: list[tuple[Any, ...]]) -> list[int]:
+    """One hit per question (rows sharing a circular group): right only if every rotation is."""
+    groups: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for r in rows:
+        groups[r[2]].append(r)
+    return [int(all(r[3] for r in g)) for g in groups.values()]
 
 
 # -- yes / no -----------------------------------------------------------------------------------------

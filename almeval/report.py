@@ -179,6 +179,8 @@ def _parts(rows: list[dict[str, Any]]) -> list[str]:
         extra += [f"metascore {_fmt(v['metascore'])}% of {v['metascore_n']}"] if v.get("metascore") is not None else []
         extra += [f"f1_score {_fmt(v['f1_score'])}"] if v.get("f1_score") is not None else []
         extra += [f"{label} {_fmt(v[k])}" for k, label in EXTRAS.items() if v.get(k) is not None]
+        if v.get("l2"):
+            extra.append("l2-category " + ", ".join(f"{k} {_fmt(a)}" for k, a in v["l2"].items()))
         if extra:
             out.append(f"- {r['model']}: " + " · ".join(extra))
     return ["", *out] if out else []

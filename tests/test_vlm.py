@@ -74,7 +74,8 @@ def test_multiple_choice_by_exact_matching_with_mmbench_circular_evaluation(tmp_
     """Option extraction as VLMEvalKit's exact matching does it (a letter among the reply's last tokens,
     "the answer is X", or the one option text the reply holds) and circular scoring: a question counts
     only if every rotation of it is right. Per category as subsets; unmatched replies counted invalid."""
-    tsv = write_tsv(tmp_path / "MMBench_DEV_EN.tsv", mcq_rows(), COLUMNS)
+    rows = [{**r, "l2-category": "reasoning" if r["index"] == "2" else "perception"} for r in mcq_rows()]
+    tsv = write_tsv(tmp_path / "MMBench_DEV_EN.tsv", rows, COLUMNS)
     model = replay(
         tmp_path / "p.jsonl",
         {
@@ -86,14 +87,15 @@ def test_multiple_choice_by_exact_matching_with_mmbench_circular_evaluation(tmp_
         },
     )
     out = run(tmp_path, model, f"vlm:{tsv}")
-    s = scores(out, "vlm:MMBench_DEV_EN", "vlm-mcq@1")
+    s = scores(out, "vlm:MMBench_DEV_EN", "vlm-mcq@2")
     assert (s["acc"], s["questions"], s["circular"], s["invalid"], s["n"]) == (66.67, 3, True, 1, 5)
+    assert s["l2"] == {"perception": 50.0, "reasoning": 100.0}  # per l2-category, questions counted whole
     from almeval.store import Store
 
     rows = {(r.subset, r.recipe): r for r in Store(tmp_path / "w" / "almeval.sqlite").scores()}
-    assert rows[("shapes", "vlm-mcq@1")].values["acc"] == 50.0 and rows[("animals", "vlm-mcq@1")].values["acc"] == 100
+    assert rows[("shapes", "vlm-mcq@2")].values["acc"] == 50.0 and rows[("animals", "vlm-mcq@2")].values["acc"] == 100
     # the file is named as a published one but is not it: reported, and marked in every score's provenance
-    assert rows[("", "vlm-mcq@1")].provenance["data"] == "unverified"
+    assert rows[("", "vlm-mcq@2")].provenance["data"] == "unverified"
     with pytest.raises(DataError, match="differs from the published"):
         run(tmp_path, model, f"vlm:{tsv}", work="w2", verify_data=True)
 
@@ -274,11 +276,11 @@ def test_unknown_names_need_a_type_and_image_benchmarks_need_a_model_that_takes_
     log = tmp_path / "fake.log"
     for _ in range(2):  # echo: the answer letter itself; the rerun loads no model at all
         out = run(tmp_path, "fake", f"vlm:{tsv}#mcq", model_args={"log": str(log)})
-    assert scores(out, "vlm:MyQuiz", "vlm-mcq@1")["acc"] == 100.0
+    assert scores(out, "vlm:MyQuiz", "vlm-mcq@2")["acc"] == 100.0
     assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == ["init", "generate"]
     monkeypatch.setenv("LMUData", str(tmp_path))
     out = run(tmp_path, "fake", "vlm:MyQuiz#mcq", work="w3")  # by name under $LMUData
-    assert scores(out, "vlm:MyQuiz", "vlm-mcq@1")["n"] == 2
+    assert scores(out, "vlm:MyQuiz", "vlm-mcq@2")["n"] == 2
     with pytest.raises(ConfigError, match="does not take images"):
         run(tmp_path, "sphinx", f"vlm:{tsv}#mcq", work="w2")
 
@@ -294,7 +296,7 @@ def test_a_local_qwen2_vl_runs_an_image_benchmark_batched_and_reruns_free(tmp_pa
     tsv = write_tsv(tmp_path / "MMStar.tsv", rows, COLUMNS)
     args = {"max_new_tokens": "3", "batch_size": "2"}
     first = run(tmp_path, f"qwen2-vl:{model}", f"vlm:{tsv}", model_args=args)
-    s = scores(first, "vlm:MMStar", "vlm-mcq@1")
+    s = scores(first, "vlm:MMStar", "vlm-mcq@2")
     assert first["inferred"] == 3 and s["n"] == 3 and s["failed"] == 0
     again = run(tmp_path, f"qwen2-vl:{model}", f"vlm:{tsv}", model_args=args)
     assert again["inferred"] == 0

@@ -67,16 +67,22 @@ def test_multiple_choice_agrees_with_vlmevalkits_can_infer_and_circular_grouping
             truth = rng.choice("ABCD")
             index = str(q + turn * 1_000_000)
             rows.append({"index": index, "image": img, "question": "What is it?", **options, "answer": truth})
+            rows[-1]["l2-category"] = "coarse" if q % 3 else "fine"
             a = truth if rng.random() < 0.7 else rng.choice("ABCD")  # mostly right: both sides score > 0
             b = rng.choice("ABCD")
             replies[index] = rng.choice(MCQ_REPLIES).format(a=a, b=b, t=options[a])
     tsv = write_tsv(tmp_path / "MMBench_DEV_EN.tsv", rows)
-    ours = scores(run(tmp_path, replay(tmp_path / "p.jsonl", replies), f"vlm:{tsv}"), "vlm:MMBench_DEV_EN", "vlm-mcq@1")
+    ours = scores(run(tmp_path, replay(tmp_path / "p.jsonl", replies), f"vlm:{tsv}"), "vlm:MMBench_DEV_EN", "vlm-mcq@2")
     groups: dict[int, list[bool]] = defaultdict(list)
+    l2_of: dict[int, str] = {}
     for r in rows:
         picked = vk["can_infer"](replies[r["index"]], {L: r[L] for L in "ABCD"})
         groups[int(r["index"]) % 1_000_000].append(picked == r["answer"])
+        l2_of[int(r["index"]) % 1_000_000] = r["l2-category"]
     theirs = 100 * sum(all(g) for g in groups.values()) / len(groups)
+    for l2 in ("coarse", "fine"):
+        mine = [all(g) for q, g in groups.items() if l2_of[q] == l2]
+        assert abs(ours["l2"][l2] - 100 * sum(mine) / len(mine)) <= 0.01, l2
     assert 0 < theirs < 100  # a comparison that can tell
     print(f"\n| MMBench (circular, exact matching) | {len(rows)} | {theirs:.2f} | {ours['acc']} |")
     assert abs(ours["acc"] - theirs) <= 0.01
