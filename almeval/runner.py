@@ -315,6 +315,7 @@ def _summary(
         "inference_cache_hits": items - sum(len(p.misses) for p in plans),
         "judged": jc.judged if jc else 0,
         "judge_cache_hits": jc.judge_cache_hits if jc else 0,
+        "judge_decided_by_rule": jc.decided if jc else 0,  # verdicts a template's rule reached, no call
         "judge_errors": jc.errors if jc else 0,
         "judge_429s": throttled(ctx.limiters),
         "judge_invalid": jc.invalid if jc else 0,

@@ -170,6 +170,8 @@ def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str,
     unknown_price = set()
     for sample, pred in pairs:
         for req in build_requests(stage.judges, stage.wiring, sample, pred):
+            if req.template.decided(sample, pred.text) is not None:  # a rule decides it: no call
+                continue
             stored = stage.store.judgments([req.key]).get(req.key)
             if (stored is not None and stored.status == "ok") or stage.memo.get("judge", req.key) is not None:
                 hits += 1

@@ -178,6 +178,29 @@ def oai_classify(
     return _invalid(f"no line matches one of {', '.join(choice_strings)}")
 
 
+def choice_letter(reply: str, *, answer: str = "", letters: str = "ABCDEFGHIJ", **_: Any) -> Parsed:
+    """A judge that names the option an answer chose: the letter alone on the reply's last line (with
+    brackets, a period or "Option" around it), or Z for none; right when it is the item's answer."""
+    line = _last_line(reply).strip(" .*()[]'\"")
+    if line.lower().startswith("option"):
+        line = line[len("option") :].strip(" .:*()[]'\"")
+    if len(line) != 1 or line.upper() not in letters + "Z":
+        return _invalid(f"last line is not one option letter or Z: {line[:40]!r}")
+    letter = line.upper()
+    return Parsed(True, 1.0 if letter == answer.strip().upper() else 0.0, letter)
+
+
+def exact_choice(question: str, prediction: str, options: Mapping[str, str]) -> str | None:
+    """A `decide` rule: the option exact matching reads from the answer (then no judge is asked)."""
+    from almeval.image_rules import choice_of
+
+    return choice_of(prediction, options) if options else None
+
+
+# `decide:` rules a template may name: the verdict a rule reaches without a judge call, or None (ask)
+DECIDERS: dict[str, Callable[[str, str, Mapping[str, str]], str | None]] = {"exact-choice": exact_choice}
+
+
 _DOUBLE_BRACKET = re.compile(r"\[\[(\d+)\]\]")
 
 
@@ -289,6 +312,7 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
     "bracket_0_5": bracket_0_5,
     "json_judgment": json_judgment,
     "choice": choice,
+    "choice_letter": choice_letter,
     "oai_classify": oai_classify,
     "first_number_or_rating": first_number_or_rating,
     "last_line_yes_no": last_line_yes_no,
@@ -311,6 +335,7 @@ VERDICTS: dict[str, Callable[..., list[str]]] = {
     "json_judgment": lambda **_: ['{"judgment": "correct"}', '{"judgment": "incorrect"}'],
     "choice": lambda choice_strings=(), **_: list(choice_strings),
     "oai_classify": lambda choice_strings=(), **_: list(choice_strings),
+    "choice_letter": lambda letters="ABCDEFGHIJ", **_: [*letters, "Z"],
     "first_number_or_rating": lambda **_: [str(i) for i in range(1, 6)],
     "last_line_yes_no": lambda **_: ["yes", "no"],
     "mean_of_ratings": lambda **_: [str(i) for i in range(1, 6)],
@@ -328,6 +353,7 @@ SCALES: dict[str, tuple[str, float, float]] = {  # parse → (metric name, multi
     "correct_incorrect": ("acc", 100.0, 0.0),
     "json_judgment": ("acc", 100.0, 0.0),
     "choice": ("acc", 100.0, 0.0),
+    "choice_letter": ("acc", 100.0, 0.0),
     "oai_classify": ("score", 1.0, 0.0),  # the spec's own choice scores, as oaieval reports them
     "score_1_5": ("score", 1.0, 1.0),
     "rating_1_10": ("score", 10.0, 1.0),

@@ -87,6 +87,7 @@ class JudgeCounters:
     invalid: int = 0
     repaired: int = 0
     skipped_budget: int = 0
+    decided: int = 0  # verdicts a template's rule reached without a call (e.g. exact choice matching)
     cost_usd: float = 0.0
     est_cost_usd: float = 0.0
 
@@ -188,10 +189,15 @@ class JudgeStage:
     async def submit(self, sample: Sample, pred: Prediction) -> None:
         self._raise_fatal()
         for req in build_requests(self.judges, self.wiring, sample, pred):
+            verdict = req.template.decided(sample, pred.text)
+            if verdict is not None:  # the template's rule decides: recorded as the reply, no call
+                self.counters.decided += 1
+                self._record(req, self._decided(req, verdict), new=True)
+                continue
             hit = self._lookup(req)
             if hit is not None:
                 self.counters.judge_cache_hits += 1
-                if not (self.repair and not req.template.parse_reply(hit.reply, pred.text).ok):
+                if not (self.repair and not req.template.parse_reply(hit.reply, pred.text, sample.answer).ok):
                     self._record(req, hit, new=False)
                     continue
             await self._queues[req.judge.label].put((req, hit))
@@ -269,7 +275,7 @@ class JudgeStage:
         return judgment
 
     async def _maybe_repair(self, req: JudgeRequest, reply: str) -> str:
-        parsed = req.template.parse_reply(reply, req.prediction)
+        parsed = req.template.parse_reply(reply, req.prediction, req.sample.answer)
         if parsed.ok:
             return ""
         messages = [
@@ -329,10 +335,22 @@ class JudgeStage:
         )
         return judgment
 
+    def _decided(self, req: JudgeRequest, verdict: str) -> Judgment:
+        """A verdict the template's rule reached, as a judgment that names the rule, not a model."""
+        return Judgment(
+            key=req.key,
+            judge=req.judge.label,
+            template=req.template.id,
+            template_digest=req.template.digest,
+            reply=verdict,
+            model_returned=f"rule:{req.template.decide}",
+            run_id=self.run_id,
+        )
+
     def _record(self, req: JudgeRequest, judgment: Judgment, new: bool, repair_key: str = "") -> None:
         if new:
             self._judgments.append(judgment)
-        if not req.template.parse_reply(judgment.reply, req.prediction).ok and not repair_key:
+        if not req.template.parse_reply(judgment.reply, req.prediction, req.sample.answer).ok and not repair_key:
             self.counters.invalid += 1
         self._verdicts.append(self._verdict(req, "ok", repair_key))
         self._progress()

@@ -12,9 +12,9 @@ from the denominator as Kimi-Audio-Evalkit does. Unjudged items (not yet sent) a
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from almeval.cache.keys import content_key
@@ -55,6 +55,7 @@ class JudgedItem:
     key: str = ""  # over the template (what it sends and how it is read), the replies and the statuses
     label: str = ""  # the verdict as read (a classification template's choice; "" for n > 1 or none)
     expected: str | None = None  # a metaeval sample's labelled choice (openai/evals ModelBasedClassify)
+    group: Any = None  # a circular question's group (VLMEvalKit TSVs): the question is right only if all are
 
     @property
     def template_id(self) -> str:
@@ -84,6 +85,12 @@ def judged_items(
 
 
 def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dict[str, Any]]) -> JudgedItem:
+    item = _verdict_of(template, s, pred_status, rows)
+    group = s.meta.get("group")
+    return replace(item, group=group) if group is not None else item
+
+
+def _verdict_of(template: Template | None, s: Sample, pred_status: str, rows: list[dict[str, Any]]) -> JudgedItem:
     expected = s.meta.get("oai_choice")
     if template is None:
         return JudgedItem(s.index, s.subset, "unjudged", None, None, expected=expected)
@@ -100,9 +107,9 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
         if r["status"] != "ok":
             statuses.add("error")
             continue
-        parsed = template.parse_reply(r["reply"], r.get("prediction") or "")
+        parsed = template.parse_reply(r["reply"], r.get("prediction") or "", s.answer)
         if not parsed.ok and r["repair"]:
-            parsed = template.parse_reply(r["repair"], r.get("prediction") or "")
+            parsed = template.parse_reply(r["repair"], r.get("prediction") or "", s.answer)
         if parsed.ok:
             labels.append(parsed.label)
             if parsed.value is not None:
@@ -116,6 +123,7 @@ def _item(template: Template | None, s: Sample, pred_status: str, rows: list[dic
             "template": [template.id, template.digest, template.parse, dict(template.options), template.json_verdict],
             "replies": sorted([r["sample_no"], r["status"], r["reply"] or "", r["repair"] or ""] for r in current),
             "prediction": next((r.get("prediction") or "" for r in current), ""),
+            "answer": s.answer,
         },
     )
     label = labels[0] if len(current) == 1 and labels else ""
@@ -136,6 +144,12 @@ def aggregate(items: list[JudgedItem], recipe: str) -> dict[str, Any]:
     ]
     # a verdict without a score (and an invalid one where no choice has a score) counts in n, not in the mean
     scored = [v for v in (i.value if i.status == "ok" else floor for i in kept) if v is not None]
+    questions: dict[Any, list[float]] = defaultdict(list)
+    for i in kept:
+        if i.group is not None:
+            questions[i.group].append(i.value if i.status == "ok" and i.value is not None else (floor or 0.0))
+    if questions and any(len(v) > 1 for v in questions.values()):  # circular: a question is its worst rotation
+        scored = [min(v) for v in questions.values()]
     value = round(sum(scored) / len(scored), 2) if scored else None
     out: dict[str, Any] = {
         metric: value,

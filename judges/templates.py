@@ -22,7 +22,7 @@ from almeval.errors import ConfigError, UnknownNameError
 from almeval.registry import load_entry_points, load_object
 from almeval.values import TASK_DEFAULT, DatasetInfo, Sample
 
-from .parsers import PARSERS, SCALES, VERDICTS, Parsed, is_short, without_echo
+from .parsers import DECIDERS, PARSERS, SCALES, VERDICTS, Parsed, is_short, without_echo
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
@@ -45,6 +45,7 @@ class Template:
     # user message sent as content parts as its client sends it; "" = almeval's own template
     reference: str = ""
     graded: Graded | None = None  # an openai/evals modelgraded spec (judges/oai.py): its messages, filled its way
+    decide: str = ""  # a rule (parsers.DECIDERS) whose verdict stands where it reaches one: no call then
 
     def messages(self, sample: Sample, prediction: str) -> list[dict[str, Any]]:
         if self.graded is not None:
@@ -82,20 +83,28 @@ class Template:
         response_format = {"type": "json_schema", "json_schema": {"name": "verdict", "strict": True, "schema": schema}}
         return replace(self, params={**self.params, "response_format": response_format}, json_verdict=True)
 
-    def parse_reply(self, reply: str, prediction: str = "") -> Parsed:
+    def decided(self, sample: Sample, prediction: str) -> str | None:
+        """The verdict this template's `decide` rule reaches without a judge (recorded as the reply), or
+        None: the judge is asked."""
+        if not self.decide:
+            return None
+        return DECIDERS[self.decide](sample.question, prediction, sample.meta.get("options") or {})
+
+    def parse_reply(self, reply: str, prediction: str = "", answer: str = "") -> Parsed:
         """The judge's verdict, read with the model's answer (`prediction`) taken out of the reply first.
         A short answer ("C", "yes") may be the judge's own bare verdict line too: when taking its whole-
         line copies out leaves no verdict, the reply is read as the judge wrote it. A structured reply
         (`structured()`) is read from its `verdict` field only."""
         parse = PARSERS[self.parse]
+        options = {**self.options, "answer": answer} if answer else self.options
         if self.json_verdict:
             verdict = json_verdict(reply, self.verdicts())
             if verdict is None:
                 return Parsed(False, reason="not a JSON object with one verdict the schema allows")
-            return parse(verdict, **self.options)
-        parsed = parse(without_echo(reply, prediction), **self.options)
+            return parse(verdict, **options)
+        parsed = parse(without_echo(reply, prediction), **options)
         if not parsed.ok and is_short(prediction):
-            return parse(reply, **self.options)
+            return parse(reply, **options)
         return parsed
 
     def verdicts(self) -> list[str]:
@@ -155,13 +164,18 @@ def _load(path: Path) -> Template:
     data = yaml.safe_load(path.read_bytes())
     if data.get("parse") not in PARSERS:
         raise ConfigError(f"{path}: parse must be one of {', '.join(PARSERS)}")
-    options = {k: data[k] for k in ("choice_strings", "choice_scores", "cot") if k in data}
+    options = {k: data[k] for k in ("choice_strings", "choice_scores", "cot", "letters") if k in data}
+    decide = str(data.get("decide") or "")
+    if decide and decide not in DECIDERS:
+        raise ConfigError(f"{path}: decide must be one of {', '.join(DECIDERS)}")
     # The digest covers what the judge is sent (messages, params), not how its reply is read: a change to
     # the parse rule or the choice scores re-scores stored replies without a single call.
     delimit = bool(data.get("delimit", True))
     sent = {"system": data.get("system", ""), "user": data["user"], "params": data.get("params") or {}}
     if delimit:  # what the judge is sent changes with the markers and their note
         sent["delimit"] = DELIMIT_NOTE
+    if decide:  # which items are sent at all
+        sent["decide"] = decide
     digest = hashlib.sha256(canonical_json(sent).encode()).hexdigest()
     return Template(
         id=data["id"],
@@ -174,6 +188,7 @@ def _load(path: Path) -> Template:
         options=options,
         description=data.get("description", ""),
         delimit=delimit,
+        decide=decide,
     )
 
 

@@ -341,3 +341,48 @@ def test_a_model_that_takes_one_image_gets_the_first_and_its_identity_says_so(tm
     assert [p["type"] for p in body["messages"][0]["content"]] == ["image_url", "text"]
     [score] = [s for s in Store(tmp_path / "w" / "almeval.sqlite").scores() if s.subset == ""]
     assert score.provenance["adapter"]["max_images"] == 1  # the report's provenance shows it
+
+
+def test_with_a_judge_only_replies_exact_matching_cannot_read_are_sent_and_questions_stay_circular(tmp_path):
+    """vlm-choice: exact matching decides where it can (recorded as a verdict naming the rule, no call);
+    the judge names the option for the rest; right when it is the answer; MMBench's rotations still count
+    as one question."""
+    from openai_server import FakeOpenAI, ServerConfig
+
+    from almeval.judges import JudgeOptions
+    from almeval.store import Store
+
+    tsv = write_tsv(tmp_path / "MMBench_DEV_EN.tsv", mcq_rows(), COLUMNS)
+    replies = {
+        "0": "(A)",
+        "1000000": "The answer is B.",
+        "1": "B",
+        "1000001": "I would say A or D",
+        "2": "It is a cat.",
+    }
+    model = replay(tmp_path / "p.jsonl", replies)
+    with FakeOpenAI(ServerConfig(reply=lambda _m, messages: "Reasoning aside.\nC")) as srv:
+        jopts = JudgeOptions(judges=("gpt-4o-mini",), base_url=srv.base_url, timeout_s=5)
+        out = run(tmp_path, model, f"vlm:{tsv}", judge=jopts)
+        sent = [b["messages"][0]["content"] for b in srv.stats.bodies]
+    assert len(sent) == 1 and "I would say A or D" in sent[0] and "a blue circle" in sent[0]
+    assert (out["judged"], out["judge_decided_by_rule"]) == (1, 4)
+    scores = out["datasets"]["vlm:MMBench_DEV_EN"]["scores"]
+    assert scores["vlm-mcq@2"]["acc"] == 66.67  # exact matching alone
+    judged = scores["judge-default@1:gpt-4o-mini"]
+    assert (judged["acc"], judged["n"], judged["invalid"]) == (100.0, 5, 0)  # 3 questions, all right
+    store = Store(tmp_path / "w" / "almeval.sqlite")
+    [key] = [m.key for m in store.models()]
+    verdicts = store.verdict_rows(key, "vlm:MMBench_DEV_EN", "gpt-4o-mini")
+    made_by = sorted(r["model_returned"] for rs in verdicts.values() for r in rs)
+    assert made_by == ["gpt-4o-mini-2024-07-18", *["rule:exact-choice"] * 4]  # who decided each
+    again = run(tmp_path, model, f"vlm:{tsv}", judge=jopts)  # a rerun: cached, nothing sent
+    assert again["judged"] == 0
+
+
+def test_the_choice_letter_reading():
+    from almeval.judges.parsers import choice_letter
+
+    assert choice_letter("Thinking.\nOption (B).", answer="B").value == 1.0
+    assert choice_letter("C", answer="B").value == 0.0 and choice_letter("Z", answer="B").label == "Z"
+    assert not choice_letter("A or B", answer="A").ok and not choice_letter("", answer="A").ok

@@ -119,7 +119,7 @@ def select(selector: str) -> list[DatasetInfo]:
             manifest=f"{PREFIX}{path.resolve()}",
             description=f"VLMEvalKit TSV {path.name} ({kind})",
             rules=(recipe,),
-            judge=None,
+            judge="vlm-choice" if kind == "mcq" else None,  # with --judge: what exact matching cannot read
             group=GROUP,
         )
     ]
