@@ -42,7 +42,7 @@ ConfigOpt = Annotated[
 DEFAULT_WORK_DIR = Path("almeval-results")
 OaiRegistry = Annotated[
     list[Path] | None,
-    typer.Option("--oai-registry", help="An openai/evals registry folder for --data oai:NAME (repeatable)."),
+    typer.Option("--oai-registry", help="An openai/evals registry folder (a fork's evals/registry/), repeatable."),
 ]
 
 
@@ -411,10 +411,7 @@ def data_list(
     oai: Annotated[
         bool, typer.Option("--oai", help="List the openai/evals registries' evals and eval sets instead.")
     ] = False,
-    oai_registry: Annotated[
-        list[Path] | None,
-        typer.Option("--oai-registry", help="An openai/evals registry folder (a fork's evals/registry/), repeatable."),
-    ] = None,
+    oai_registry: OaiRegistry = None,
 ) -> None:
     """Every known dataset: task, subsets, how it is scored (rule recipes, judge template), prepared or not.
     With --oai: the evals and eval sets of the openai/evals registries (the installed package's, then

@@ -20,10 +20,11 @@ from typing import Any
 
 from .datasets import oai
 from .errors import ConfigError
+from .judging import stored_sample
 from .recipes import recipes_for
 from .rules import ideals_of, picked_option
 from .store import Store
-from .values import EMPTY, Sample, Score
+from .values import Sample, Score
 
 INVALID = "__invalid__"  # how oaieval names a reply it could not read as a choice
 
@@ -48,7 +49,7 @@ def _log(store: Store, model: str, label: str, dataset: str, judge: str) -> list
     base, _, rest = spec.id.partition(".")
     split = rest.split(".")[0] if rest else ""
     scores = [s for s in store.scores(model) if s.dataset == dataset and s.subset == ""]
-    graded = spec.cls == oai.MODEL_GRADED
+    graded = reg.graded(spec) if spec.cls == oai.MODEL_GRADED else None  # resolved once, not per sample
     recipe = _judge_recipe(scores, judge, dataset) if graded else recipes_for(info)[0].id
     score = next((s for s in scores if s.recipe == recipe), None)
     if score is None:
@@ -98,10 +99,10 @@ def _log(store: Store, model: str, label: str, dataset: str, judge: str) -> list
         else:
             event("sampling", sample_id, {"prompt": meta.get("input"), "sampled": [text], "model": label})
         item = values.get(row["idx"], {})
-        if graded:
-            _graded_events(event, sample_id, reg.graded(spec), meta, text, item, replies.get(row["idx"], []))
+        if graded is not None:
+            _graded_events(event, sample_id, graded, meta, text, item, replies.get(row["idx"], []))
         else:
-            _match_events(event, sample_id, spec.cls, meta, text, item)
+            _match_events(event, sample_id, spec.cls, stored_sample(dataset, row), text, item)
     return [head, *events, {"final_report": _final_report(spec.cls, score), "run_id": run}]
 
 
@@ -115,8 +116,8 @@ def _judge_recipe(scores: list[Score], judge: str, dataset: str) -> str:
     return found[0]
 
 
-def _match_events(event: Any, sample_id: str, cls: str, meta: dict[str, Any], text: str, item: dict[str, Any]) -> None:
-    ideals = ideals_of(Sample("", "", "", (), "", "", meta=meta or EMPTY))
+def _match_events(event: Any, sample_id: str, cls: str, sample: Sample, text: str, item: dict[str, Any]) -> None:
+    ideals = ideals_of(sample)
     expected: Any = ideals[0] if len(ideals) == 1 else ideals
     correct = bool(item.get("correct"))
     if cls.endswith(":Match"):

@@ -306,12 +306,10 @@ def _prompt_renderer(store: Store, scopes: Mapping[Any, Any], rows: list[dict[st
     judged = sum(1 for r in rows if r["subset"] == "" and ":" in r["recipe"])
     if not judged:
         return lambda *_: ""
-    from types import MappingProxyType
-
     from .datasets import oai
     from .judges.oai import oai_templates
     from .judges.templates import load_templates
-    from .values import EMPTY, Sample
+    from .judging import stored_sample
 
     templates = dict(load_templates())
     graded = {d for _, d in scopes if d.startswith(oai.PREFIX)}
@@ -324,20 +322,8 @@ def _prompt_renderer(store: Store, scopes: Mapping[Any, Any], rows: list[dict[st
         if template is None or budget["left"] <= 0:
             return ""
         budget["left"] -= 1
-        meta = json.loads(row.get("meta") or "{}")
-        sample = Sample(
-            dataset=row["dataset"],
-            subset=row["subset"],
-            index=row["idx"],
-            audio=(),
-            question=row["question"],
-            answer=row["answer"],
-            audio_content=row.get("audio_content") or "",
-            task=row.get("task") or "",
-            meta=MappingProxyType(meta) if meta else EMPTY,
-        )
         try:
-            messages = template.messages(sample, prediction)
+            messages = template.messages(stored_sample(row["dataset"], row), prediction)
         except (AlmevalError, KeyError, IndexError, ValueError):  # not fillable from the stored fields
             return ""
         return "\n\n".join(f"[{m['role']}]\n{_text(m['content'])}" for m in messages)

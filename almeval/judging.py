@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -234,6 +234,24 @@ def _scope(store: Store, opts: JudgeRunOptions) -> list[tuple[str, str]]:
     return chosen
 
 
+def stored_sample(dataset: str, row: Mapping[str, Any]) -> Sample:
+    """A stored item row (Store.stored_items) as the Sample judges and reports read: its text fields and
+    meta; no audio (judging needs none; the report links media by the row's `media`)."""
+    meta = json.loads(row["meta"] or "{}")
+    return Sample(
+        dataset=dataset,
+        subset=row["subset"],
+        index=row["idx"],
+        audio=(),
+        question=row["question"],
+        answer=row["answer"],
+        audio_content=row["audio_content"] or "",
+        lang=row["lang"] or "",
+        task=row["task"] or "",
+        meta=MappingProxyType(meta) if meta else EMPTY,
+    )
+
+
 def _stored_items(store: Store, model: str, dataset: str, current: set[str] | None) -> tuple[list[Pair], int]:
     """The model's stored items that the manifest in force (`current` indices) holds, and how many it no
     longer holds (kept in the store, not scored)."""
@@ -242,18 +260,6 @@ def _stored_items(store: Store, model: str, dataset: str, current: set[str] | No
         if current is not None and r["idx"] not in current:
             dropped += 1
             continue
-        meta = json.loads(r["meta"] or "{}")
-        sample = Sample(
-            dataset=dataset,
-            subset=r["subset"],
-            index=r["idx"],
-            audio=(),
-            question=r["question"],
-            answer=r["answer"],
-            audio_content=r["audio_content"] or "",
-            lang=r["lang"] or "",
-            task=r["task"] or "",
-            meta=MappingProxyType(meta) if meta else EMPTY,
-        )
+        sample = stored_sample(dataset, r)
         out.append((sample, Prediction(r["pkey"], r["text"], status=r["pstatus"], source="store")))
     return out, dropped

@@ -296,18 +296,28 @@ def assigned_key(path: Path, function: str, key: str) -> str:
 
 
 def functions_from(path: Path, names: set[str], namespace: dict[str, object]) -> dict[str, object]:
-    """Top-level functions of a reference's source file, run as written but without importing its package
-    (whose own imports may be heavy): each named `def` is taken with `ast` and executed in `namespace`
-    (which supplies the modules they use); annotations are dropped. A name the file lacks is an error."""
-    tree = _tree(path)
-    nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
-    missing = names - {n.name for n in nodes}
+    """Top-level definitions of a reference's source file, run as written but without importing its
+    package (whose own imports may be heavy): each named `def`, `class` or assigned constant is taken with
+    `ast` and executed in `namespace` (which supplies the modules they use), in file order; annotations
+    are dropped. A name the file lacks is an error."""
+
+    def defined(node: ast.stmt) -> set[str]:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            return {node.name}
+        if isinstance(node, ast.Assign):
+            return {t.id for t in node.targets if isinstance(t, ast.Name)}
+        return set()
+
+    nodes = [n for n in _tree(path).body if defined(n) & names]
+    missing = names - set().union(*map(defined, nodes))
     if missing:
         raise ConfigError(f"{path} defines no {', '.join(sorted(missing))}: is this the version almeval knows?")
     for node in nodes:
-        node.returns = None
-        for arg in [*node.args.args, *node.args.kwonlyargs]:
-            arg.annotation = None
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.FunctionDef):
+                inner.returns = None
+                for arg in [*inner.args.args, *inner.args.kwonlyargs]:
+                    arg.annotation = None
     body: list[ast.stmt] = [*nodes]
     exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
     return {name: namespace[name] for name in names}

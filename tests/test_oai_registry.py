@@ -179,25 +179,16 @@ def test_the_basic_graders_on_hand_computed_cases():
 def _evals_functions():
     """openai/evals' own grader functions, taken from the installed package's source (utils.py, api.py)
     and run as they are, without importing the package (its dependencies are not installed)."""
-    import ast
     import re
     import string
     from collections import Counter
 
+    from almeval.references import functions_from
+
     root = official_registry().parent
     namespace = {"re": re, "string": string, "Counter": Counter, "record_match": lambda *a, **k: None}
-    namespace.update({"Union": object, "Optional": object, "Callable": object, "Any": object})
-    for source, names in (
-        (root / "elsuite" / "utils.py", {"normalize", "fuzzy_match", "f1_score", "get_answer"}),
-        (root / "api.py", {"record_and_check_match"}),
-    ):
-        tree = ast.parse(source.read_text())
-        nodes = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
-        for node in nodes:
-            node.returns = None
-            for arg in [*node.args.args, *node.args.kwonlyargs]:
-                arg.annotation = None
-        exec(compile(ast.Module(body=nodes, type_ignores=[]), str(source), "exec"), namespace)
+    functions_from(root / "elsuite" / "utils.py", {"normalize", "fuzzy_match", "f1_score", "get_answer"}, namespace)
+    functions_from(root / "api.py", {"record_and_check_match"}, namespace)
     return namespace
 
 
@@ -444,35 +435,20 @@ def _evals_classify():
     """openai/evals' own model-graded code, taken from the installed package's source (classify_utils.py,
     utils.py, prompt/base.py) and run as it is, without importing the package: classify() with PromptFn,
     the answer prompts, reply reading and scoring."""
-    import ast
     import copy
     import logging
     import string
 
+    from almeval.references import functions_from
+
     root = official_registry().parent
     namespace = {"copy": copy, "logging": logging, "string": string}
-    for source, names in (
-        (root / "prompt" / "base.py", {"chat_prompt_to_text_prompt", "is_chat_prompt"}),
-        (
-            root / "elsuite" / "utils.py",
-            {"format_necessary", "format_prompt", "scrub_formatting_from_prompt", "PromptFn"},
-        ),
-        (root / "elsuite" / "modelgraded" / "classify_utils.py", None),
-    ):
-        tree = ast.parse(source.read_text())
-        nodes = [
-            n
-            for n in tree.body
-            if (isinstance(n, (ast.FunctionDef, ast.ClassDef)) and (names is None or n.name in names))
-            or (names is None and isinstance(n, ast.Assign))
-        ]
-        for node in nodes:
-            for inner in ast.walk(node):
-                if isinstance(inner, ast.FunctionDef):
-                    inner.returns = None
-                    for arg in [*inner.args.args, *inner.args.kwonlyargs]:
-                        arg.annotation = None
-        exec(compile(ast.Module(body=nodes, type_ignores=[]), str(source), "exec"), namespace)
+    functions_from(root / "prompt" / "base.py", {"chat_prompt_to_text_prompt", "is_chat_prompt"}, namespace)
+    utils = {"format_necessary", "format_prompt", "scrub_formatting_from_prompt", "PromptFn"}
+    functions_from(root / "elsuite" / "utils.py", utils, namespace)
+    classify = {"ANSWER_PROMPTS", "MATCH_FNS", "INVALID_STR", "get_choice_strings", "classify", "get_choice_score"}
+    classify |= {"choice_to_str", "get_choice", "append_answer_prompt"}
+    functions_from(root / "elsuite" / "modelgraded" / "classify_utils.py", classify, namespace)
     return namespace
 
 

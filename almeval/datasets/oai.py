@@ -397,7 +397,7 @@ class Registry:
         chat = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else [dict(m) for m in prompt]
         sources = {"modelgraded": str(declared / "modelgraded")}
         if eval_type:
-            prompts = self.answer_prompts()
+            prompts = self.answer_prompts
             if eval_type not in prompts:
                 raise UnknownNameError(f"eval_type answer prompt (eval {spec.name})", str(eval_type), prompts)
             text, source = prompts[eval_type]
@@ -434,9 +434,12 @@ class Registry:
             sources=sources,
         )
 
+    @cached_property
     def answer_prompts(self) -> dict[str, tuple[str, Path]]:
         """eval_type → (answer prompt, the file it came from): each registry's package's own, later ones
-        overriding (a fork's classify_utils.py beside its registry adds e.g. cot_classify_zh)."""
+        overriding (a fork's classify_utils.py beside its registry adds e.g. cot_classify_zh). Read once
+        per registry set (every model-graded eval of a run asks for them, at selection, loading and
+        judging)."""
         out: dict[str, tuple[str, Path]] = {}
         for registry in self.dirs:
             source = registry.parent / ANSWER_PROMPTS[0]
