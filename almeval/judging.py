@@ -26,11 +26,13 @@ from .store import Store
 from .values import EMPTY, DatasetInfo, ItemScore, Prediction, Sample, Score
 
 Pair = tuple[Sample, Prediction]
+FEED_BATCH = 256  # known predictions handed to the judge stage at a time (one store lookup each)
 
 
-def check_budget(stage: JudgeStage, pairs: Sequence[Pair], ui: Ui) -> dict[str, Any]:
-    """Print the judge plan; stop before spending if the estimate exceeds --max-cost."""
-    plan = judge_plan(stage, pairs)
+def check_budget(stage: JudgeStage, pairs: Sequence[Pair], ui: Ui, proxies: Sequence[Pair] = ()) -> dict[str, Any]:
+    """Print the judge plan (`proxies`: predictions not made yet, see judge_plan); stop before spending
+    if the estimate exceeds --max-cost."""
+    plan = judge_plan(stage, pairs, proxies)
     price_note = f" (no price known for {', '.join(plan['unknown_price'])})" if plan["unknown_price"] else ""
     ui.print(
         f"judge plan: {plan['calls']} call(s) to make, {plan['cache_hits']} cached, "
@@ -54,8 +56,8 @@ async def run_judged(
     ends the run (never a hang on a pool that no longer takes items); verdicts already obtained are kept."""
 
     async def feed() -> None:
-        for sample, pred in pairs:
-            await stage.submit(sample, pred)
+        for i in range(0, len(pairs), FEED_BATCH):
+            await stage.submit_all(pairs[i : i + FEED_BATCH])
 
     async def main(tasks: asyncio.TaskGroup) -> None:
         feeder = tasks.create_task(feed())

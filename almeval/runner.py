@@ -175,8 +175,9 @@ def _run(ctx: RunContext, opts: EvalOptions, selection: Any, prompts: PromptBook
     if ctx.judge is not None:  # known predictions as they are, misses with the reference as a length proxy
         check_budget(
             ctx.judge,
-            [(r.sample, p.known.get(r.key) or Prediction(r.key, r.sample.answer)) for p in plans for r in p.requests],
+            [(r.sample, p.known[r.key]) for p in plans for r in p.requests if r.key in p.known],
             ctx.ui,
+            [(r.sample, Prediction(r.key, r.sample.answer)) for p in plans for r in p.requests if r.key not in p.known],
         )
     for p in plans:
         record_known(ctx, p)

@@ -320,8 +320,7 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]], advan
     if advance:
         ctx.ui.advance("infer", len(batch), failed=ctx.tally.counters.failed_new)
     if ctx.judge is not None:
-        for s, p in pairs:
-            await ctx.judge.submit(s, p)
+        await ctx.judge.submit_all(pairs)
 
 
 def record_known(ctx: RunContext, plan: DatasetPlan) -> int:

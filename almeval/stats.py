@@ -12,6 +12,7 @@ import numpy as np
 RESAMPLES = 1000
 SEED = 0
 CELLS = 500_000  # resample-by-item cells per chunk (bounds memory for 100k-item datasets)
+_INTERVALS: dict[tuple[str, int, float, int, int], list[float] | None] = {}  # ratio_ci's results in this process
 
 
 def _chunks(n: int, resamples: int) -> list[int]:
@@ -29,12 +30,20 @@ def ratio_ci(
     """95% percentile interval of scale * Σnum / Σden over items resampled with replacement."""
     if len(numerators) == 0 or float(np.sum(denominators)) == 0:
         return None
+    num, den = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
+    key = (hashlib.sha256(num.tobytes() + den.tobytes()).hexdigest(), len(num), scale, resamples, seed)
+    if key not in _INTERVALS:  # a report computes the same interval several times (a dataset of one
+        # subset, recipes that differ only in what they drop): resampled once per process
+        if len(_INTERVALS) >= 256:
+            _INTERVALS.clear()
 
-    def ratio(r: np.ndarray) -> np.ndarray:
-        d = r[:, 1, :].sum(axis=1)
-        return np.where(d > 0, scale * r[:, 0, :].sum(axis=1) / np.where(d > 0, d, 1), np.nan)
+        def ratio(r: np.ndarray) -> np.ndarray:
+            d = r[:, 1, :].sum(axis=1)
+            return np.where(d > 0, scale * r[:, 0, :].sum(axis=1) / np.where(d > 0, d, 1), np.nan)
 
-    return columns_ci([numerators, denominators], ratio, resamples, seed)
+        _INTERVALS[key] = columns_ci([num, den], ratio, resamples, seed)
+    found = _INTERVALS[key]
+    return None if found is None else list(found)
 
 
 def mean_ci(values: Sequence[float], resamples: int = RESAMPLES, seed: int = SEED) -> list[float] | None:

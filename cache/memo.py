@@ -74,6 +74,7 @@ class Memo:
                 # run that was 32 MB of the peak RSS for lookups that are one key each
                 sqlite_mmap_size=0,
                 sqlite_cache_size=1024,
+                cull_limit=0,  # nothing expires or is evicted: no per-write query for expired rows
             )
         except Exception as exc:  # sqlite3.DatabaseError, OSError
             raise StoreError(

@@ -163,25 +163,31 @@ def check_names(judges: Sequence[JudgeSpec], prices: Mapping[str, Any]) -> None:
             raise UnknownNameError("judge", j.label, known)
 
 
-def judge_plan(stage: JudgeStage, pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
-    """Calls needed after cache hits, estimated tokens and cost, before anything is sent."""
+def judge_plan(
+    stage: JudgeStage, pairs: Sequence[tuple[Any, Any]], proxies: Sequence[tuple[Any, Any]] = ()
+) -> dict[str, Any]:
+    """Calls needed after cache hits, estimated tokens and cost, before anything is sent. `pairs` hold
+    real predictions (looked up, and the stage keeps what it found for their submit); `proxies` stand in
+    for predictions not made yet (the reference as a length proxy): never looked up — a proxy's text is
+    not the prediction, so a hit would be a coincidence — only counted as calls."""
     calls = hits = tokens = 0
     usd = 0.0
     unknown_price = set()
-    for sample, pred in pairs:
-        for req in build_requests(stage.judges, stage.wiring, sample, pred):
-            if req.template.decided(sample, pred.text) is not None:  # a rule decides it: no call
-                continue
-            stored = stage.store.judgments([req.key]).get(req.key)
-            if (stored is not None and stored.status == "ok") or stage.memo.get("judge", req.key) is not None:
-                hits += 1
-                continue
-            calls += 1
-            est = estimate_tokens(req.messages, req.params)
-            tokens += est
-            usd += cost(req.judge, est, 0)
-            if req.judge.price is None:
-                unknown_price.add(req.judge.label)
+    real = [r for s, p in pairs for r in build_requests(stage.judges, stage.wiring, s, p)]
+    estimated = [r for s, p in proxies for r in build_requests(stage.judges, stage.wiring, s, p, keyed=False)]
+    found = stage.look_ahead(real)
+    for req in [*real, *estimated]:
+        if req.template.decided(req.sample, req.prediction) is not None:  # a rule decides it: no call
+            continue
+        if req.key and found.get(req.key) is not None:
+            hits += 1
+            continue
+        calls += 1
+        est = estimate_tokens(req.messages, req.params)
+        tokens += est
+        usd += cost(req.judge, est, 0)
+        if req.judge.price is None:
+            unknown_price.add(req.judge.label)
     return {
         "calls": calls,
         "cache_hits": hits,

@@ -108,7 +108,11 @@ def judge_key(
     )
 
 
-def build_requests(judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, pred: Prediction) -> list[JudgeRequest]:
+def build_requests(
+    judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, pred: Prediction, keyed: bool = True
+) -> list[JudgeRequest]:
+    """The judge calls a prediction needs (per judge and sample number); `keyed=False` leaves the content
+    key empty, for estimates that never look anything up."""
     template = wiring.template_for(sample)
     if template is None or pred.status != "ok":
         return []
@@ -117,7 +121,9 @@ def build_requests(judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, 
     for j in judges:
         mine = j.template(template)
         out += [
-            JudgeRequest(judge_key(j, mine, messages, n), j, mine, messages, sample, pred.key, n, pred.text)
+            JudgeRequest(
+                judge_key(j, mine, messages, n) if keyed else "", j, mine, messages, sample, pred.key, n, pred.text
+            )
             for n in range(template.n)
         ]
     return out
@@ -153,6 +159,7 @@ class JudgeStage:
         self._last_flush = time.monotonic()
         self._fatal: BaseException | None = None
         self._reserved = 0.0  # USD held for calls in flight (--max-cost)
+        self._looked: dict[str, Judgment | None] = {}  # the plan's lookups, used once by submit
 
     async def start(self, tasks: asyncio.TaskGroup) -> None:
         """Inside the running loop: a queue and worker pool per judge, in the run's task group (a worker
@@ -187,32 +194,53 @@ class JudgeStage:
         return ChatClient(judge.endpoint, self.limiters[url])
 
     async def submit(self, sample: Sample, pred: Prediction) -> None:
+        await self.submit_all([(sample, pred)])
+
+    async def submit_all(self, pairs: Sequence[tuple[Sample, Prediction]]) -> None:
+        """Judge these predictions: rule-decided and cached verdicts are recorded at once (looked up in one
+        store query per batch), the rest queued for the workers."""
         self._raise_fatal()
-        for req in build_requests(self.judges, self.wiring, sample, pred):
-            verdict = req.template.decided(sample, pred.text)
-            if verdict is not None:  # the template's rule decides: recorded as the reply, no call
+        reqs = [r for s, p in pairs for r in build_requests(self.judges, self.wiring, s, p)]
+        decided = {id(r): v for r in reqs if (v := r.template.decided(r.sample, r.prediction)) is not None}
+        found = self._lookup([r for r in reqs if id(r) not in decided])
+        for req in reqs:
+            if (verdict := decided.get(id(req))) is not None:  # the template's rule decides: no call
                 self.counters.decided += 1
                 self._record(req, self._decided(req, verdict), new=True)
                 continue
-            hit = self._lookup(req)
+            hit = found.get(req.key)
             if hit is not None:
                 self.counters.judge_cache_hits += 1
-                if not (self.repair and not req.template.parse_reply(hit.reply, pred.text, sample.answer).ok):
+                if not (self.repair and not req.template.parse_reply(hit.reply, req.prediction, req.sample.answer).ok):
                     self._record(req, hit, new=False)
                     continue
             await self._queues[req.judge.label].put((req, hit))
 
-    def _lookup(self, req: JudgeRequest) -> Judgment | None:
-        stored = self.store.judgments([req.key]).get(req.key)
-        if stored is not None and stored.status == "ok":
-            return stored
-        cached = self.memo.get("judge", req.key)
-        if cached is not None:  # in the cache, not (yet) in this store
-            fields = {k: v for k, v in cached.items() if k in JUDGMENT_FIELDS}
-            found = Judgment(**{**fields, "run_id": self.run_id})
+    def look_ahead(self, reqs: Sequence[JudgeRequest]) -> dict[str, Judgment | None]:
+        """The plan's lookups (before anything runs), kept so that these requests' submit does not repeat them."""
+        found = self._lookup([r for r in reqs if r.template.decided(r.sample, r.prediction) is None])
+        self._looked.update(found)
+        return found
+
+    def _lookup(self, reqs: Sequence[JudgeRequest]) -> dict[str, Judgment | None]:
+        """key → the reply the store or the disk cache holds (None: a miss). Keys the plan looked up are
+        answered from its result, once."""
+        out = {r.key: self._looked.pop(r.key) for r in reqs if r.key in self._looked}
+        todo = list(dict.fromkeys(r.key for r in reqs if r.key not in out))
+        stored = self.store.judgments(todo)
+        for key in todo:
+            hit = stored.get(key)
+            if hit is not None and hit.status == "ok":
+                out[key] = hit
+                continue
+            cached = self.memo.get("judge", key)
+            if cached is None:
+                out[key] = None
+                continue
+            fields = {k: v for k, v in cached.items() if k in JUDGMENT_FIELDS}  # in the cache, not in this store
+            out[key] = found = Judgment(**{**fields, "run_id": self.run_id})
             self._judgments.append(found)
-            return found
-        return None
+        return out
 
     async def drain(self) -> JudgeCounters:
         """Wait for every queued request, write what is buffered; the first fatal error is raised."""
@@ -285,10 +313,8 @@ class JudgeStage:
         ]
         key = judge_key(req.judge, req.template, messages, req.sample_no, repair_of=req.key)
         hit = self._lookup(
-            JudgeRequest(
-                key, req.judge, req.template, messages, req.sample, req.pred_key, req.sample_no, req.prediction
-            )
-        )
+            [JudgeRequest(key, req.judge, req.template, messages, req.sample, req.pred_key, req.sample_no)]
+        )[key]
         if hit is None:
             retry = JudgeRequest(key, req.judge, req.template, messages, req.sample, req.pred_key, req.sample_no)
             held = self._reserve(retry)
