@@ -41,7 +41,7 @@ def ratio_ci(
             d = r[:, 1, :].sum(axis=1)
             return np.where(d > 0, scale * r[:, 0, :].sum(axis=1) / np.where(d > 0, d, 1), np.nan)
 
-        _INTERVALS[key] = columns_ci([num, den], ratio, resamples, seed)
+        _INTERVALS[key] = columns_ci(np.stack([num, den]), ratio, resamples, seed)
     found = _INTERVALS[key]
     return None if found is None else list(found)
 
@@ -52,7 +52,7 @@ def mean_ci(values: Sequence[float], resamples: int = RESAMPLES, seed: int = SEE
 
 
 def columns_ci(
-    columns: Sequence[Sequence[float]],
+    columns: Sequence[Sequence[float]] | np.ndarray,
     statistic: Callable[[np.ndarray], np.ndarray],
     resamples: int = RESAMPLES,
     seed: int = SEED,
