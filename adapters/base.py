@@ -27,6 +27,9 @@ class Adapter(ABC):
     prompt_set: ClassVar[str] = ""  # adapters/prompts/<set>.yaml; "" = almeval/prompts.yaml
     max_batch_size: ClassVar[int] = 16
     takes_images: ClassVar[bool] = False  # image benchmarks (VLMEvalKit TSVs) run only on adapters that do
+    # False: outputs cost no more to make again than to look up (replay reads them from a file), so they
+    # are not put in the disk cache shared across work dirs; the store still records every one
+    memoised: ClassVar[bool] = True
     # The longest audio (seconds, all of an item's files together) the model takes whole; longer items
     # fail with a per-item error instead of being cut short by its feature extractor. None = any length.
     max_audio_s: ClassVar[float | None] = None

@@ -29,6 +29,7 @@ class ReplayAdapter(Adapter):
     uses_prompt = False
     max_batch_size = 256
     takes_images = True
+    memoised = False  # the file is the cache
 
     def __init__(self, options: Mapping[str, str]):
         super().__init__(options)

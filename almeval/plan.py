@@ -98,7 +98,12 @@ def plan_dataset(
     requests = tuple(spec.request(s, prompts.render(s)) for s in samples)
     digests = sorted({text_digest(prompts.template(s)) for s in samples}) if spec.cls.uses_prompt else []
     return DatasetPlan(
-        info, indices, requests, lookup(requests, store, memo), store.items(spec.id.key, info.name), tuple(digests)
+        info,
+        indices,
+        requests,
+        lookup(requests, store, memo if spec.cls.memoised else None),
+        store.items(spec.id.key, info.name),
+        tuple(digests),
     )
 
 
@@ -114,11 +119,14 @@ def _with_task(info: DatasetInfo, samples: list[Sample]) -> DatasetInfo:
     return replace(info, task=tasks.pop()) if tasks and not info.task else info
 
 
-def lookup(requests: tuple[Request, ...], store: Store, memo: Memo) -> dict[str, Prediction]:
-    """Store first (one query per 900 keys), then the disk cache. Failed predictions are misses (retried)."""
+def lookup(requests: tuple[Request, ...], store: Store, memo: Memo | None) -> dict[str, Prediction]:
+    """Store first (one query per 900 keys), then the disk cache (None: a model whose outputs are not
+    memoised). Failed predictions are misses (retried)."""
     keys = list(dict.fromkeys(r.key for r in requests))
     known: dict[str, Prediction] = {}
     known.update({k: p for k, p in store.predictions(keys).items() if p.status == "ok"})
+    if memo is None:
+        return known
     for key in keys:
         if key not in known:
             hit = memo.get("pred", key)

@@ -308,7 +308,8 @@ async def record(ctx: RunContext, batch: list[tuple[Request, Prediction]], advan
         record()
         raise
     record(scores)
-    ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
+    if ctx.spec.cls.memoised:
+        ctx.memo.set_many("pred", ((p.key, {"text": p.text}) for _, p in batch if p.status == "ok"))
     if time.monotonic() - ctx.tally.last_beat > HEARTBEAT_S:  # renew the run's lease
         ctx.store.beat(ctx.run_id)
         ctx.tally.last_beat = time.monotonic()

@@ -4,15 +4,18 @@ Deleting it never changes a score: the SQLite store is the record, this only sav
 Entries are namespaced ("pred", "audio", "judge") and carry their creation time so `prune` can drop old
 ones.
 
-The cache holds data, never code (C13): keys and values are JSON (diskcache's JSON disk), and an entry
-that asks to be unpickled is refused, not loaded. Every value carries the sha256 of its canonical JSON,
-checked on every read: an edited or damaged entry is counted, ignored (the caller recomputes it) and
-listed by `almeval cache check` (`--fix` deletes it).
+The cache holds data, never code (C13): keys are text and values JSON text (format 3; a format-2 cache,
+zlib-compressed JSON, is copied over once), and an entry that asks to be unpickled is refused, not
+loaded. Every value carries the sha256 of its canonical JSON, checked on every read: an edited or
+damaged entry is counted, ignored (the caller recomputes it) and listed by `almeval cache check`
+(`--fix` deletes it).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -20,17 +23,39 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
-from diskcache.core import MODE_PICKLE
+from diskcache.core import MODE_PICKLE, UNKNOWN
 
 from almeval.errors import StoreError
 
 from .keys import canonical_json
 
-FORMAT = "v2-json"  # the folder of this format inside the cache dir (format 1 pickled its values)
+FORMAT = "v3"  # the folder of this format inside the cache dir
+LEGACY = "v2-json"  # format 2's folder: its entries are copied into format 3 once, then it is removed
+MIGRATE_BATCH = 1000
 
 
-class DataDisk(diskcache.JSONDisk):
-    """diskcache's JSON disk, minus its pickle fallbacks: a row that says "unpickle me" is refused."""
+class DataDisk(diskcache.Disk):
+    """Keys are stored as text and values as JSON text (format 3). No pickle either way: a row that says
+    "unpickle me" is refused. Format 2 used diskcache's JSONDisk, which zlib-compresses every key and value:
+    on ~100-byte entries that cost more than the rest of a write (zlib sets up its 256 KB state per call)
+    for no space saved."""
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:
+            raise ValueError("refused: a pickled cache key")
+        return super().get(key, raw)
+
+    def store(self, value: Any, read: bool, key: Any = UNKNOWN) -> Any:
+        return super().store(json.dumps(value, separators=(",", ":"), ensure_ascii=False), read, key=key)
+
+    def fetch(self, mode: int, filename: str, value: Any, read: bool) -> Any:
+        if mode == MODE_PICKLE:
+            raise ValueError("refused: a pickled cache value")
+        return json.loads(super().fetch(mode, filename, value, read))
+
+
+class LegacyDisk(diskcache.JSONDisk):
+    """Format 2's disk (read once, to migrate): diskcache's JSON disk minus its pickle fallbacks."""
 
     def get(self, key: Any, raw: bool) -> Any:
         if not raw:
@@ -82,6 +107,36 @@ class Memo:
                 "recomputation; the store keeps every result) or run `almeval cache check --fix`"
             ) from exc
         self.rejected = 0  # entries refused on read (tampered, damaged or pickled) in this process
+        if (self.directory / LEGACY).is_dir():
+            self._migrate(self.directory / LEGACY)
+
+    def _migrate(self, legacy: Path) -> None:
+        """Copy format 2's entries (those whose digest still matches) into this format, then remove format
+        2's folder. Interrupted, it starts over next time (a copy overwrites, so nothing is doubled)."""
+        try:
+            old = diskcache.Cache(str(legacy), disk=LegacyDisk, eviction_policy="none", size_limit=2**62)
+        except Exception:  # unreadable: it only saved recomputation
+            shutil.rmtree(legacy, ignore_errors=True)
+            return
+        batch: list[tuple[str, Any]] = []
+        for key in old.iterkeys():
+            try:
+                entry = old.get(key)
+            except Exception:
+                continue
+            if isinstance(entry, dict) and "v" in entry and entry.get("d") == _digest(entry["v"]):
+                batch.append((str(key), entry))
+            if len(batch) >= MIGRATE_BATCH:
+                self._put_entries(batch)
+                batch = []
+        self._put_entries(batch)
+        old.close()
+        shutil.rmtree(legacy, ignore_errors=True)
+
+    def _put_entries(self, entries: list[tuple[str, Any]]) -> None:
+        with self._cache.transact():
+            for full_key, entry in entries:
+                self._cache.set(full_key, entry)
 
     def get(self, ns: str, key: str) -> Any | None:
         entry = self._read(f"{ns}:{key}")

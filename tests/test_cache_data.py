@@ -20,19 +20,16 @@ def test_an_edited_cached_prediction_is_refused_and_recomputed_not_scored(tmp_pa
     first = run(tmp_path, [str(asr_set)], model_args={"batch_size": "4"})
     assert first["datasets"]["set"]["scores"]["asr-default@2"]["wer"] == 0.0
     con = _db(tmp_path)
-    # an attacker rewrites every cached prediction's text (the JSON is zlib-compressed: rewrite it whole)
+    # an attacker rewrites every cached prediction's text
     import json
-    import zlib
 
     rows = con.execute("SELECT rowid, key, value FROM Cache").fetchall()
     edited = 0
     for rowid, _key, value in rows:
-        entry = json.loads(zlib.decompress(value))
+        entry = json.loads(value)
         if isinstance(entry.get("v"), dict) and "text" in entry["v"]:
             entry["v"]["text"] = "forged words"
-            con.execute(
-                "UPDATE Cache SET value = ? WHERE rowid = ?", [zlib.compress(json.dumps(entry).encode()), rowid]
-            )
+            con.execute("UPDATE Cache SET value = ? WHERE rowid = ?", [json.dumps(entry), rowid])
             edited += 1
     con.commit()
     assert edited > 0
@@ -51,19 +48,36 @@ def test_cache_check_reports_edited_entries_and_fix_deletes_them(tmp_path):
     memo.set("pred", "k2", {"text": "also real"})
     memo.close()
     import json
-    import zlib
 
     con = _db(tmp_path)
     rowid, value = con.execute("SELECT rowid, value FROM Cache LIMIT 1").fetchone()
-    entry = json.loads(zlib.decompress(value))
+    entry = json.loads(value)
     entry["v"]["text"] = "edited"
-    con.execute("UPDATE Cache SET value = ? WHERE rowid = ?", [zlib.compress(json.dumps(entry).encode()), rowid])
+    con.execute("UPDATE Cache SET value = ? WHERE rowid = ?", [json.dumps(entry), rowid])
     con.commit()
     out = cli("cache", "check", "--cache-dir", str(tmp_path / "cache"), "-w", str(tmp_path / "nowork"))
     assert out.returncode == 4 and "does not match its digest" in out.stdout
     fixed = cli("cache", "check", "--cache-dir", str(tmp_path / "cache"), "-w", str(tmp_path / "nowork"), "--repair")
     assert "deleted" in fixed.stdout
     assert cli("cache", "check", "--cache-dir", str(tmp_path / "cache"), "-w", str(tmp_path / "nowork")).returncode == 0
+
+
+def test_a_format_2_cache_is_copied_over_once_and_its_edited_entries_are_not(tmp_path):
+    """Format 2 zlib-compressed every key and value; format 3 stores text. Its good entries carry over (a
+    rerun after the upgrade stays cheap), an edited one does not, and the old folder is gone."""
+    import diskcache
+
+    from almeval.cache.memo import LEGACY, LegacyDisk, _digest
+
+    old = diskcache.Cache(str(tmp_path / "cache" / LEGACY), disk=LegacyDisk)
+    old.set("judge:k1", {"v": {"reply": "yes"}, "t": 1.0, "d": _digest({"reply": "yes"})})
+    old.set("judge:k2", {"v": {"reply": "edited"}, "t": 1.0, "d": _digest({"reply": "no"})})
+    old.close()
+    memo = Memo(tmp_path / "cache")
+    assert memo.get("judge", "k1") == {"reply": "yes"} and memo.get("judge", "k2") is None
+    assert not (tmp_path / "cache" / LEGACY).exists() and memo.stats()["entries"] == 1
+    memo.close()
+    assert Memo(tmp_path / "cache").get("judge", "k1") == {"reply": "yes"}
 
 
 class _Boom:
