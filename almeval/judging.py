@@ -20,7 +20,7 @@ from .config import load_config
 from .datasets import Catalog, oai
 from .errors import ConfigError
 from .progress import Ui
-from .scheduler import first_error
+from .scheduler import fewer_collections, first_error
 from .scoring import Scope, subset_scores
 from .store import Store
 from .values import EMPTY, DatasetInfo, ItemScore, Prediction, Sample, Score
@@ -140,6 +140,7 @@ class JudgeRunOptions:
     oai_registries: tuple[Path, ...] = ()  # --oai-registry DIR, as for `almeval eval`
 
 
+@fewer_collections()
 def judge_stored(opts: JudgeRunOptions, ui: Ui, run_id: str) -> dict[str, Any]:
     """`almeval judge`: judge predictions already in the store; no model under test is loaded."""
     started = time.perf_counter()

@@ -32,7 +32,7 @@ from .preparing import downloads_of
 from .progress import Ui
 from .prompts import PromptBook
 from .recipes import recipes_for
-from .scheduler import RunContext, failed_items, infer, record_known
+from .scheduler import RunContext, failed_items, fewer_collections, infer, record_known
 from .scoring import ItemScorer
 from .store import Store
 from .values import HEADLINE, Coverage, Prediction, RecipeId
@@ -131,7 +131,8 @@ def evaluate(opts: EvalOptions, ui: Ui | None = None) -> dict[str, Any]:
     store.start_run(ctx.run_id, spec.id.key, [d.name for d in selection.datasets], _public(opts), ctx.owner)
     status = "failed"
     try:
-        summary = _run(ctx, opts, selection, prompts, started)
+        with fewer_collections():
+            summary = _run(ctx, opts, selection, prompts, started)
         status = "done"
         return summary
     except KeyboardInterrupt:

@@ -41,7 +41,10 @@ def ratio_ci(
             d = r[:, 1, :].sum(axis=1)
             return np.where(d > 0, scale * r[:, 0, :].sum(axis=1) / np.where(d > 0, d, 1), np.nan)
 
-        _INTERVALS[key] = columns_ci(np.stack([num, den]), ratio, resamples, seed)
+        if bool(np.all(den == 1.0)):  # a mean: every resample's denominator is n, so only values are drawn
+            _INTERVALS[key] = _mean_interval(num, scale, resamples, seed)
+        else:
+            _INTERVALS[key] = columns_ci(np.stack([num, den]), ratio, resamples, seed)
     found = _INTERVALS[key]
     return None if found is None else list(found)
 
@@ -68,6 +71,20 @@ def columns_ci(
     for size in _chunks(n * len(data), resamples):
         idx = rng.integers(0, n, size=(size, n))
         stats.append(statistic(data[:, idx].transpose(1, 0, 2)))
+    lo, hi = np.nanpercentile(np.concatenate(stats), [2.5, 97.5])
+    return [round(float(lo), 2), round(float(hi), 2)]
+
+
+def _mean_interval(values: np.ndarray, scale: float, resamples: int, seed: int) -> list[float]:
+    """ratio_ci with every denominator 1, drawing exactly what it draws (the same chunks of the same
+    generator: its chunks are sized for two columns) and summing the same values in the same order, so
+    the interval is the same to the last bit — without resampling a column of ones."""
+    n = len(values)
+    rng = np.random.default_rng(seed)
+    stats = []
+    for size in _chunks(n * 2, resamples):
+        idx = rng.integers(0, n, size=(size, n))
+        stats.append(scale * values[idx].sum(axis=1) / float(n))
     lo, hi = np.nanpercentile(np.concatenate(stats), [2.5, 97.5])
     return [round(float(lo), 2), round(float(hi), 2)]
 

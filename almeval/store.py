@@ -191,6 +191,7 @@ SCHEMA: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
 }
 JUDGMENT_FIELDS = tuple(f.name for f in dataclasses.fields(Judgment))  # the judgments columns but `created`
 CHUNK = 900  # below SQLite's bound-parameter limit
+_SORTED = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True) without an encoder built per row
 STORE_VERSION = 5  # PRAGMA user_version; bump when SCHEMA changes (and say in MIGRATIONS how to upgrade)
 MODEL_TABLES = ("items", "item_scores", "item_judgments", "coverage", "agreements", "scores", "runs")
 
@@ -385,7 +386,7 @@ class Store:
                 "predictions": preds,
                 "samples": samples,
                 "items": links,
-                "item_scores": [_item_row(i) for i in item_scores],
+                "item_scores": _item_rows(item_scores),
             }
         )
 
@@ -403,7 +404,7 @@ class Store:
                 "dataset": s.dataset,
                 "subset": s.subset,
                 "recipe": s.recipe,
-                "values_json": json.dumps(dict(s.values), sort_keys=True),
+                "values_json": _SORTED.encode(dict(s.values)),
                 "n": s.n,
                 "dataset_size": s.size,
                 "complete": int(s.complete),
@@ -425,7 +426,7 @@ class Store:
             }
             for a in agreements
         ]
-        self._write({"item_scores": [_item_row(i) for i in item_scores], "scores": rows, "agreements": agree})
+        self._write({"item_scores": _item_rows(item_scores), "scores": rows, "agreements": agree})
 
     def put_judgments(self, judgments: Sequence[Judgment], verdicts: Sequence[Verdict]) -> None:
         """Judge replies and the item links to them, in one transaction. An error never overwrites an ok
@@ -791,16 +792,16 @@ def _upsert_rows(conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, 
         conn.executemany(sql, values)
 
 
-def _item_row(i: ItemScore) -> dict[str, Any]:
-    return {
-        "model": i.model,
-        "dataset": i.dataset,
-        "idx": i.index,
-        "recipe": i.recipe,
-        "subset": i.subset,
-        "metric_key": i.key,
-        "values_json": json.dumps(dict(i.values), sort_keys=True),
-    }
+def _item_rows(items: Sequence[ItemScore]) -> list[dict[str, Any]]:
+    encoded: dict[int, str] = {}  # values shared by several rows (one item under several recipes): encoded once
+    rows = []
+    for i in items:
+        text = encoded.get(id(i.values))
+        if text is None:
+            text = encoded[id(i.values)] = _SORTED.encode(dict(i.values))
+        row = {"model": i.model, "dataset": i.dataset, "idx": i.index, "recipe": i.recipe, "subset": i.subset}
+        rows.append({**row, "metric_key": i.key, "values_json": text})
+    return rows
 
 
 def _chunks(seq: list[str]) -> Iterator[list[str]]:

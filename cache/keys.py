@@ -7,11 +7,13 @@ import json
 from typing import Any
 
 KEY_SCHEMA = 1  # bump when the shape of what goes into a key changes
+# json.dumps with these options builds an encoder per call; one built once writes the same text
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8 kept, no NaN (it has no canonical form)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(obj)
 
 
 def content_key(kind: str, payload: Any) -> str:

@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from almeval.cache import Memo, content_key
@@ -51,6 +52,10 @@ class JudgeSpec:
         return template.structured() if self.structured else template
 
     def identity(self) -> dict[str, Any]:
+        return dict(self._identity)
+
+    @cached_property
+    def _identity(self) -> dict[str, Any]:  # built once: it enters every judge call's key
         if self.local is not None:
             from almeval.adapters.hf_causal import HFCausalLM
 

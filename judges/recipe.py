@@ -180,13 +180,14 @@ def item_rows(
     """item_scores rows for each judge recipe, only where an item's key changed (`stored`: recipe id →
     idx → (key, values) as the store holds them). Unjudged items have no row."""
     rows = []
+    values = [i.values() for i in items]  # the same per-item row under every recipe (encoded once)
     for recipe in JUDGE_RECIPES:
         rid = recipe.id(judge)
         have = stored.get(rid, {})
-        for i in items:
+        for i, v in zip(items, values, strict=True):
             if i.status == "unjudged" or have.get(i.idx, ("",))[0] == i.key:
                 continue
-            rows.append(ItemScore(model, dataset, i.subset, i.idx, rid, i.key, i.values()))
+            rows.append(ItemScore(model, dataset, i.subset, i.idx, rid, i.key, v))
     return rows
 
 

@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
@@ -30,7 +31,7 @@ class Endpoint:
     limits: Limits = field(default_factory=Limits)
     transport: str = "aiohttp"  # or "httpx", the openai client default (tests/bench/judge_throughput.py compares)
 
-    @property
+    @cached_property
     def url(self) -> str:
         """The endpoint's URL as recorded, keyed and shown: without credentials (C11)."""
         return public_url(self.base_url or OPENAI_URL).rstrip("/")
