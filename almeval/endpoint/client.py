@@ -19,6 +19,7 @@ from almeval.errors import ConfigError, ItemError, RetryableError
 from .limiter import EndpointLimiter, Limits
 
 OPENAI_URL = "https://api.openai.com/v1"
+_BODY = json.JSONEncoder(ensure_ascii=False)  # request bodies (json.dumps with options builds one per call)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class ChatClient:
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
-        body = json.dumps({"model": self.endpoint.model, "messages": messages, **params}, ensure_ascii=False)
+        body = _BODY.encode({"model": self.endpoint.model, "messages": messages, **params})
         try:
             async with self._direct.post(
                 f"{self.endpoint.url}/chat/completions", data=body.encode(), headers=self._headers
