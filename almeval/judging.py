@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -106,15 +107,17 @@ def score_dataset(
         }
         previous = stage.store.score_values(stage.model, dataset)
         scope = Scope(stage.model, dataset, size, run_id, prov, previous, complete=len(items) == size)
+        # what an aggregate is computed from, per item: the same under every recipe and subset (built once)
+        row_of = {
+            id(i): [i.status, i.value, list(i.models_returned), i.template_id, i.label, i.expected] for i in judged
+        }
         for recipe in JUDGE_RECIPES:
             new = subset_scores(
                 scope,
                 recipe.id(judge),
                 [(i.subset, i) for i in judged],
                 recipe.aggregate,
-                inputs=lambda group: [
-                    [i.status, i.value, list(i.models_returned), i.template_id, i.label, i.expected] for i in group
-                ],
+                inputs=partial(_inputs_of, row_of),
                 # partial: items without a verdict (unjudged, failed calls) or fewer items than the manifest
                 partial_when=lambda values: values["unjudged"] > 0 or values["errors"] > 0,
                 provenance_from=("judge_models_returned",),
@@ -125,6 +128,10 @@ def score_dataset(
     stage.store.put_scores(items_scored, rows, pairs)
     summary = [{"judges": list(p.judges), "items": p.items, "agreement": p.agreement, "kappa": p.kappa} for p in pairs]
     return {"scores": overall, "agreement": summary}
+
+
+def _inputs_of(rows: Mapping[int, list[Any]], group: Sequence[Any]) -> list[list[Any]]:
+    return [rows[id(i)] for i in group]
 
 
 @dataclass(frozen=True)

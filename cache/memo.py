@@ -13,12 +13,14 @@ damaged entry is counted, ignored (the caller recomputes it) and listed by `alme
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +48,23 @@ class DataDisk(diskcache.Disk):
         return super().get(key, raw)
 
     def store(self, value: Any, read: bool, key: Any = UNKNOWN) -> Any:
-        return super().store(json.dumps(value, separators=(",", ":"), ensure_ascii=False), read, key=key)
+        text = (
+            value.text if isinstance(value, Encoded) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        )
+        return super().store(text, read, key=key)
 
     def fetch(self, mode: int, filename: str, value: Any, read: bool) -> Any:
         if mode == MODE_PICKLE:
             raise ValueError("refused: a pickled cache value")
         return json.loads(super().fetch(mode, filename, value, read))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An entry whose JSON text is already written (set_many writes the value's canonical JSON once, for
+    its digest and the row)."""
+
+    text: str
 
 
 class LegacyDisk(diskcache.JSONDisk):
@@ -69,8 +82,6 @@ class LegacyDisk(diskcache.JSONDisk):
 
 
 def _digest(value: Any) -> str:
-    import hashlib
-
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
@@ -155,11 +166,14 @@ class Memo:
         return entry
 
     def set_many(self, ns: str, items: Iterable[tuple[str, Any]]) -> int:
-        now = time.time()
+        """Entries {"v": value, "t": created, "d": sha256 of the value's canonical JSON}, in one transaction."""
+        stamp = json.dumps(time.time())
         n = 0
         with self._cache.transact():
             for key, value in items:
-                self._cache.set(f"{ns}:{key}", {"v": value, "t": now, "d": _digest(value)})
+                body = canonical_json(value)
+                digest = hashlib.sha256(body.encode()).hexdigest()
+                self._cache.set(f"{ns}:{key}", Encoded(f'{{"v":{body},"t":{stamp},"d":"{digest}"}}'))
                 n += 1
         return n
 
