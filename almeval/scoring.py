@@ -125,8 +125,12 @@ def subset_scores(
         if subset != OVERALL:  # an item without a subset is counted once, in the whole benchmark's row
             groups[subset].append(item)
     rows = []
+    done: dict[tuple[int, ...], dict[str, Any]] = {}  # a group of the same items (one subset: the whole) once
     for subset, group in groups.items():
-        values = reuse_or_compute(scope.previous, (subset, recipe), inputs(group), partial(aggregate, group))
+        same = tuple(map(id, group))
+        if same not in done:
+            done[same] = reuse_or_compute(scope.previous, (subset, recipe), inputs(group), partial(aggregate, group))
+        values = dict(done[same])
         rows.append(
             Score(
                 model=scope.model,

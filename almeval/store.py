@@ -360,7 +360,7 @@ class Store:
                 "audio_content": s.audio_content,
                 "task": s.task,
                 "lang": s.lang,
-                "meta": canonical_json(dict(s.meta)),
+                "meta": canonical_json(dict(s.meta)) if s.meta else "{}",
                 "media": canonical_json(
                     [{"kind": "audio", "path": a.path, "sha256": a.sha256} for a in s.audio]
                     + [{"kind": "image", "path": i.path, "sha256": i.sha256, "mime": i.mime} for i in s.images]

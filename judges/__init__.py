@@ -5,6 +5,7 @@ the limiter, retry policy, cache and store path are shared by every endpoint."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,10 +18,11 @@ from almeval.errors import ConfigError, UnknownNameError
 from almeval.values import DatasetInfo
 
 from .oai import oai_templates
-from .pool import JudgeCounters, JudgeSpec, JudgeStage, build_requests, cost
+from .pool import JudgeCounters, JudgeRequest, JudgeSpec, JudgeStage, build_requests, cost
 from .templates import Template, Wiring, load_templates
 
 PRICES = Path(__file__).resolve().parent / "prices.yaml"
+ESTIMATE_SAMPLE = 1000  # proxy prompts built per plan to estimate tokens (see judge_plan)
 
 __all__ = [
     "JudgeCounters",
@@ -170,24 +172,43 @@ def judge_plan(
     real predictions (looked up, and the stage keeps what it found for their submit); `proxies` stand in
     for predictions not made yet (the reference as a length proxy): never looked up — a proxy's text is
     not the prediction, so a hit would be a coincidence — only counted as calls."""
-    calls = hits = tokens = 0
-    usd = 0.0
-    unknown_price = set()
+    hits = 0
     real = [r for s, p in pairs for r in build_requests(stage.judges, stage.wiring, s, p)]
-    estimated = [r for s, p in proxies for r in build_requests(stage.judges, stage.wiring, s, p, keyed=False)]
+    estimated = [r for s, p in proxies for r in build_requests(stage.judges, stage.wiring, s, p, bare=True)]
     found = stage.look_ahead(real)
+    needed: list[JudgeRequest] = []
     for req in [*real, *estimated]:
         if req.template.decided(req.sample, req.prediction) is not None:  # a rule decides it: no call
             continue
         if req.key and found.get(req.key) is not None:
             hits += 1
             continue
-        calls += 1
-        est = estimate_tokens(req.messages, req.params)
-        tokens += est
-        usd += cost(req.judge, est, 0)
-        if req.judge.price is None:
-            unknown_price.add(req.judge.label)
+        needed.append(req)
+    # prompt tokens: each real request's own; a proxy's from an evenly spaced sample of the proxies (their
+    # text is the reference anyway), so that planning 100k items does not build 100k prompts twice
+    step = max(1, len([r for r in needed if not r.messages]) // ESTIMATE_SAMPLE)
+    sampled: dict[str, list[int]] = {}
+    tokens_of: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    proxy_no = 0
+    for req in needed:
+        label = req.judge.label
+        counts[label] = counts.get(label, 0) + 1
+        if req.messages:
+            tokens_of[label] = tokens_of.get(label, 0.0) + estimate_tokens(req.messages, req.params)
+            continue
+        if proxy_no % step == 0:
+            messages = req.template.messages(req.sample, req.prediction)
+            sampled.setdefault(label, []).append(estimate_tokens(messages, req.params))
+        proxy_no += 1
+    proxies_of = Counter(r.judge.label for r in needed if not r.messages)
+    for label, ests in sampled.items():
+        tokens_of[label] = tokens_of.get(label, 0.0) + sum(ests) / len(ests) * proxies_of[label]
+    judges = {j.label: j for j in stage.judges}
+    tokens = round(sum(tokens_of.values()))
+    usd = sum(cost(judges[label], round(t), 0) for label, t in tokens_of.items())
+    unknown_price = {label for label in counts if judges[label].price is None}
+    calls = len(needed)
     return {
         "calls": calls,
         "cache_hits": hits,

@@ -116,20 +116,20 @@ def judge_key(
 
 
 def build_requests(
-    judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, pred: Prediction, keyed: bool = True
+    judges: Sequence[JudgeSpec], wiring: Wiring, sample: Sample, pred: Prediction, bare: bool = False
 ) -> list[JudgeRequest]:
-    """The judge calls a prediction needs (per judge and sample number); `keyed=False` leaves the content
-    key empty, for estimates that never look anything up."""
+    """The judge calls a prediction needs (per judge and sample number); `bare` leaves the messages and
+    the content key empty, for a plan's count of calls that looks nothing up."""
     template = wiring.template_for(sample)
     if template is None or pred.status != "ok":
         return []
-    messages = template.messages(sample, pred.text)
+    messages = [] if bare else template.messages(sample, pred.text)
     out = []
     for j in judges:
         mine = j.template(template)
         out += [
             JudgeRequest(
-                judge_key(j, mine, messages, n) if keyed else "", j, mine, messages, sample, pred.key, n, pred.text
+                "" if bare else judge_key(j, mine, messages, n), j, mine, messages, sample, pred.key, n, pred.text
             )
             for n in range(template.n)
         ]
@@ -181,6 +181,8 @@ class JudgeStage:
                 self._workers.append(tasks.create_task(self._worker(j.label)))
 
     async def _client(self, judge: JudgeSpec) -> Any:
+        if judge.label in self._clients:  # built already: no lock to take
+            return self._clients[judge.label]
         async with self._client_lock:
             if judge.label not in self._clients:
                 self._clients[judge.label] = await self._build(judge)

@@ -133,8 +133,7 @@ class ChatClient:
         thousand calls a second); a failure enters the retry loop as its first attempt, so the policy —
         waits, attempt counts, 429s counted apart — is exactly the same."""
         try:
-            reply = await self._once(messages, params)
-            return Reply(reply.text, reply.model, reply.prompt_tokens, reply.completion_tokens, 1)
+            return await self._once(messages, params)  # attempts=1
         except RetryableError as exc:
             first: RetryableError | None = exc
         attempts = limited = 0
