@@ -35,7 +35,7 @@ from .scoring import ItemScorer
 from .store import Store
 from .values import Prediction, Request
 
-GC_THRESHOLD = 100_000  # allocations between young-generation collections during a run (see fewer_collections)
+GC_THRESHOLD = 10_000  # allocations between young-generation collections during a run (see fewer_collections)
 
 
 @dataclass
