@@ -356,7 +356,7 @@ class Store:
                 "subset": s.subset,
                 "question": s.question,
                 "answer": s.answer,
-                "audio": canonical_json([a.sha256 for a in s.audio]),
+                "audio": _hex_list([a.sha256 for a in s.audio]),
                 "audio_content": s.audio_content,
                 "task": s.task,
                 "lang": s.lang,
@@ -790,6 +790,11 @@ def _upsert_rows(conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, 
             f"ON CONFLICT ({', '.join(f'[{k}]' for k in keys)}) {update}"
         )
         conn.executemany(sql, values)
+
+
+def _hex_list(digests: list[str]) -> str:
+    """canonical_json of a list of hex digests, written directly (nothing in them needs escaping)."""
+    return '["' + '","'.join(digests) + '"]' if digests else "[]"
 
 
 def _item_rows(items: Sequence[ItemScore]) -> list[dict[str, Any]]:

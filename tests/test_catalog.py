@@ -63,3 +63,26 @@ def test_names_are_unique_and_the_catalog_registers_every_declaration():
     names = [b.name for b in BENCHMARKS]
     assert len(names) == len(set(names))
     assert {d.name for d in Catalog().all()} == set(names)
+
+
+def test_audio_paths_resolve_to_the_string_pathlib_writes():
+    """Planning joins plain relative paths as text (pathlib's parsing was a quarter of its time): the
+    string must be pathlib's, whatever the path looks like."""
+    from pathlib import Path
+
+    from almeval.datasets.manifest import _resolve
+
+    cases = ["a.wav", "audio/a.wav", "./a.wav", "a//b.wav", "a/./b.wav", "a/b/", "../a.wav", "a/../b.wav"]
+    cases += ["/abs/a.wav", ".", "..", "", "a b/ç.wav", ".hidden", "a/.b", "a\\b.wav"]
+    for base in [Path("/tmp/x"), Path("rel/dir"), Path("."), Path("/"), Path("//"), Path("//x")]:
+        for p in cases:
+            path = Path(p)
+            assert _resolve(base, p) == str(path if path.is_absolute() else base / path), (base, p)
+
+
+def test_a_list_of_digests_is_written_as_its_canonical_json():
+    from almeval.cache.keys import canonical_json
+    from almeval.store import _hex_list
+
+    for digests in ([], ["ab12"], ["ab12", "cd34", "ef"]):
+        assert _hex_list(digests) == canonical_json(digests)
