@@ -27,7 +27,7 @@ class ReplayAdapter(Adapter):
     name = "replay"
     version = "1"
     uses_prompt = False
-    max_batch_size = 1024
+    max_batch_size = 4096
     takes_images = True
     memoised = False  # the file is the cache
 

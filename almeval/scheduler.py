@@ -216,7 +216,12 @@ HEARTBEAT_S = 30.0
 
 def _ordered(requests: Any) -> list[Request]:
     """Grouped by generation params, longest audio first (an out-of-memory error shows on batch one)."""
-    return sorted(requests, key=lambda r: (canonical_json(dict(r.params)), -r.sample.duration_s))
+    requests = list(requests)
+    encoded: dict[int, str] = {}  # requests share their params mapping: each encoded once
+    for r in requests:
+        if id(r.params) not in encoded:
+            encoded[id(r.params)] = canonical_json(dict(r.params))
+    return sorted(requests, key=lambda r: (encoded[id(r.params)], -r.sample.duration_s))
 
 
 async def _feed(ctx: RunContext, queue: asyncio.Queue[Request | None], misses: list[Request]) -> None:

@@ -335,6 +335,13 @@ class Store:
         pointing at their current prediction, and rule recipes' per-item values."""
         now = time.time()
         identity = canonical_json(dict(adapter))
+        encoded: dict[int, str] = {}  # requests share their params mapping: each encoded once
+
+        def params_json(params: Mapping[str, Any]) -> str:
+            if id(params) not in encoded:
+                encoded[id(params)] = canonical_json(dict(params))
+            return encoded[id(params)]
+
         preds = [
             {
                 "key": p.key,
@@ -343,7 +350,7 @@ class Store:
                 "error": p.error,
                 "latency_s": p.latency_s,
                 "adapter": identity,
-                "params": canonical_json(dict(r.params)),
+                "params": params_json(r.params),
                 "run_id": run_id,
                 "created": now,
             }
