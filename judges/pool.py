@@ -31,6 +31,7 @@ from .templates import Template, Wiring
 WORST_REPLY_TOKENS = 4096  # a template without max_tokens: the reply reserved for --max-cost
 FLUSH_ROWS = 1024  # (256 cost ~8% of a 10k-item judged run in commits that rewrite the same index pages)
 FLUSH_S = 0.5
+CACHED_FIELDS = tuple(k for k in JUDGMENT_FIELDS if k != "run_id")  # a reply in the disk cache: not its run
 PROGRESS_S = 0.1  # the progress display is advanced at most this often
 QUEUE_SIZE = 4096  # judge requests waiting per judge: submit() waits when the workers fall this far behind
 REPAIR_NOTE = (
@@ -82,8 +83,8 @@ class JudgeRequest:
     prediction: str = ""  # the answer judged: taken out of the reply before its verdict is read
 
     @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.template.params)
+    def params(self) -> Mapping[str, Any]:
+        return self.template.params  # read only: clients copy what they change
 
 
 @dataclass
@@ -453,9 +454,7 @@ class JudgeStage:
         the store: one transaction each, not one per reply."""
         fresh = [j for j in self._judgments if j.status == "ok" and j.run_id == self.run_id]
         if fresh:
-            self.memo.set_many(
-                "judge", [(j.key, {k: getattr(j, k) for k in JUDGMENT_FIELDS if k != "run_id"}) for j in fresh]
-            )
+            self.memo.set_many("judge", [(j.key, {k: getattr(j, k) for k in CACHED_FIELDS}) for j in fresh])
         self.store.put_judgments(self._judgments, self._verdicts)
         self._judgments, self._verdicts = [], []
         self._last_flush = time.monotonic()
