@@ -475,3 +475,38 @@ def test_a_judge_whose_writes_fail_ends_the_run_with_the_cause_not_a_hang(tmp_pa
         error = raised_within(60, run, "the run hung after its judge pool died")
     assert isinstance(error, StoreError) and "disk is full" in str(error)
     assert fetch(Store(tmp_path / "work" / "almeval.sqlite"), "SELECT count(*) FROM items")[0][0] > 0
+
+
+def test_the_plan_looks_up_real_predictions_once_and_never_proxies(tmp_path):
+    """A prediction not made yet is planned with the reference as a length proxy: even when a judge reply
+    for that very text is cached, the proxy counts as a call (the prediction will differ). A real
+    prediction's lookup is made by the plan and used by submit: a cached reply is recorded, nothing sent."""
+    import asyncio
+
+    from almeval.cache import Memo
+    from almeval.endpoint.client import Endpoint
+    from almeval.judges import JudgeSpec, JudgeStage, Wiring, judge_plan
+    from almeval.judges.templates import load_templates
+    from almeval.judging import run_judged
+    from almeval.values import DatasetInfo, Prediction, Sample
+
+    sample = Sample(dataset="quiz", subset="s", index="0", audio=(), question="Q? (A) x (B) y", answer="A", task="MQA")
+    said = Prediction("p0", "A")  # the model said exactly the reference
+
+    def stage(url: str) -> JudgeStage:
+        endpoint = Endpoint(model="gpt-4o-mini", base_url=url, timeout_s=0.5, max_attempts=1)
+        wiring = Wiring.load(load_templates(), {}, [DatasetInfo("quiz", "MQA")])
+        store, memo = Store(tmp_path / "store.sqlite"), Memo(tmp_path / "cache")
+        return JudgeStage([JudgeSpec("gpt-4o-mini", endpoint)], wiring, store, memo, "m", "run")
+
+    with FakeOpenAI() as srv:
+        first = stage(srv.base_url)
+        asyncio.run(run_judged(first, [(sample, said)]))
+        assert first.counters.judged == 1
+    later = stage(srv.base_url)  # the same judge (its URL is in the key); the server is gone: a call would fail
+    proxy_plan = judge_plan(later, [], [(sample, Prediction("p0", sample.answer))])
+    assert proxy_plan["calls"] == 1 and proxy_plan["cache_hits"] == 0 and proxy_plan["est_tokens"] > 0
+    real_plan = judge_plan(later, [(sample, said)])
+    assert real_plan["calls"] == 0 and real_plan["cache_hits"] == 1
+    asyncio.run(run_judged(later, [(sample, said)]))
+    assert later.counters.judge_cache_hits == 1 and later.counters.judged == 0 and later.counters.errors == 0

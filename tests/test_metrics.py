@@ -88,6 +88,25 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_rate():
     assert out["ci95"][0] <= out["wer"] <= out["ci95"][1]
 
 
+def test_a_means_interval_is_the_two_column_resampling_to_the_bit():
+    """mean_ci draws only the values (its denominators are all 1); the interval must be exactly the one
+    resampling values and ones together gives, chunk sizes and generator stream included."""
+    import numpy as np
+
+    from almeval import stats
+
+    def ratio(r):
+        d = r[:, 1, :].sum(axis=1)
+        return np.where(d > 0, r[:, 0, :].sum(axis=1) / np.where(d > 0, d, 1), np.nan)
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 100, 999, 10_001):
+        for values in ((rng.random(n) < 0.6) * 100.0, rng.normal(50, 20, n)):
+            stats._INTERVALS.clear()
+            two_columns = stats.columns_ci(np.stack([values, np.ones(n)]), ratio)
+            assert stats.mean_ci(list(values)) == two_columns, n
+
+
 def test_chinese_numerals_are_read_out_before_cer():
     # "我有3个苹果" and "我有三个苹果" are the same utterance: 0 errors once 3 reads as 三 (cn2an)
     out = _agg(ASR_DEFAULT, [("我有三个苹果。", _ok("我有3个苹果"))], lang="zh")
