@@ -217,26 +217,37 @@ def omni_processor(path: str) -> Any:
     except (ImportError, OSError, ValueError, TypeError):
         pass
     from transformers.image_processing_base import ImageProcessingMixin
-    from transformers.video_processing_utils import VideoProcessorMixin
 
     class NoImage(ImageProcessingMixin):
         pass
+
+    audio_only = taking_stand_ins(Qwen2_5OmniProcessor, ("image_processor", "video_processor"))
+    tok = Qwen2Tokenizer.from_pretrained(path)
+    features = WhisperFeatureExtractor.from_pretrained(path)
+    return audio_only(NoImage(), no_video(), features, tok, chat_template=tok.chat_template)
+
+
+def no_video() -> Any:
+    """An inert video processor, for a processor's video slot when torchvision (its only user) is absent."""
+    from transformers.video_processing_utils import VideoProcessorMixin
 
     class NoVideo(VideoProcessorMixin):
         def __init__(self, **kw: Any):
             pass
 
-    class AudioOnly(Qwen2_5OmniProcessor):
+    return NoVideo()
+
+
+def taking_stand_ins(processor: type, slots: tuple[str, ...]) -> Any:
+    """`processor` accepting inert stand-ins in these slots (its class check would refuse them)."""
+
+    class WithStandIns(processor):
         def check_argument_for_proper_class(self, name: str, arg: Any) -> Any:
-            if name in ("image_processor", "video_processor"):
+            if name in slots:
                 return type(arg)
             return super().check_argument_for_proper_class(name, arg)
 
-    tok = Qwen2Tokenizer.from_pretrained(path)
-    proc = AudioOnly(
-        NoImage(), NoVideo(), WhisperFeatureExtractor.from_pretrained(path), tok, chat_template=tok.chat_template
-    )
-    return proc
+    return WithStandIns
 
 
 def _path(options: Mapping[str, str]) -> str:

@@ -15,7 +15,7 @@ from almeval.errors import MissingExtraError
 from almeval.values import Request, Sample
 
 from .base import Output
-from .hf_audio import LocalCheckpoint, _path
+from .hf_audio import LocalCheckpoint, _path, no_video, taking_stand_ins
 
 
 class Qwen2VLAdapter(LocalCheckpoint):
@@ -83,22 +83,12 @@ def vl_processor(path: str) -> Any:
     except (ImportError, OSError, ValueError, TypeError, AttributeError):
         pass
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
-    from transformers.video_processing_utils import VideoProcessorMixin
 
-    class NoVideo(VideoProcessorMixin):
-        def __init__(self, **kw: Any):
-            pass
-
-    class ImagesOnly(Qwen2VLProcessor):
-        def check_argument_for_proper_class(self, name: str, arg: Any) -> Any:
-            if name == "video_processor":
-                return type(arg)
-            return super().check_argument_for_proper_class(name, arg)
-
+    images_only = taking_stand_ins(Qwen2VLProcessor, ("video_processor",))
     tok = AutoTokenizer.from_pretrained(path)
     images = Qwen2VLImageProcessorPil.from_pretrained(path)
     template = getattr(tok, "chat_template", None)
     chat = Path(path) / "chat_template.jinja"
     if chat.is_file():
         template = chat.read_text(encoding="utf-8")
-    return ImagesOnly(image_processor=images, tokenizer=tok, video_processor=NoVideo(), chat_template=template)
+    return images_only(image_processor=images, tokenizer=tok, video_processor=no_video(), chat_template=template)
