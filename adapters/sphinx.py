@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from almeval.errors import ItemError, MissingExtraError
+from almeval.references import installed_version
 from almeval.values import Request
 
 from .audio_io import load_mono
@@ -33,10 +33,8 @@ class SphinxAdapter(Adapter):
 
     @classmethod
     def identity(cls, options: Mapping[str, str]) -> dict[str, Any]:
-        try:
-            revision = "pocketsphinx-" + metadata.version("pocketsphinx") + "/en-us"
-        except metadata.PackageNotFoundError:
-            revision = "pocketsphinx-missing"
+        found = installed_version("pocketsphinx")
+        revision = f"pocketsphinx-{found}/en-us" if found else "pocketsphinx-missing"
         return {**super().identity(options), "revision": revision}
 
     def generate(self, requests: list[Request]) -> list[Output]:

@@ -23,22 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from almeval.errors import ConfigError, MissingExtraError
+from almeval.references import installed_version
 from almeval.values import Request, Sample
 
 from .audio_io import load_mono
 from .base import AsyncModel, Output, positive_int
+from .hf_audio import conversation
 from .hf_causal import checkpoint_identity
 
 HOW = "pip install 'almeval[vllm]' on a machine with a CUDA GPU (vLLM brings its own torch build)"
 
 
 def vllm_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("vllm")
-    except PackageNotFoundError:
-        return ""
+    return installed_version("vllm")
 
 
 class VllmAdapter(AsyncModel):
@@ -140,11 +137,7 @@ def vllm_request(request: Request, processor: Any) -> dict[str, Any]:
     audio, then the text; the system prompt first when the prompt set has one) and the audio as
     multimodal input at the processor's sampling rate."""
     rate = int(getattr(getattr(processor, "feature_extractor", None), "sampling_rate", 16000))
-    content: list[dict[str, Any]] = [{"type": "audio", "audio_url": a.path} for a in request.sample.audio]
-    if request.prompt:
-        content.append({"type": "text", "text": request.prompt})
-    turns: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
-    turns.append({"role": "user", "content": content})
+    turns = conversation(request, "audio_url")
     text = processor.apply_chat_template(turns, add_generation_prompt=True, tokenize=False)
     out: dict[str, Any] = {"prompt": text}
     if request.sample.audio:

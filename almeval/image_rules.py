@@ -46,6 +46,7 @@ from typing import Any
 from almeval.cache.keys import content_key
 
 from .errors import MissingExtraError
+from .references import installed_version
 from .rules import _Rule
 from .stats import mean_ci
 from .values import Prediction, Sample
@@ -308,12 +309,7 @@ def _vlmevalkit_answer() -> Callable[[str], str]:
 
 
 def vlmeval_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("ms-vlmeval")
-    except PackageNotFoundError:
-        return ""
+    return installed_version("ms-vlmeval")
 
 
 def vqa_normal(text: str) -> str:

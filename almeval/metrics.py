@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from almeval.cache.keys import content_key
 
 from .errors import ConfigError
+from .references import installed_version
 from .stats import ratio_ci
 from .values import Prediction, RecipeId, Sample
 
@@ -63,12 +64,7 @@ def _normalizers() -> tuple[Callable[[str], str], Callable[[str], str]]:
 
 @cache
 def whisper_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("openai-whisper")
-    except PackageNotFoundError:
-        return ""
+    return installed_version("openai-whisper")
 
 
 def _zh_numerals(text: str) -> str:

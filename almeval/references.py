@@ -78,6 +78,16 @@ class Reference:
 _CHOSEN: dict[str, str] = {}  # name → path given on the command line or in config.yaml (this process)
 
 
+def installed_version(distribution: str) -> str:
+    """The installed version of a distribution ("" when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return ""
+
+
 def choose(pairs: Mapping[str, str], config: Mapping[str, object] | None = None) -> None:
     """Record the checkouts this run uses: `--reference NAME=PATH` over config.yaml `REFERENCES`."""
     section = dict(config or {})

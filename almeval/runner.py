@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +75,7 @@ class EvalOptions:
 def versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     out = {"python": sys.version.split()[0]}
     for lib in (*LIBS, *extra):
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            out[lib] = "not installed"
+        out[lib] = references.installed_version(lib) or "not installed"
     return out
 
 

@@ -12,6 +12,13 @@ CHAT_TEMPLATE = (
 )
 
 
+def _save_chat_model(model: Any, ids: dict[str, int], out: Path) -> None:
+    """Saved as a Qwen-style chat model: generation ends at <|im_end|> and pads with <|endoftext|>."""
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.save_pretrained(out)
+
+
 def byte_tokenizer(specials: list[str]) -> tuple[Any, dict[str, int]]:
     """A byte-level Qwen2 tokenizer with `specials` (the first is the pad token; <|im_end|> ends a turn),
     and each special's id."""
@@ -66,10 +73,8 @@ def tiny_llama(out: Path, seed: int = 0, extra: tuple[str, ...] = ()) -> Path:
         bos_token_id=None,
     )
     model = LlamaForCausalLM(cfg).eval()
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
+    _save_chat_model(model, ids, out)
     tok.save_pretrained(out)
     return out
 
@@ -177,9 +182,7 @@ def tiny_qwen2_audio(out: Path, seed: int = 0) -> Path:
         audio_token_index=ids["<|AUDIO|>"],
     )
     model = Qwen2AudioForConditionalGeneration(cfg).eval()
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.save_pretrained(out)
+    _save_chat_model(model, ids, out)
     Qwen2AudioProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=128), tokenizer=tok).save_pretrained(out)
     return out
 
@@ -261,9 +264,7 @@ def tiny_omni_thinker(out: Path, seed: int = 0) -> Path:
         vision_end_token_id=ids["<|vision_eos|>"],
     )
     model = Qwen2_5OmniThinkerForConditionalGeneration(cfg).eval()
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.save_pretrained(out)
+    _save_chat_model(model, ids, out)
     tok.save_pretrained(out)
     WhisperFeatureExtractor(feature_size=128).save_pretrained(out)
     return out
@@ -469,9 +470,7 @@ def tiny_qwen2_vl(out: Path, seed: int = 0) -> Path:
         vision_end_token_id=ids["<|vision_end|>"],
     )
     model = Qwen2VLForConditionalGeneration(cfg).eval()
-    model.generation_config.eos_token_id = ids["<|im_end|>"]
-    model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.save_pretrained(out)
+    _save_chat_model(model, ids, out)
     # the processor's parts, saved as Qwen2VLProcessor saves them (building one here would need torchvision)
     tok.save_pretrained(out)
     Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=56 * 56).save_pretrained(out)
