@@ -5,7 +5,7 @@ the limiter, retry policy, cache and store path are shared by every endpoint."""
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -184,30 +184,23 @@ def judge_plan(
             hits += 1
             continue
         needed.append(req)
-    # prompt tokens: each real request's own; a proxy's from an evenly spaced sample of the proxies (their
-    # text is the reference anyway), so that planning 100k items does not build 100k prompts twice
-    step = max(1, len([r for r in needed if not r.messages]) // ESTIMATE_SAMPLE)
-    sampled: dict[str, list[int]] = {}
-    tokens_of: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    proxy_no = 0
+    # prompt tokens: each real request's own; each judge's proxies' from an evenly spaced sample of them
+    # (their text is the reference anyway), so that planning 100k items does not build 100k prompts twice
+    tokens_of: dict[str, float] = defaultdict(float)
+    guessed: dict[str, list[JudgeRequest]] = defaultdict(list)
     for req in needed:
-        label = req.judge.label
-        counts[label] = counts.get(label, 0) + 1
         if req.messages:
-            tokens_of[label] = tokens_of.get(label, 0.0) + estimate_tokens(req.messages, req.params)
-            continue
-        if proxy_no % step == 0:
-            messages = req.template.messages(req.sample, req.prediction)
-            sampled.setdefault(label, []).append(estimate_tokens(messages, req.params))
-        proxy_no += 1
-    proxies_of = Counter(r.judge.label for r in needed if not r.messages)
-    for label, ests in sampled.items():
-        tokens_of[label] = tokens_of.get(label, 0.0) + sum(ests) / len(ests) * proxies_of[label]
+            tokens_of[req.judge.label] += estimate_tokens(req.messages, req.params)
+        else:
+            guessed[req.judge.label].append(req)
+    for label, reqs in guessed.items():
+        sample = reqs[:: max(1, len(reqs) // ESTIMATE_SAMPLE)]
+        ests = [estimate_tokens(r.template.messages(r.sample, r.prediction), r.params) for r in sample]
+        tokens_of[label] += sum(ests) / len(ests) * len(reqs)
     judges = {j.label: j for j in stage.judges}
     tokens = round(sum(tokens_of.values()))
     usd = sum(cost(judges[label], round(t), 0) for label, t in tokens_of.items())
-    unknown_price = {label for label in counts if judges[label].price is None}
+    unknown_price = {r.judge.label for r in needed if r.judge.price is None}
     calls = len(needed)
     return {
         "calls": calls,

@@ -510,3 +510,24 @@ def test_the_plan_looks_up_real_predictions_once_and_never_proxies(tmp_path):
     assert real_plan["calls"] == 0 and real_plan["cache_hits"] == 1
     asyncio.run(run_judged(later, [(sample, said)]))
     assert later.counters.judge_cache_hits == 1 and later.counters.judged == 0 and later.counters.errors == 0
+
+
+def test_a_panels_token_estimate_counts_every_judges_proxies(tmp_path):
+    """Proxies' prompts are estimated from a sample, per judge: with a panel of two, each judge's calls are
+    counted at its own prompt size (a sample across the panel could miss one judge entirely)."""
+    from almeval.cache import Memo
+    from almeval.endpoint.client import Endpoint, estimate_tokens
+    from almeval.judges import ESTIMATE_SAMPLE, JudgeSpec, JudgeStage, Wiring, judge_plan
+    from almeval.judges.templates import load_templates
+    from almeval.values import DatasetInfo, Prediction, Sample
+
+    wiring = Wiring.load(load_templates(), {}, [DatasetInfo("quiz", "MQA")])
+    panel = [JudgeSpec(name, Endpoint(model=name, base_url="http://127.0.0.1:9/v1")) for name in ("j1", "j2")]
+    stage = JudgeStage(panel, wiring, Store(tmp_path / "s.sqlite"), Memo(tmp_path / "c"), "m", "run")
+    n = 2 * ESTIMATE_SAMPLE + 2
+    quiz = {"dataset": "quiz", "subset": "s", "audio": (), "question": "Q? (A) x (B) y", "answer": "A", "task": "MQA"}
+    proxies = [(Sample(index=str(i), **quiz), Prediction(f"p{i}", "A")) for i in range(n)]
+    plan = judge_plan(stage, [], proxies)
+    template = wiring.template_for(proxies[0][0])
+    one = estimate_tokens(template.messages(proxies[0][0], "A"), template.params)
+    assert plan["calls"] == 2 * n and plan["est_tokens"] == 2 * n * one
