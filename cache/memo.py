@@ -36,16 +36,24 @@ LEGACY = "v2-json"  # format 2's folder: its entries are copied into format 3 on
 MIGRATE_BATCH = 1000
 
 
-class DataDisk(diskcache.Disk):
-    """Keys are stored as text and values as JSON text (format 3). No pickle either way: a row that says
-    "unpickle me" is refused. Format 2 used diskcache's JSONDisk, which zlib-compresses every key and value:
-    on ~100-byte entries that cost more than the rest of a write (zlib sets up its 256 KB state per call)
-    for no space saved."""
+class _NoPickle(diskcache.Disk):
+    """No pickle either way: a row that says "unpickle me" (key or value) is refused, never loaded."""
 
     def get(self, key: Any, raw: bool) -> Any:
         if not raw:
             raise ValueError("refused: a pickled cache key")
         return super().get(key, raw)
+
+    def fetch(self, mode: int, filename: str, value: Any, read: bool) -> Any:
+        if mode == MODE_PICKLE:
+            raise ValueError("refused: a pickled cache value")
+        return super().fetch(mode, filename, value, read)
+
+
+class DataDisk(_NoPickle):
+    """Keys are stored as text and values as JSON text (format 3). Format 2 used diskcache's JSONDisk, which
+    zlib-compresses every key and value: on ~100-byte entries that cost more than the rest of a write (zlib
+    sets up its 256 KB state per call) for no space saved."""
 
     def store(self, value: Any, read: bool, key: Any = UNKNOWN) -> Any:
         text = (
@@ -54,8 +62,6 @@ class DataDisk(diskcache.Disk):
         return super().store(text, read, key=key)
 
     def fetch(self, mode: int, filename: str, value: Any, read: bool) -> Any:
-        if mode == MODE_PICKLE:
-            raise ValueError("refused: a pickled cache value")
         return json.loads(super().fetch(mode, filename, value, read))
 
 
@@ -67,18 +73,8 @@ class Encoded:
     text: str
 
 
-class LegacyDisk(diskcache.JSONDisk):
+class LegacyDisk(_NoPickle, diskcache.JSONDisk):
     """Format 2's disk (read once, to migrate): diskcache's JSON disk minus its pickle fallbacks."""
-
-    def get(self, key: Any, raw: bool) -> Any:
-        if not raw:
-            raise ValueError("refused: a pickled cache key")
-        return super().get(key, raw)
-
-    def fetch(self, mode: int, filename: str, value: Any, read: bool) -> Any:
-        if mode == MODE_PICKLE:
-            raise ValueError("refused: a pickled cache value")
-        return super().fetch(mode, filename, value, read)
 
 
 def _digest(value: Any) -> str:
