@@ -41,8 +41,12 @@ def ratio_ci(
             d = r[:, 1, :].sum(axis=1)
             return np.where(d > 0, scale * r[:, 0, :].sum(axis=1) / np.where(d > 0, d, 1), np.nan)
 
-        if bool(np.all(den == 1.0)):  # a mean: every resample's denominator is n, so only values are drawn
-            _INTERVALS[key] = _mean_interval(num, scale, resamples, seed)
+        def mean(r: np.ndarray) -> np.ndarray:
+            return scale * r[:, 0, :].sum(axis=1) / float(r.shape[2])
+
+        if bool(np.all(den == 1.0)):  # a mean: every resample's denominator is n, so only the values are
+            # drawn — in chunks sized for two columns, so the draws and the interval are the same to the bit
+            _INTERVALS[key] = columns_ci(num[None, :], mean, resamples, seed, chunk_columns=2)
         else:
             _INTERVALS[key] = columns_ci(np.stack([num, den]), ratio, resamples, seed)
     found = _INTERVALS[key]
@@ -59,32 +63,20 @@ def columns_ci(
     statistic: Callable[[np.ndarray], np.ndarray],
     resamples: int = RESAMPLES,
     seed: int = SEED,
+    chunk_columns: int | None = None,
 ) -> list[float] | None:
     """95% percentile interval of `statistic` over items resampled with replacement. `columns` holds k
-    per-item columns of length n; `statistic` maps a (size, k, n) array of resampled columns to (size,)."""
+    per-item columns of length n; `statistic` maps a (size, k, n) array of resampled columns to (size,).
+    Resamples are drawn in chunks sized for `chunk_columns` columns (default k)."""
     data = np.asarray(columns, dtype=float)
     n = data.shape[1] if data.ndim == 2 else 0
     if n == 0:
         return None
     rng = np.random.default_rng(seed)
     stats = []
-    for size in _chunks(n * len(data), resamples):
+    for size in _chunks(n * (chunk_columns or len(data)), resamples):
         idx = rng.integers(0, n, size=(size, n))
         stats.append(statistic(data[:, idx].transpose(1, 0, 2)))
-    lo, hi = np.nanpercentile(np.concatenate(stats), [2.5, 97.5])
-    return [round(float(lo), 2), round(float(hi), 2)]
-
-
-def _mean_interval(values: np.ndarray, scale: float, resamples: int, seed: int) -> list[float]:
-    """ratio_ci with every denominator 1, drawing exactly what it draws (the same chunks of the same
-    generator: its chunks are sized for two columns) and summing the same values in the same order, so
-    the interval is the same to the last bit — without resampling a column of ones."""
-    n = len(values)
-    rng = np.random.default_rng(seed)
-    stats = []
-    for size in _chunks(n * 2, resamples):
-        idx = rng.integers(0, n, size=(size, n))
-        stats.append(scale * values[idx].sum(axis=1) / float(n))
     lo, hi = np.nanpercentile(np.concatenate(stats), [2.5, 97.5])
     return [round(float(lo), 2), round(float(hi), 2)]
 
